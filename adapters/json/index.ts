@@ -1,0 +1,130 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { AdapterError, ConfigError } from '../../src/errors.ts';
+import type { Comment, Task, TaskUpdate, TrackerAdapter, TrackerContext } from '../types.ts';
+import { type Board, openBoardFile, type RawTask, readBoard } from './board-file.ts';
+
+/**
+ * The JSON board file of the reference: `{"queues": {"Todo": [{"id", "name", "description",
+ * "labels", "assignees", "comments", "tasks"}]}}`. Comments are written as
+ * `{"author", "text", "created_at"}`; plain-string comments from other tools are read as text.
+ */
+export default function createJsonTracker(context: TrackerContext): TrackerAdapter {
+  const url = context.options.url;
+  if (!url) throw new ConfigError('backend.url: the json backend needs `url`, the path of the board file');
+  const path = resolve(context.baseDir, url.startsWith('file://') ? new URL(url).pathname : url);
+  const identity = 'dispatcher';
+  const fileUrl = pathToFileURL(path).href;
+  const store = openBoardFile(path);
+  // Every change validates before it mutates: a change that throws leaves the board as it was.
+  const updateBoard = <T>(change: (board: Board) => T) => store.update(change);
+
+  const toTask = (raw: RawTask, queue: string): Task => ({
+    id: String(raw.id),
+    name: String(raw.name ?? ''),
+    description: String(raw.description ?? ''),
+    queue,
+    labels: stringList(raw.labels),
+    assignees: stringList(raw.assignees),
+    comments: Array.isArray(raw.comments) ? raw.comments.map(toComment) : [],
+    url: `${fileUrl}#${encodeURIComponent(String(raw.id))}`,
+    createdAt: typeof raw.created_at === 'string' ? raw.created_at : '',
+    ...(typeof raw.updated_at === 'string' ? { updatedAt: raw.updated_at } : {}),
+    ...(typeof raw.priority === 'number' ? { priority: raw.priority } : {}),
+  });
+
+  return {
+    async getReadyTasks(queueNames) {
+      const board = await readBoard(store);
+      const tasks: Task[] = [];
+      for (const queue of queueNames) {
+        for (const raw of board.queues[queue] ?? []) tasks.push(toTask(raw, queue));
+      }
+      return tasks;
+    },
+    async getTask(taskId) {
+      const found = locate(await readBoard(store), taskId);
+      return toTask(found.task, found.queue);
+    },
+    async moveTask(taskId, targetQueue) {
+      await updateBoard((board) => {
+        const found = locate(board, taskId);
+        const target = queueOf(board, targetQueue);
+        if (found.queue === targetQueue) return;
+        board.queues[found.queue].splice(found.index, 1);
+        found.task.updated_at = new Date().toISOString();
+        target.push(found.task);
+      });
+    },
+    async addComment(taskId, text) {
+      await updateBoard((board) => {
+        const { task } = locate(board, taskId);
+        const comments = Array.isArray(task.comments) ? task.comments : (task.comments = []);
+        comments.push({ author: identity, text, created_at: new Date().toISOString() });
+      });
+    },
+    async updateTask(taskId, update: TaskUpdate) {
+      await updateBoard((board) => {
+        const { task } = locate(board, taskId);
+        if (update.name !== undefined) task.name = update.name;
+        if (update.description !== undefined) task.description = update.description;
+        if (update.labels !== undefined) task.labels = [...update.labels];
+        if (update.assignees !== undefined) task.assignees = [...update.assignees];
+        task.updated_at = new Date().toISOString();
+      });
+    },
+    async createTask(queueName, name, description) {
+      return updateBoard((board) => {
+        const queue = queueOf(board, queueName);
+        const raw: RawTask = { id: nextId(board), name, description, labels: [], assignees: [], comments: [], tasks: [], created_at: new Date().toISOString() };
+        queue.push(raw);
+        return toTask(raw, queueName);
+      });
+    },
+    async whoami() {
+      return identity;
+    },
+  };
+
+  function locate(board: Board, taskId: string): { task: RawTask; queue: string; index: number } {
+    for (const [queue, tasks] of Object.entries(board.queues)) {
+      const index = tasks.findIndex((task) => String(task.id) === taskId);
+      if (index >= 0) return { task: tasks[index], queue, index };
+    }
+    throw new AdapterError('not_found', `no task with id "${taskId}" in ${path}`);
+  }
+
+  function queueOf(board: Board, name: string): RawTask[] {
+    const queue = board.queues[name];
+    if (!queue) {
+      const known = Object.keys(board.queues);
+      throw new AdapterError('not_found', `no queue "${name}" in ${path}${known.length ? `; queues: ${known.map((q) => JSON.stringify(q)).join(', ')}` : ' (the board has no queues yet)'}`);
+    }
+    return queue;
+  }
+}
+
+function nextId(board: Board): string {
+  let max = 0;
+  for (const tasks of Object.values(board.queues)) {
+    for (const task of tasks) {
+      const value = Number(task.id);
+      if (Number.isSafeInteger(value) && value > max) max = value;
+    }
+  }
+  return String(max + 1);
+}
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.map((item) => (typeof item === 'string' ? item : String((item as { name?: unknown })?.name ?? item))) : [];
+}
+
+function toComment(value: unknown): Comment {
+  if (typeof value === 'string') return { author: '', text: value, createdAt: '' };
+  const record = (value ?? {}) as Record<string, unknown>;
+  return {
+    author: String(record.author ?? ''),
+    text: String(record.text ?? record.comment ?? ''),
+    createdAt: String(record.created_at ?? record.createdAt ?? ''),
+  };
+}

@@ -1,0 +1,61 @@
+import { pathToFileURL } from 'node:url';
+import { isAbsolute, resolve } from 'node:path';
+import { ConfigError } from '../src/errors.ts';
+import type { AgentFactory, TrackerAdapter, TrackerContext, TrackerFactory } from './types.ts';
+
+/** Every tracker type, loaded lazily so a command only pays for the adapter it uses. */
+const trackers: Record<string, () => Promise<TrackerFactory>> = {
+  json: async () => (await import('./json/index.ts')).default,
+  planka: async () => (await import('./planka/index.ts')).default,
+  gitea: async () => (await import('./gitea/index.ts')).default,
+  api: async () => (await import('./api/index.ts')).default,
+  module: async () => loadModuleFactory,
+};
+
+const agents: Record<string, () => Promise<AgentFactory>> = {
+  command: async () => (await import('./command/index.ts')).default,
+  claude: async () => (await import('./claude/index.ts')).default,
+  codex: async () => (await import('./codex/index.ts')).default,
+};
+
+export const trackerTypes = Object.keys(trackers);
+export const agentKinds = Object.keys(agents);
+
+export async function createTracker(context: TrackerContext): Promise<TrackerAdapter> {
+  const load = trackers[context.options.type];
+  if (!load) {
+    throw new ConfigError(`unknown backend type "${context.options.type}"; known types: ${trackerTypes.join(', ')}`);
+  }
+  const factory = await load();
+  return factory(context);
+}
+
+export async function loadAgentFactory(kind: string): Promise<AgentFactory> {
+  const load = agents[kind];
+  if (!load) throw new ConfigError(`unknown agent "${kind}"; known agents: ${agentKinds.join(', ')}`);
+  return load();
+}
+
+/** `[backend] type = "module"`: the user's own ES module whose default export is a TrackerFactory. */
+async function loadModuleFactory(context: TrackerContext): Promise<TrackerAdapter> {
+  const path = context.options.path;
+  if (typeof path !== 'string' || path === '') {
+    throw new ConfigError('backend.path: a module backend needs `path`, the file of your adapter module');
+  }
+  const file = isAbsolute(path) ? path : resolve(context.baseDir, path);
+  let module: { default?: unknown };
+  try {
+    module = await import(pathToFileURL(file).href);
+  } catch (error) {
+    throw new ConfigError(`backend.path: cannot load adapter module ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  if (typeof module.default !== 'function') {
+    throw new ConfigError(`backend.path: ${file} must export a default function (context) => adapter`);
+  }
+  const adapter = await (module.default as TrackerFactory)(context);
+  const missing = ['getReadyTasks', 'getTask', 'moveTask', 'addComment', 'updateTask', 'createTask', 'whoami'].filter(
+    (name) => typeof (adapter as unknown as Record<string, unknown>)?.[name] !== 'function',
+  );
+  if (missing.length > 0) throw new ConfigError(`backend.path: the adapter from ${file} lacks ${missing.join(', ')}`);
+  return adapter;
+}

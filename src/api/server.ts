@@ -1,0 +1,246 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { ConfigError } from '../errors.ts';
+import type { AppLogger } from '../log.ts';
+import type { TaskService } from '../core/task-service.ts';
+import { assertLoopbackHostHeader, authorize, bearerToken, createIdentify, isLoopbackHost, type Access, type Caller, type ResolveRunToken } from './auth.ts';
+import { DEFAULT_BODY_LIMIT, readJsonObject } from './body.ts';
+import { ApiError, toErrorReply } from './errors.ts';
+import { buildOpenApiDocument } from './openapi.ts';
+import { AllowAnswer, RouteTable, type OperationDoc, type Reply, type RouteHandler } from './route-table.ts';
+import { taskRoutes } from './routes.ts';
+
+export { ensureOperatorToken, readOperatorToken, type OperatorToken } from './operator-token.ts';
+export type { Access, Caller } from './auth.ts';
+export type { OperationDoc, Reply, RouteContext, RouteHandler } from './route-table.ts';
+
+export interface ServerLimits {
+  /** Largest request body (default 1 MiB; 413 above). */
+  bodyBytes: number;
+  /** A body must arrive within this long once a handler reads it (default 15 s; 408). */
+  bodyTimeoutMs: number;
+  /** All request headers must arrive within this long (default 10 s). */
+  headersTimeoutMs: number;
+  /** The whole request must arrive within this long (default 30 s). */
+  requestTimeoutMs: number;
+  /** Idle keep-alive connections close after this long (default 5 s). */
+  keepAliveTimeoutMs: number;
+}
+
+export interface ApiServerOptions {
+  /** Address to bind: "127.0.0.1" (default of the config), "::1", "0.0.0.0"... */
+  host: string;
+  /** 0 picks a free port; read the real one from `url`. */
+  port: number;
+  /** "token": run tokens and the operator token; "none": open (loopback hosts only). */
+  auth: 'token' | 'none';
+  service: TaskService;
+  /** Resolve a run token's sha256 hash to the run it belongs to (active runs only), or undefined. */
+  resolveRunToken: ResolveRunToken;
+  /** sha256 of the operator token (see ensureOperatorToken); without it only run tokens work. */
+  operatorTokenHash?: string;
+  /** The GET /status payload, built by the router. Include `identity` (tracker user) for `whoami`. */
+  status: () => unknown | Promise<unknown>;
+  log: AppLogger;
+  limits?: Partial<ServerLimits>;
+  /** Shown in /openapi.json. */
+  version?: string;
+}
+
+export interface MountOptions {
+  /** Who may call it; default "operator". */
+  access?: Access;
+  /** Its entry in /openapi.json; a bare summary is made up when left out. */
+  doc?: OperationDoc;
+}
+
+export interface ApiServer {
+  /** `http://127.0.0.1:8000`: where agents reach the API (DISPATCHER_API_URL). */
+  url: string;
+  server: Server;
+  /** Mounts another endpoint behind the same auth (the dashboard: GET /, /events, /api/v1/state). */
+  route(method: string, path: string, handler: RouteHandler, options?: MountOptions): void;
+  /** Every mounted endpoint. */
+  routes(): Array<{ method: string; path: string; access: Access }>;
+  /** Stops accepting, closes idle connections, and cuts the rest (streams) after a short grace. */
+  close(): Promise<void>;
+}
+
+const defaults: ServerLimits = { bodyBytes: DEFAULT_BODY_LIMIT, bodyTimeoutMs: 15_000, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 };
+const CLOSE_GRACE_MS = 2_000;
+
+/**
+ * Starts the agents' HTTP API: the reference's task endpoints over the task service, /status,
+ * /openapi.json, scoped tokens, and JSON errors for everything that can go wrong. No request can
+ * crash it: every failure becomes an `{"error": {"code", "message"}}` answer.
+ */
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const loopback = isLoopbackHost(options.host);
+  if (options.auth === 'none' && !loopback) {
+    throw new ConfigError(
+      `api_host = "${options.host}" with [api] auth = "none" would let anyone who can reach this host read and change your tasks; bind 127.0.0.1 or set [api] auth = "token"`,
+    );
+  }
+  const limits = { ...defaults, ...options.limits };
+  const log = options.log.withTag('api');
+  const identify = createIdentify(options);
+  const table = new RouteTable();
+  for (const route of taskRoutes(options.service, options.status)) table.add(route);
+  let url = '';
+  table.add({
+    method: 'GET',
+    path: '/openapi.json',
+    access: 'public',
+    handler: () => ({ json: buildOpenApiDocument({ routes: table.list(), auth: options.auth, version: options.version ?? process.env.DISPATCHER_VERSION ?? '0.1.0', serverUrl: url }) }),
+    doc: { summary: 'This description of the API (OpenAPI 3.1)', responses: { 200: { description: 'The OpenAPI document', schema: { type: 'object' } } } },
+  });
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const method = request.method ?? 'GET';
+    let pathname = '?';
+    let caller: Caller = { kind: 'anonymous' };
+    try {
+      const target = parseTarget(request.url);
+      pathname = target.pathname;
+      if (options.auth === 'none' && loopback) assertLoopbackHostHeader(request);
+      const { route, params } = table.match(method, pathname);
+      caller = route.access === 'public' ? await identify(bearerToken(request)).catch(() => caller) : await identify(bearerToken(request));
+      authorize(caller, route.access, params);
+      const reply = await route.handler({
+        request,
+        response,
+        params,
+        query: target.searchParams,
+        caller,
+        readJson: () => readJsonObject(request, { maxBytes: limits.bodyBytes, timeoutMs: limits.bodyTimeoutMs }),
+        identify: (token) => identify(token),
+      });
+      if (reply) send(response, reply);
+    } catch (error) {
+      if (error instanceof AllowAnswer) {
+        send(response, { status: 204, headers: { allow: error.allow } });
+      } else {
+        sendError(request, response, error);
+      }
+    } finally {
+      const who = caller.kind === 'run' ? `run ${caller.runId}` : caller.kind;
+      log.debug('%s %s → %d in %d ms (%s)', method, pathname, response.statusCode, Math.round(performance.now() - started), who);
+    }
+  }
+
+  function sendError(request: IncomingMessage, response: ServerResponse, error: unknown): void {
+    const reply = toErrorReply(error);
+    if (reply.status === 500) log.error('unexpected error on %s %s: %s', request.method, parseTargetSafe(request.url), (error as Error)?.stack ?? String(error));
+    else if (reply.serverFault) log.warn('%s %s → %d: %s', request.method, parseTargetSafe(request.url), reply.status, reply.body.error.message);
+    if (response.headersSent) {
+      response.destroy();
+      return;
+    }
+    const headers = { ...reply.headers, ...(reply.closeConnection ? { connection: 'close' } : {}) };
+    send(response, { status: reply.status, headers, json: reply.body });
+  }
+
+  const server = createServer({
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 2))),
+  });
+  server.on('request', (request, response) => {
+    handle(request, response).catch((error) => {
+      log.error('request handling failed: %s', (error as Error)?.stack ?? String(error));
+      response.destroy();
+    });
+  });
+  server.on('clientError', answerClientError);
+
+  await listen(server, options.host, options.port);
+  const port = (server.address() as AddressInfo).port;
+  url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  log.info('API listening on %s (auth: %s)', url, options.auth);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    server,
+    route(method, path, handler, mount = {}) {
+      table.add({ method, path, handler, access: mount.access ?? 'operator', doc: mount.doc });
+    },
+    routes: () => table.list().map(({ method, path, access }) => ({ method, path, access })),
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+function send(response: ServerResponse, reply: Reply): void {
+  const status = reply.status ?? 200;
+  let payload: string | Buffer | undefined = reply.raw;
+  const headers: Record<string, string | number> = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...reply.headers };
+  if (reply.json !== undefined) {
+    payload = JSON.stringify(reply.json);
+    headers['content-type'] = 'application/json; charset=utf-8';
+  }
+  headers['content-length'] = payload === undefined ? 0 : Buffer.byteLength(payload);
+  response.writeHead(status, headers);
+  response.end(payload);
+}
+
+function parseTarget(target: string | undefined): URL {
+  const raw = target ?? '/';
+  try {
+    return new URL(raw.startsWith('/') ? `http://localhost${raw}` : raw);
+  } catch {
+    throw new ApiError(400, 'invalid_request', 'malformed request target');
+  }
+}
+
+function parseTargetSafe(target: string | undefined): string {
+  try {
+    return parseTarget(target).pathname;
+  } catch {
+    return '?';
+  }
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      const reason = error.code === 'EADDRINUSE' ? 'the port is in use (another dispatcher?); pick another api_port, or 0 for a free one' : error.code === 'EADDRNOTAVAIL' ? 'no such address on this machine' : error.message;
+      reject(new ConfigError(`cannot serve the API on ${host}:${port}: ${reason}`, { cause: error }));
+    };
+    server.once('error', onError);
+    server.listen({ host, port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/** Requests node cannot even parse (garbage, huge headers, timeouts) still get a JSON answer. */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  const pending = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || pending?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, code, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', 'request_timeout', 'the request did not arrive in time']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'headers_too_large', 'the request headers are too large']
+        : [400, 'Bad Request', 'invalid_request', 'malformed HTTP request'];
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}

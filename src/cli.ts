@@ -1,0 +1,228 @@
+import { Command, CommanderError, Option } from 'commander';
+import { AdapterError, ConfigError, DispatcherError, ExitError, UsageError } from './errors.ts';
+import { redact } from './util/redact.ts';
+import type { CommandContext, GlobalOptions } from './commands/context.ts';
+
+/**
+ * Commander wiring only. Each action lazily imports its command module, so `task show` never
+ * loads the router or the HTTP server. This file alone decides exit codes and prints errors.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, unavailable: 3, notFound: 4 } as const;
+
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof ExitError) return error.exitCode;
+  if (error instanceof ConfigError || error instanceof UsageError) return EXIT.usage;
+  if (error instanceof AdapterError) {
+    if (error.kind === 'not_found') return EXIT.notFound;
+    if (error.kind === 'unavailable' || error.kind === 'rate_limited') return EXIT.unavailable;
+  }
+  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  return EXIT.failed;
+}
+
+type Printable = { json: unknown; text: string };
+
+async function context(command: Command): Promise<CommandContext> {
+  const { createContext } = await import('./commands/context.ts');
+  return createContext(command.optsWithGlobals() as GlobalOptions);
+}
+
+function print(command: Command, result: Printable): void {
+  const { json } = command.optsWithGlobals() as GlobalOptions;
+  process.stdout.write(json ? `${JSON.stringify(result.json, null, 2)}\n` : `${result.text}\n`);
+}
+
+const examples = (lines: string[]) => `\nExamples:\n${lines.map((line) => `  $ ${line}`).join('\n')}\n`;
+
+export function buildProgram(): Command {
+  const program = new Command('dispatcher')
+    .description('Connects task trackers (Planka, a JSON board, Gitea) to AI coding agents.')
+    .version(process.env.DISPATCHER_VERSION ?? '0.1.0', '-V, --version')
+    .option('-c, --config <path>', 'config file (default: $DISPATCHER_CONFIG, ./dispatcher.toml, ./pyproject.toml)')
+    .option('--json', 'print exactly one JSON document on stdout')
+    .addOption(new Option('--log-format <format>', 'log format on stderr').choices(['auto', 'plain', 'json']).default('auto'))
+    .option('-q, --quiet', 'log errors only')
+    .option('-v, --verbose', 'log debug detail (agent output, requests)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    .addHelpText('after', examples(['dispatcher init', 'dispatcher run', 'dispatcher poll-once --dry-run', 'dispatcher task comment 42 "Working on it"', 'dispatcher status --json']));
+
+  program
+    .command('init')
+    .description('write a commented dispatcher.toml and an empty board.json into the current folder')
+    .addHelpText('after', examples(['dispatcher init', 'dispatcher run']))
+    .action(async (_options, command: Command) => {
+      const { initProject } = await import('./commands/init.ts');
+      const written = await initProject(process.cwd());
+      print(command, { json: { written }, text: `wrote ${written.join(' and ')}\nnext: edit dispatcher.toml, then run \`dispatcher run\`` });
+    });
+
+  program
+    .command('config')
+    .description('inspect the configuration')
+    .command('check')
+    .description('validate the config and print the effective settings, secrets redacted')
+    .addHelpText('after', examples(['dispatcher config check', 'dispatcher config check --json --config ./pyproject.toml']))
+    .action(async (_options, command: Command) => {
+      const { checkConfig } = await import('./commands/config-check.ts');
+      print(command, checkConfig((await context(command)).config()));
+    });
+
+  registerTaskCommands(program);
+
+  program
+    .command('run')
+    .description('run the dispatcher in the foreground: poll queues, claim tasks, start agents, serve the agent API')
+    .option('--drain <seconds>', 'on SIGINT/SIGTERM, wait this long for running agents', '30')
+    .option('--stop-agents', 'on SIGINT/SIGTERM, stop running agents (TERM, then KILL) instead of waiting')
+    .addHelpText('after', examples(['dispatcher run', 'dispatcher run --config examples/dispatcher.toml --drain 60', 'dispatcher run --stop-agents --log-format json']))
+    .action(async (options, command: Command) => {
+      const { runDaemon } = await import('./commands/run.ts');
+      await runDaemon(await context(command), { drainSeconds: Number(options.drain), stopAgents: Boolean(options.stopAgents) });
+    });
+
+  program
+    .command('poll-once')
+    .description('one tick (for cron): claim ready tasks and start their agents, then wait for them unless --detach')
+    .option('--detach', 'leave agents running in their own process groups; the next poll-once or run enforces their deadlines')
+    .option('--dry-run', 'print what would be dispatched and change nothing')
+    .addHelpText('after', examples(['dispatcher poll-once', '*/5 * * * * cd /srv/agents && dispatcher poll-once --detach', 'dispatcher poll-once --dry-run --json']))
+    .action(async (options, command: Command) => {
+      const { pollOnce } = await import('./commands/poll-once.ts');
+      const result = await pollOnce(await context(command), { detach: Boolean(options.detach), dryRun: Boolean(options.dryRun) });
+      print(command, result);
+      if (!result.ok) throw new ExitError(EXIT.failed);
+    });
+
+  program
+    .command('dispatch-file')
+    .description('write open assigned Gitea issues as per-assignee markdown task files, by priority, under a rate limit, with a dashboard')
+    .option('--once', 'one cycle, then exit (for cron)')
+    .option('--dry-run', 'print what would be written and write nothing')
+    .addHelpText('after', examples(['dispatcher dispatch-file', 'dispatcher dispatch-file --once', 'dispatcher dispatch-file --once --dry-run --json']))
+    .action(async (options, command: Command) => {
+      const { runDispatchFile } = await import('./commands/dispatch-file-cli.ts');
+      const result = await runDispatchFile(await context(command), { once: Boolean(options.once), dryRun: Boolean(options.dryRun) });
+      if (result) print(command, result);
+    });
+
+  program
+    .command('status')
+    .description('running agents, free slots, last poll and recent runs, from the ledger (works while a daemon runs elsewhere)')
+    .addHelpText('after', examples(['dispatcher status', 'dispatcher status --json']))
+    .action(async (_options, command: Command) => {
+      const { showStatus } = await import('./commands/status.ts');
+      print(command, await showStatus(await context(command)));
+    });
+
+  return program;
+}
+
+function registerTaskCommands(program: Command): void {
+  const task = program
+    .command('task')
+    .description('read and change tasks: through the dispatcher API inside an agent (DISPATCHER_API_URL), else on the tracker directly')
+    .addHelpText('after', examples(['dispatcher task show 42', 'dispatcher task comment 42 "Tests pass; opening a PR"', 'git log -1 | dispatcher task comment 42 -', 'dispatcher task move 42 Done']));
+  const load = () => import('./commands/task.ts');
+
+  task
+    .command('show')
+    .argument('[id]', 'task id (default: $DISPATCHER_TASK_ID)')
+    .description('show a task with its description, labels, assignees and comments')
+    .addHelpText('after', examples(['dispatcher task show 42', 'dispatcher task show "owner/repo#7" --json']))
+    .action(async (id: string | undefined, _options, command: Command) => {
+      const { showTask, renderTask } = await load();
+      const result = await showTask(await context(command), id);
+      print(command, { json: result, text: renderTask(result) });
+    });
+
+  task
+    .command('comment')
+    .argument('<id>', 'task id')
+    .argument('<text>', 'the comment; - reads it from stdin')
+    .description('add a comment to a task')
+    .addHelpText('after', examples(['dispatcher task comment 42 "Found the cause: a race in the cache"', 'cat report.md | dispatcher task comment 42 -']))
+    .action(async (id: string, text: string, _options, command: Command) => {
+      const { commentTask } = await load();
+      const result = await commentTask(await context(command), id, text);
+      print(command, { json: result, text: `commented on ${id}` });
+    });
+
+  task
+    .command('move')
+    .argument('<id>', 'task id')
+    .argument('<queue>', 'target queue')
+    .description('move a task to another queue')
+    .addHelpText('after', examples(['dispatcher task move 42 Done', 'dispatcher task move 42 "Proj.Board.Review"']))
+    .action(async (id: string, queue: string, _options, command: Command) => {
+      const { moveTask } = await load();
+      const result = await moveTask(await context(command), id, queue);
+      print(command, { json: result, text: `moved ${id} to ${result.queue}` });
+    });
+
+  task
+    .command('update')
+    .argument('<id>', 'task id')
+    .option('--name <name>', 'new name')
+    .option('--description <text>', 'new description')
+    .option('--label <label...>', 'set the labels (repeatable)')
+    .option('--assignee <user...>', 'set the assignees (repeatable)')
+    .option('--clear-labels', 'remove every label')
+    .option('--clear-assignees', 'remove every assignee')
+    .description('change a task\'s name, description, labels or assignees')
+    .addHelpText('after', examples(['dispatcher task update 42 --name "Fix login crash"', 'dispatcher task update 42 --label bug --label urgent --assignee alice']))
+    .action(async (id: string, options, command: Command) => {
+      const { updateTask, renderTask } = await load();
+      const result = await updateTask(await context(command), id, options);
+      print(command, { json: result, text: renderTask(result) });
+    });
+
+  task
+    .command('create')
+    .argument('<queue>', 'queue to create the task in')
+    .argument('<name>', 'task name')
+    .option('--description <text>', 'task description', '')
+    .description('create a task')
+    .addHelpText('after', examples(['dispatcher task create Todo "Write the changelog" --description "For 1.2"']))
+    .action(async (queue: string, name: string, options, command: Command) => {
+      const { createTask } = await load();
+      const result = await createTask(await context(command), queue, name, options.description);
+      print(command, { json: result, text: `created ${result.id} in ${result.queue}` });
+    });
+
+  task
+    .command('list')
+    .argument('<queue...>', 'one or more queues')
+    .description('list the tasks in queues')
+    .addHelpText('after', examples(['dispatcher task list Todo "In Progress"']))
+    .action(async (queues: string[], _options, command: Command) => {
+      const { listTasks, renderTaskList } = await load();
+      const result = await listTasks(await context(command), queues);
+      print(command, { json: result, text: renderTaskList(result) });
+    });
+}
+
+function reportError(error: unknown, verbose: boolean, json: boolean): void {
+  if (error instanceof ExitError) return;
+  if (error instanceof CommanderError) return; // commander has printed it
+  if (error instanceof DispatcherError) {
+    if (json) process.stdout.write(`${JSON.stringify({ error: { code: error.code, message: redact(error.message) } })}\n`);
+    process.stderr.write(`dispatcher: ${redact(error.message)}\n`);
+    if (error.detail) process.stderr.write(`${redact(error.detail)}\n`);
+    if (verbose && error.cause) process.stderr.write(`${redact(String((error.cause as Error).stack ?? error.cause))}\n`);
+    return;
+  }
+  process.stderr.write(`dispatcher: unexpected error\n${redact(String((error as Error)?.stack ?? error))}\n`);
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    const options = program.opts() as GlobalOptions;
+    reportError(error, Boolean(options.verbose), Boolean(options.json));
+    process.exitCode = exitCodeFor(error);
+  }
+}

@@ -1,0 +1,40 @@
+import type { RunRecord } from '../core/ledger.ts';
+import { summarise } from '../core/status.ts';
+import type { CommandContext } from './context.ts';
+import { openRuntime } from './runtime.ts';
+
+export interface PollOnceOptions {
+  /** Leave agents running in their own process groups; the next poll-once or run enforces their deadlines. */
+  detach: boolean;
+  /** Print what would be dispatched; change nothing. */
+  dryRun: boolean;
+}
+
+/** One tick for cron. Waits for its agents unless detached; not ok when a run failed. */
+export async function pollOnce(context: CommandContext, options: PollOnceOptions): Promise<{ ok: boolean; json: unknown; text: string }> {
+  const runtime = await openRuntime(context, { mode: 'poll-once', serveApi: !options.detach && !options.dryRun, detach: options.detach });
+  const { router } = runtime;
+  try {
+    if (options.dryRun) {
+      const planned = await router.plan();
+      const text = planned.length ? planned.map((item) => `would dispatch ${item.taskId} (${item.taskName}) → ${item.command} [route ${item.route}]`).join('\n') : 'nothing to dispatch';
+      return { ok: true, json: { dryRun: true, planned }, text };
+    }
+    const tick = await router.tick();
+    let settled: RunRecord[] = [];
+    if (!options.detach) settled = await router.waitForAll();
+    const failed = settled.filter((run) => run.status !== 'succeeded');
+    const lines = [
+      tick.error ? `poll failed: ${tick.error}` : `${tick.ready ?? 0} ready task(s), dispatched ${tick.dispatched.length}`,
+      ...tick.dispatched.map((run) => `  ${run.taskId} (${run.taskName}) → pid ${run.pid ?? '-'}${options.detach ? ' (detached)' : ''}`),
+      ...settled.map((run) => `  ${run.taskId}: ${run.outcome ?? run.status}`),
+    ];
+    return {
+      ok: !tick.error && failed.length === 0,
+      json: { ok: !tick.error && failed.length === 0, ready: tick.ready, error: tick.error, dispatched: tick.dispatched.map((run) => summarise(run)), settled: settled.map((run) => summarise(run)) },
+      text: lines.join('\n'),
+    };
+  } finally {
+    await runtime.close();
+  }
+}

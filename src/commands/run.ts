@@ -1,0 +1,61 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CommandContext } from './context.ts';
+import { openRuntime } from './runtime.ts';
+
+export interface RunOptions {
+  /** On SIGINT/SIGTERM, wait this long for running agents before leaving them to the next start. */
+  drainSeconds: number;
+  /** On SIGINT/SIGTERM, stop running agents (TERM → grace → KILL) and comment. */
+  stopAgents: boolean;
+  /** Tests and embedding: resolves when the daemon has started. */
+  onReady?: (info: { apiUrl?: string }) => void;
+}
+
+/**
+ * The foreground daemon: the router ticks every poll_interval and the agent API serves beside it.
+ * First SIGINT/SIGTERM: stop polling, drain (or stop) agents, exit 0. Second: leave at once; the
+ * agents keep running and the next start adopts them.
+ */
+export async function runDaemon(context: CommandContext, options: RunOptions): Promise<void> {
+  const runtime = await openRuntime(context, { mode: 'run', serveApi: true });
+  const { config, log, router } = runtime;
+  const stopping = new AbortController();
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      log.info(`${signal}: stopping; ${router.activeCount()} agent(s) running (${options.stopAgents ? 'stopping them' : `draining up to ${options.drainSeconds}s`}); send again to leave now`);
+      stopping.abort();
+    } else {
+      log.warn(`${signal} again: leaving now; running agents are left to the next start`);
+      void router.release().finally(() => process.exit(130));
+      // The last resort if even that hangs.
+      setTimeout(() => process.exit(130), 3000).unref();
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    log.info(`dispatcher running: ${config.routes.length} route(s), polling every ${config.pollIntervalMs / 1000}s, at most ${config.maxConcurrentAgents} agents${runtime.apiUrl ? `, agent API on ${runtime.apiUrl}` : ''}`);
+    options.onReady?.({ apiUrl: runtime.apiUrl });
+    while (!stopping.signal.aborted) {
+      await router.tick().catch((error) => log.error(`tick failed: ${(error as Error).message}`));
+      await sleep(config.pollIntervalMs, undefined, { signal: stopping.signal }).catch(() => {});
+    }
+    if (options.stopAgents) {
+      await router.stopAll('the dispatcher is shutting down');
+    } else if (router.activeCount() > 0) {
+      const drained = await Promise.race([router.waitForAll().then(() => true), sleep(options.drainSeconds * 1000).then(() => false)]);
+      if (!drained) {
+        log.warn(`${router.activeCount()} agent(s) still running after ${options.drainSeconds}s; leaving them to the next start, which adopts them`);
+        await router.release();
+      }
+    }
+    log.info('dispatcher stopped');
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await runtime.close();
+  }
+}

@@ -1,0 +1,110 @@
+import type { TrackerAdapter } from '../../adapters/types.ts';
+import { createTracker } from '../../adapters/registry.ts';
+import { requireBackend } from '../config/load.ts';
+import type { Config } from '../config/types.ts';
+import { Ledger } from '../core/ledger.ts';
+import { createRouter, type Router } from '../core/router.ts';
+import { buildStatus } from '../core/status.ts';
+import { sameHash } from '../core/run-token.ts';
+import { createTaskService } from '../core/task-service.ts';
+import type { AppLogger } from '../log.ts';
+import { redact } from '../util/redact.ts';
+import { ConfigError } from '../errors.ts';
+import type { CommandContext } from './context.ts';
+
+/** Everything a dispatching command holds; `close()` releases it all, in reverse order. */
+export interface Runtime {
+  config: Config;
+  log: AppLogger;
+  tracker: TrackerAdapter;
+  ledger: Ledger;
+  router: Router;
+  apiUrl?: string;
+  /** Set when this process serves the API (the dashboard mounts its routes here). */
+  api?: { url: string; route: (method: string, path: string, handler: (...args: never[]) => unknown) => void };
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  mode: 'run' | 'poll-once';
+  serveApi: boolean;
+  detach?: boolean;
+}
+
+export async function openRuntime(context: CommandContext, options: RuntimeOptions): Promise<Runtime> {
+  const config = context.config();
+  const log = context.log;
+  const releasers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const release of releasers.reverse()) await release().catch((error) => log.warn(`shutdown: ${redact(String((error as Error)?.message ?? error))}`));
+  };
+  try {
+    const tracker = await createTracker({ options: requireBackend(config), baseDir: config.baseDir, env: config.env, log });
+    releasers.push(async () => tracker.close?.());
+    const ledger = new Ledger(config.stateDir);
+    await ledger.read(); // a corrupt ledger stops us here, before anything is claimed
+
+    let api: Runtime['api'];
+    let apiUrl: string | undefined;
+    if (options.serveApi) {
+      const { startApiServer, ensureOperatorToken } = await import('../api/server.ts');
+      const operator = config.apiAuth === 'token' ? await ensureOperatorToken(config.stateDir) : undefined;
+      const tokens = runTokenResolver(ledger);
+      let statusOf: () => unknown = () => ({});
+      const server = await startApiServer({
+        host: config.apiHost,
+        port: config.apiPort,
+        auth: config.apiAuth,
+        service: createTaskService(tracker),
+        resolveRunToken: tokens,
+        operatorTokenHash: operator?.hash,
+        status: () => statusOf(),
+        log,
+      });
+      releasers.push(() => server.close());
+      api = server as unknown as Runtime['api'];
+      apiUrl = server.url;
+      statusOf = async () => ({ ...buildStatus(await ledger.read(), config, ledger.owner), tracker: { type: config.backend?.type, ...router.health() } });
+    } else if (options.detach) {
+      apiUrl = (await ledger.read()).daemons.find((daemon) => daemon.apiUrl)?.apiUrl;
+    }
+
+    const router = createRouter({ config, tracker, ledger, log, apiUrl, detach: options.detach });
+    await ledger.update((data) => {
+      data.daemons = data.daemons.filter((daemon) => daemon.pid !== process.pid);
+      data.daemons.push({ ...ledger.owner, startedAt: new Date().toISOString(), apiUrl: options.detach ? undefined : apiUrl, mode: options.mode });
+    });
+    releasers.push(() =>
+      ledger.update((data) => {
+        data.daemons = data.daemons.filter((daemon) => daemon.instance !== ledger.owner.instance);
+      }),
+    );
+    return { config, log, tracker, ledger, router, apiUrl, api, close };
+  } catch (error) {
+    await close();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new ConfigError(`cannot serve the agent API on ${config.apiHost}:${config.apiPort}: the port is in use (is another dispatcher running? set api_port, or 0 for any free port)`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** Run tokens are valid while their run is active in the ledger, whichever process started it. */
+function runTokenResolver(ledger: Ledger) {
+  let cache: { at: number; runs: Array<{ hash: string; runId: string; taskId: string }> } | undefined;
+  return async (hash: string) => {
+    const lookup = () => cache?.runs.find((run) => sameHash(run.hash, hash));
+    if (cache && Date.now() - cache.at < 250) {
+      const hit = lookup();
+      if (hit) return { runId: hit.runId, taskId: hit.taskId };
+    }
+    const data = await ledger.read();
+    cache = {
+      at: Date.now(),
+      runs: data.runs.filter((run) => run.tokenHash && (run.status === 'running' || run.status === 'starting')).map((run) => ({ hash: run.tokenHash!, runId: run.id, taskId: run.taskId })),
+    };
+    const hit = lookup();
+    return hit ? { runId: hit.runId, taskId: hit.taskId } : undefined;
+  };
+}
+

@@ -1,0 +1,29 @@
+import { Ledger } from '../core/ledger.ts';
+import { buildStatus, type StatusSnapshot } from '../core/status.ts';
+import type { CommandContext } from './context.ts';
+
+export async function showStatus(context: CommandContext): Promise<{ json: StatusSnapshot; text: string }> {
+  const config = context.config();
+  const status = buildStatus(await new Ledger(config.stateDir).read(), config);
+  return { json: status, text: renderStatus(status) };
+}
+
+function duration(ms: number | undefined): string {
+  if (ms === undefined) return '-';
+  const seconds = Math.round(ms / 1000);
+  return seconds < 60 ? `${seconds}s` : seconds < 3600 ? `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s` : `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+export function renderStatus(status: StatusSnapshot): string {
+  const lines = [
+    `slots: ${status.slots.used}/${status.slots.max} used, ${status.slots.free} free`,
+    `last poll: ${status.lastPollAt ?? 'never'}${status.lastPollError ? ` (failing: ${status.lastPollError})` : ''}`,
+    `daemons: ${status.daemons.length ? status.daemons.map((d) => `${d.mode} pid ${d.pid}${d.apiUrl ? ` ${d.apiUrl}` : ''}`).join(', ') : 'none running'}`,
+    '',
+    status.running.length ? 'running:' : 'running: none',
+    ...status.running.map((run) => `  ${run.taskId}\t${run.taskName}\t${run.route}\tpid ${run.pid ?? '-'}\t${duration(run.elapsedMs)}\tdeadline ${run.deadline ?? 'none'}`),
+  ];
+  if (status.waiting.length) lines.push('', 'waiting to retry:', ...status.waiting.map((run) => `  ${run.taskId}\t${run.taskName}\tattempt ${run.attempt}/${run.maxAttempts} at ${run.nextAttemptAt}`));
+  if (status.recent.length) lines.push('', 'recent:', ...status.recent.map((run) => `  ${run.endedAt ?? ''}\t${run.taskId}\t${run.taskName}\t${run.outcome ?? run.status}`));
+  return lines.join('\n');
+}

@@ -1,0 +1,187 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+import { parse as parseToml, TomlError } from 'smol-toml';
+import * as v from 'valibot';
+import { ConfigError } from '../errors.ts';
+import { registerSecret, SECRET_ENV_PATTERNS } from '../util/redact.ts';
+import { configSchema, type RawConfig } from './schema.ts';
+import { describeIssue, findKeyLine, formatPath } from './messages.ts';
+import type { BackendConfig, Config, DispatchFileConfig, PriorityName } from './types.ts';
+
+export const PYPROJECT_TABLE = ['tool', 'artificer-dispatcher'];
+
+export interface LoadOptions {
+  /** `--config PATH`. */
+  path?: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+interface Located {
+  file: string;
+  /** Keys leading to the dispatcher's table inside the file (pyproject). */
+  prefix: string[];
+}
+
+/** Finds the config: --config, $DISPATCHER_CONFIG, ./dispatcher.toml, ./pyproject.toml's table. */
+export function locateConfig(options: LoadOptions = {}): Located | undefined {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const explicit = options.path ?? env.DISPATCHER_CONFIG;
+  if (explicit) {
+    const file = resolve(cwd, explicit);
+    if (!existsSync(file)) throw new ConfigError(`config file not found: ${file}`);
+    return { file, prefix: file.endsWith('pyproject.toml') ? PYPROJECT_TABLE : [] };
+  }
+  const toml = resolve(cwd, 'dispatcher.toml');
+  if (existsSync(toml)) return { file: toml, prefix: [] };
+  const pyproject = resolve(cwd, 'pyproject.toml');
+  if (existsSync(pyproject) && /^\s*\[tool\.artificer-dispatcher[.\]]/m.test(readFileSync(pyproject, 'utf8'))) {
+    return { file: pyproject, prefix: PYPROJECT_TABLE };
+  }
+  return undefined;
+}
+
+export function loadConfig(options: LoadOptions = {}): Config {
+  const located = locateConfig(options);
+  if (!located) {
+    throw new ConfigError('no configuration found', {
+      detail: 'Looked for --config, $DISPATCHER_CONFIG, ./dispatcher.toml and [tool.artificer-dispatcher] in ./pyproject.toml.\nRun `dispatcher init` to write a starting dispatcher.toml.',
+    });
+  }
+  return loadConfigFile(located.file, located.prefix, options.env ?? process.env);
+}
+
+export function loadConfigFile(file: string, prefix: string[], processEnv: NodeJS.ProcessEnv = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  let document: Record<string, unknown>;
+  try {
+    document = parseToml(text) as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof TomlError) {
+      throw new ConfigError(`${file}:${error.line}:${error.column}: invalid TOML: ${error.message.split('\n')[0]}`, {
+        cause: error,
+        detail: error.codeblock,
+      });
+    }
+    throw error;
+  }
+  let table: unknown = document;
+  for (const key of prefix) table = (table as Record<string, unknown> | undefined)?.[key];
+  if (table === undefined) throw new ConfigError(`${file}: no [${prefix.join('.')}] table`);
+
+  const result = v.safeParse(configSchema, table);
+  if (!result.success) {
+    const lines = result.issues.map((issue) => {
+      const { keys, message } = describeIssue(issue, configSchema);
+      const line = findKeyLine(text, keys, prefix);
+      return `${file}${line ? `:${line}` : ''}: ${formatPath([...prefix, ...keys])}: ${message}`;
+    });
+    throw new ConfigError(lines[0], { detail: lines.length > 1 ? lines.slice(1).join('\n') : undefined });
+  }
+  const baseDir = dirname(file);
+  return normaliseConfig(result.output, { file, baseDir, env: withDotEnv(baseDir, processEnv) });
+}
+
+/** `.env` beside the config file; variables already in the environment win. */
+function withDotEnv(baseDir: string, processEnv: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const path = resolve(baseDir, '.env');
+  let fromFile: Record<string, string> = {};
+  if (existsSync(path)) {
+    try {
+      fromFile = parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
+    } catch (error) {
+      throw new ConfigError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  return { ...fromFile, ...processEnv };
+}
+
+const seconds = (value: number | undefined) => (value === undefined ? undefined : Math.round(value * 1000));
+
+export const DEFAULT_PRIORITY: Record<PriorityName, string[]> = {
+  CRITICAL: ['critical', 'p0', 'priority/critical'],
+  HIGH: ['high', 'p1', 'priority/high'],
+  NORMAL: ['normal', 'p2', 'priority/normal'],
+  LOW: ['low', 'p3', 'priority/low'],
+};
+
+export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir: string; env: Record<string, string | undefined> }): Config {
+  const { baseDir, env } = where;
+  const at = (path: string) => (isAbsolute(path) ? path : resolve(baseDir, path));
+  const secretEnv = raw.secret_env;
+  for (const [name, value] of Object.entries(env)) {
+    if (secretEnv.includes(name) || SECRET_ENV_PATTERNS.some((pattern) => pattern.test(name))) registerSecret(value);
+  }
+  const routes = Object.entries(raw.routing).map(([queue, route]) => ({
+    queue,
+    command: route.command,
+    args: route.args,
+    inProgressQueue: route.in_progress_queue,
+    timeoutMs: seconds(route.timeout),
+    cwd: route.cwd,
+    env: route.env,
+    onSuccessQueue: route.on_success_queue,
+    onFailureQueue: route.on_failure_queue,
+    maxAttempts: route.max_attempts,
+    maxConcurrent: route.max_concurrent,
+    agent: route.agent,
+    structuredOutput: route.structured_output,
+  }));
+  const backend = raw.backend as BackendConfig | undefined;
+  let dispatchFile: DispatchFileConfig | undefined;
+  const df = raw.dispatch_file;
+  if (df) {
+    const dfBackend = (df.backend as BackendConfig | undefined) ?? backend;
+    if (!dfBackend) throw new ConfigError(`${where.file ?? 'config'}: dispatch_file needs a tracker: add [dispatch_file.backend] or [backend]`);
+    if (!df.repos?.length && !df.owner) throw new ConfigError(`${where.file ?? 'config'}: dispatch_file: set \`repos = ["owner/repo"]\` or \`owner\``);
+    const priority = { ...DEFAULT_PRIORITY };
+    for (const [level, names] of Object.entries(df.priority ?? {})) {
+      if (names) priority[level as PriorityName] = names.map((name) => name.toLowerCase());
+    }
+    dispatchFile = {
+      repos: df.repos ?? [],
+      owner: df.owner,
+      tasksDir: at(df.tasks_dir),
+      intervalMs: seconds(df.interval)!,
+      ratePerMinute: df.rate_limit,
+      logFile: df.log_file ? at(df.log_file) : undefined,
+      dashboardHost: df.dashboard_host,
+      dashboardPort: df.dashboard_port,
+      commentsLimit: df.comments_limit,
+      priority,
+      backend: dfBackend,
+    };
+  }
+  return {
+    file: where.file,
+    baseDir,
+    pollIntervalMs: seconds(raw.poll_interval)!,
+    maxConcurrentAgents: raw.max_concurrent_agents,
+    defaultAgentTimeoutMs: seconds(raw.default_agent_timeout),
+    apiHost: raw.api_host,
+    apiPort: raw.api_port,
+    apiAuth: raw.api.auth,
+    killGraceMs: seconds(raw.kill_grace)!,
+    retryDelayMs: seconds(raw.retry_delay)!,
+    stateDir: at(raw.state_dir),
+    secretEnv,
+    logFile: raw.log_file ? at(raw.log_file) : undefined,
+    backend,
+    routes,
+    dispatchFile,
+    env,
+  };
+}
+
+/** The backend, or a clear error for commands that need one. */
+export function requireBackend(config: Config): BackendConfig {
+  if (!config.backend) throw new ConfigError(`${config.file ?? 'config'}: backend: is required (add a [backend] table with type and url)`);
+  return config.backend;
+}

@@ -1,0 +1,96 @@
+import * as v from 'valibot';
+
+/**
+ * The configuration file's schema: the reference's keys with their defaults, and ours beside them.
+ * Keys are snake_case as users write them; load.ts normalises the result into a `Config`.
+ */
+
+const seconds = (what: string) => v.pipe(v.number(`${what} must be a number of seconds`), v.minValue(0, `${what} must not be negative`));
+const positiveInt = (what: string) => v.pipe(v.number(`${what} must be a whole number`), v.integer(`${what} must be a whole number`), v.minValue(1, `${what} must be at least 1`));
+const nonEmpty = (what: string) => v.pipe(v.string(`${what} must be a string`), v.minLength(1, `${what} must not be empty`));
+const port = v.pipe(v.number('must be a port number'), v.integer('must be a port number'), v.minValue(0, 'must be 0..65535'), v.maxValue(65535, 'must be 0..65535'));
+const stringList = v.array(v.string('must be a list of strings'), 'must be a list of strings');
+
+export const backendSchema = v.strictObject({
+  type: nonEmpty('type'),
+  /** Tracker URL, or the board file for `json`. */
+  url: v.optional(v.string('must be a string (a URL, or a file path for json)')),
+  /** `module` backends: the file of the adapter module. */
+  path: v.optional(v.string()),
+  /** Gitea: the environment variable holding the token (default GITEA_TOKEN). */
+  token_env: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'))),
+  /** Seconds before one tracker request gives up (default 30). */
+  request_timeout: v.optional(seconds('request_timeout')),
+  /** Free-form settings for a `module` backend, handed to it as they are. */
+  options: v.optional(v.record(v.string(), v.unknown())),
+});
+
+export const routeSchema = v.strictObject({
+  command: nonEmpty('command'),
+  args: v.optional(stringList, []),
+  in_progress_queue: v.optional(nonEmpty('in_progress_queue')),
+  timeout: v.optional(seconds('timeout')),
+  cwd: v.optional(nonEmpty('cwd')),
+  env: v.optional(v.record(v.string(), v.string('env values must be strings')), {}),
+  on_success_queue: v.optional(nonEmpty('on_success_queue')),
+  on_failure_queue: v.optional(nonEmpty('on_failure_queue')),
+  max_attempts: v.optional(positiveInt('max_attempts'), 1),
+  max_concurrent: v.optional(positiveInt('max_concurrent')),
+  agent: v.optional(nonEmpty('agent'), 'command'),
+  /** Agent adapters: ask the agent for machine-readable output (default true). */
+  structured_output: v.optional(v.boolean('must be true or false'), true),
+});
+
+export const apiSchema = v.strictObject({
+  /** "token": per-run tokens and an operator token; "none": open, the reference's behaviour. */
+  auth: v.optional(v.picklist(['token', 'none'], 'must be "token" or "none"'), 'token'),
+});
+
+const priorityLevels = v.strictObject({
+  CRITICAL: v.optional(stringList),
+  HIGH: v.optional(stringList),
+  NORMAL: v.optional(stringList),
+  LOW: v.optional(stringList),
+});
+
+export const dispatchFileSchema = v.strictObject({
+  /** `owner/repo` names; or `owner` for every repository of a user or organisation. */
+  repos: v.optional(v.array(v.pipe(v.string(), v.regex(/^[^/\s]+\/[^/\s]+$/, 'must be "owner/repo"')))),
+  owner: v.optional(nonEmpty('owner')),
+  tasks_dir: v.optional(nonEmpty('tasks_dir'), '.agent-tasks'),
+  interval: v.optional(seconds('interval'), 60),
+  /** Dispatches per minute at most. */
+  rate_limit: v.optional(v.pipe(v.number(), v.minValue(0.001, 'rate_limit must be above 0')), 1),
+  log_file: v.optional(v.string()),
+  dashboard_host: v.optional(v.string(), '127.0.0.1'),
+  dashboard_port: v.optional(port, 8098),
+  /** How many of the latest comments a task file carries. */
+  comments_limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 10),
+  /** Label names and title prefixes that mean each priority (case-insensitive). */
+  priority: v.optional(priorityLevels),
+  /** Tracker settings for dispatch-file alone; the top-level [backend] otherwise. */
+  backend: v.optional(backendSchema),
+});
+
+export const configSchema = v.strictObject({
+  poll_interval: v.optional(v.pipe(v.number('must be a number of seconds'), v.minValue(0.05, 'must be at least 0.05')), 30),
+  max_concurrent_agents: v.optional(positiveInt('max_concurrent_agents'), 3),
+  default_agent_timeout: v.optional(seconds('default_agent_timeout')),
+  api_host: v.optional(nonEmpty('api_host'), '127.0.0.1'),
+  api_port: v.optional(port, 8000),
+  kill_grace: v.optional(seconds('kill_grace'), 5),
+  /** First wait before a failed run is retried; doubles per attempt, at most 10 minutes. */
+  retry_delay: v.optional(seconds('retry_delay'), 10),
+  state_dir: v.optional(nonEmpty('state_dir'), '.dispatcher'),
+  /** Extra environment variable names that must never reach an agent. */
+  secret_env: v.optional(stringList, []),
+  log_file: v.optional(v.string()),
+  backend: v.optional(backendSchema),
+  routing: v.optional(v.record(v.string(), routeSchema), {}),
+  api: v.optional(apiSchema, { auth: 'token' }),
+  dispatch_file: v.optional(dispatchFileSchema),
+});
+
+export type RawConfig = v.InferOutput<typeof configSchema>;
+export type RawBackend = v.InferOutput<typeof backendSchema>;
+export type RawRoute = v.InferOutput<typeof routeSchema>;

@@ -1,0 +1,63 @@
+/** The normalised configuration every command works from. Paths are absolute, times in ms. */
+
+import type { BackendOptions } from '../../adapters/types.ts';
+
+export type BackendConfig = BackendOptions;
+
+export interface RouteConfig {
+  /** The queue this route watches. */
+  queue: string;
+  command: string;
+  args: string[];
+  inProgressQueue?: string;
+  timeoutMs?: number;
+  /** Template; resolved per task against the config folder. */
+  cwd?: string;
+  env: Record<string, string>;
+  onSuccessQueue?: string;
+  onFailureQueue?: string;
+  maxAttempts: number;
+  maxConcurrent?: number;
+  agent: string;
+  structuredOutput: boolean;
+}
+
+export type PriorityName = 'CRITICAL' | 'HIGH' | 'NORMAL' | 'LOW';
+
+export interface DispatchFileConfig {
+  repos: string[];
+  owner?: string;
+  tasksDir: string;
+  intervalMs: number;
+  ratePerMinute: number;
+  logFile?: string;
+  dashboardHost: string;
+  dashboardPort: number;
+  commentsLimit: number;
+  /** Lower-cased label names / title prefixes per priority. */
+  priority: Record<PriorityName, string[]>;
+  backend: BackendConfig;
+}
+
+export interface Config {
+  /** The file the config came from; undefined for the built-in default. */
+  file?: string;
+  /** Folder relative paths resolve against. */
+  baseDir: string;
+  pollIntervalMs: number;
+  maxConcurrentAgents: number;
+  defaultAgentTimeoutMs?: number;
+  apiHost: string;
+  apiPort: number;
+  apiAuth: 'token' | 'none';
+  killGraceMs: number;
+  retryDelayMs: number;
+  stateDir: string;
+  secretEnv: string[];
+  logFile?: string;
+  backend?: BackendConfig;
+  routes: RouteConfig[];
+  dispatchFile?: DispatchFileConfig;
+  /** Environment with the config's .env applied (process env wins). Secrets live here only. */
+  env: Record<string, string | undefined>;
+}

@@ -1,0 +1,145 @@
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { isProcessAlive } from '../util/file-lock.ts';
+import { JsonFileStore } from '../util/json-file-store.ts';
+
+/**
+ * The durable truth of what runs on this host, in `<state_dir>/ledger.json`. Written before a
+ * spawn and after an exit, under an inter-process lock with atomic writes; read at start-up to
+ * adopt or settle what an earlier process left. Concurrency is counted from it, so overlapping
+ * `poll-once` runs, a daemon and restarts all agree.
+ */
+export type RunStatus =
+  | 'starting' // reserved: claimed or being claimed, agent not started yet
+  | 'running'
+  | 'retry_wait' // failed, another attempt is due at `nextAttemptAt`; the task stays claimed
+  | 'succeeded'
+  | 'failed'
+  | 'timed_out'
+  | 'start_failed'
+  | 'lost' // its process vanished while no dispatcher watched it
+  | 'stopped' // stopped by the operator (run --stop-agents)
+  | 'claim_failed'; // the tracker refused the claim; nothing was started
+
+export const ACTIVE: ReadonlySet<RunStatus> = new Set(['starting', 'running', 'retry_wait']);
+/** Statuses that hold a slot. */
+export const OCCUPYING: ReadonlySet<RunStatus> = new Set(['starting', 'running']);
+
+export interface RunOwner {
+  pid: number;
+  /** Distinguishes a recycled pid. */
+  instance: string;
+}
+
+export interface RunRecord {
+  id: string;
+  taskId: string;
+  taskName: string;
+  taskUrl: string;
+  /** The route (its watched queue). */
+  route: string;
+  inProgressQueue?: string;
+  agent: string;
+  attempt: number;
+  maxAttempts: number;
+  status: RunStatus;
+  /** The dispatcher process that supervises it; undefined once detached. */
+  owner?: RunOwner;
+  detached?: boolean;
+  pid?: number;
+  pgid?: number;
+  /** Kernel start time of the agent, against pid reuse. */
+  startTicks?: string;
+  createdAt: string;
+  startedAt?: string;
+  /** Epoch ms; undefined: no limit. */
+  deadline?: number;
+  timeoutMs?: number;
+  endedAt?: string;
+  exitCode?: number | null;
+  signal?: string | null;
+  /** One line for humans: "exit 1", "timed out after 30s", "command not found: x". */
+  outcome?: string;
+  nextAttemptAt?: number;
+  logFile?: string;
+  cwd?: string;
+  /** sha256 of the run's API token, so it survives a daemon restart without being stored. */
+  tokenHash?: string;
+  sessionId?: string;
+  costUsd?: number;
+  turns?: number;
+  resumeHint?: string;
+}
+
+export interface LedgerData {
+  version: 1;
+  runs: RunRecord[];
+  lastPollAt?: string;
+  lastPollError?: string;
+  daemons: Array<RunOwner & { startedAt: string; apiUrl?: string; mode: string }>;
+}
+
+const HISTORY = 500;
+
+export class Ledger {
+  readonly file: string;
+  readonly owner: RunOwner = { pid: process.pid, instance: randomUUID() };
+  private readonly store: JsonFileStore<LedgerData>;
+
+  constructor(readonly stateDir: string) {
+    this.file = join(stateDir, 'ledger.json');
+    this.store = new JsonFileStore<LedgerData>(this.file, {
+      parse: (text) => parseLedger(this.file, text),
+      empty,
+      serialize: (data) => `${JSON.stringify(data)}\n`,
+      mode: 0o600,
+      beforeWrite: prune,
+    });
+  }
+
+  read(): Promise<LedgerData> {
+    return this.store.read();
+  }
+
+  /** Read-modify-write under the lock; a burst of changes is one write. */
+  update<T>(change: (data: LedgerData) => T): Promise<Awaited<T>> {
+    return this.store.update(change);
+  }
+
+  async patch(runId: string, fields: Partial<RunRecord>): Promise<RunRecord | undefined> {
+    return this.update((data) => {
+      const run = data.runs.find((candidate) => candidate.id === runId);
+      if (run) Object.assign(run, fields);
+      return run ? { ...run } : undefined;
+    });
+  }
+}
+
+function parseLedger(file: string, text: string): LedgerData {
+  try {
+    const data = JSON.parse(text) as LedgerData;
+    data.runs ??= [];
+    data.daemons ??= [];
+    return data;
+  } catch (error) {
+    throw new Error(`the ledger ${file} is not valid JSON (${(error as Error).message}); move it aside to start afresh`, { cause: error });
+  }
+}
+
+export function isOwnerAlive(owner: RunOwner | undefined, self: RunOwner): boolean {
+  if (!owner) return false;
+  if (owner.instance === self.instance) return true;
+  return owner.pid !== self.pid && isProcessAlive(owner.pid);
+}
+
+function empty(): LedgerData {
+  return { version: 1, runs: [], daemons: [] };
+}
+
+/** Keeps every active run and the latest finished ones. */
+function prune(data: LedgerData): void {
+  const finished = data.runs.filter((run) => !ACTIVE.has(run.status));
+  if (finished.length <= HISTORY) return;
+  const drop = new Set(finished.slice(0, finished.length - HISTORY).map((run) => run.id));
+  data.runs = data.runs.filter((run) => !drop.has(run.id));
+}

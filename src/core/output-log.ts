@@ -1,0 +1,124 @@
+import { closeSync, createWriteStream, fstatSync, openSync, readSync, writeSync, type WriteStream } from 'node:fs';
+
+/** Default cap on what one run writes to its log file. */
+export const DEFAULT_MAX_LOG_BYTES = 10 * 1024 * 1024;
+/** How much of the most recent output is kept in memory for the outcome. */
+export const TAIL_BYTES = 4096;
+
+/**
+ * An agent's combined output: appended to its log file up to `maxBytes` (then one
+ * "[output truncated ...]" marker and nothing more), while the last {@link TAIL_BYTES} stay current in
+ * memory whatever the cap. A failing disk never stops the agent: write errors only end the logging.
+ */
+export class OutputLog {
+  #stream: WriteStream;
+  #written = 0;
+  #tail: Buffer = Buffer.alloc(0);
+  #closed = false;
+  #truncated = false;
+  #error: Error | undefined;
+
+  /** Takes ownership of `fd` (opened for appending) and closes it in {@link close}. */
+  constructor(
+    fd: number,
+    readonly maxBytes: number = DEFAULT_MAX_LOG_BYTES,
+  ) {
+    this.#stream = createWriteStream('', { fd, autoClose: true });
+    this.#stream.on('error', (error) => {
+      this.#error ??= error;
+    });
+  }
+
+  /** true once output went past the cap. */
+  get truncated(): boolean {
+    return this.#truncated;
+  }
+
+  /** The first write error, if the log could not be written. */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  write(chunk: Buffer): void {
+    this.#tail = appendToTail(this.#tail, chunk);
+    if (this.#closed || this.#truncated || this.#error) return;
+    const room = this.maxBytes - this.#written;
+    if (chunk.length <= room) {
+      this.#written += chunk.length;
+      this.#stream.write(chunk);
+      return;
+    }
+    this.#truncated = true;
+    this.#written = this.maxBytes;
+    if (room > 0) this.#stream.write(chunk.subarray(0, room));
+    this.#stream.write(`\n[output truncated: log limit of ${this.maxBytes} bytes reached]\n`);
+  }
+
+  /** A line of our own (not agent output): written even past the cap, not part of the tail. */
+  note(text: string): void {
+    if (!this.#closed && !this.#error) this.#stream.write(text);
+  }
+
+  tail(): string {
+    return decodeTail(this.#tail);
+  }
+
+  /** Flushes and closes the file. */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    return new Promise((resolve) => {
+      this.#stream.end(() => resolve());
+      this.#stream.once('error', () => resolve());
+    });
+  }
+}
+
+function appendToTail(tail: Buffer, chunk: Buffer): Buffer {
+  if (chunk.length >= TAIL_BYTES) return Buffer.from(chunk.subarray(chunk.length - TAIL_BYTES));
+  const keep = Math.min(tail.length, TAIL_BYTES - chunk.length);
+  return Buffer.concat([tail.subarray(tail.length - keep), chunk]);
+}
+
+/** Decodes the tail, skipping a UTF-8 character cut in half at its start. */
+export function decodeTail(bytes: Buffer): string {
+  let start = 0;
+  while (start < bytes.length && start < 3 && (bytes[start] & 0xc0) === 0x80) start++;
+  return bytes.subarray(start).toString('utf8');
+}
+
+/**
+ * Opens a log file for appending and writes `header` first. Returns the fd and the file size after
+ * the header (where this run's output starts).
+ */
+export function openLogForAppend(path: string, header?: string): { fd: number; outputStart: number } {
+  const fd = openSync(path, 'a', 0o644);
+  try {
+    if (header) {
+      const bytes = Buffer.from(header.endsWith('\n') ? header : `${header}\n`);
+      let offset = 0;
+      while (offset < bytes.length) offset += writeSync(fd, bytes, offset);
+    }
+    return { fd, outputStart: fstatSync(fd).size };
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
+/** The last {@link TAIL_BYTES} a detached agent wrote to its log after `from`. */
+export function readLogTail(path: string, from: number): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    const start = Math.max(from, size - TAIL_BYTES);
+    const buffer = Buffer.alloc(Math.max(0, size - start));
+    const read = readSync(fd, buffer, 0, buffer.length, start);
+    return decodeTail(buffer.subarray(0, read));
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}

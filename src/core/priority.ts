@@ -1,0 +1,53 @@
+import type { Task } from '../../adapters/types.ts';
+import type { PriorityName } from '../config/types.ts';
+import { compareIds } from './order.ts';
+
+/** Most urgent first. */
+export const PRIORITIES: readonly PriorityName[] = ['CRITICAL', 'HIGH', 'NORMAL', 'LOW'];
+
+export type PriorityMapping = Record<PriorityName, string[]>;
+
+/** Title prefixes that carry a priority: `CRITICAL: …`, `[HIGH] …`, `(p1) …`. */
+const TITLE_PREFIX = /^\s*(?:\[([^\]\s]{1,40})\]|\(([^)\s]{1,40})\)|([^\s:[\]()]{1,40})\s*:)/;
+
+/**
+ * A task's priority from its labels, its title prefix and the adapter's own `priority`, whichever
+ * is most urgent; NORMAL when none says. Names compare case-insensitively against the mapping.
+ */
+export function priorityOf(task: Pick<Task, 'name' | 'labels' | 'priority'>, mapping: PriorityMapping): PriorityName {
+  const signals = task.labels.map((label) => label.trim().toLowerCase());
+  const prefix = TITLE_PREFIX.exec(task.name);
+  if (prefix) signals.push((prefix[1] ?? prefix[2] ?? prefix[3]).toLowerCase());
+  let best = task.priority !== undefined && task.priority >= 0 && task.priority < PRIORITIES.length ? Math.floor(task.priority) : PRIORITIES.length;
+  for (const [rank, level] of PRIORITIES.entries()) {
+    if (rank >= best) break;
+    const names = mapping[level] ?? [];
+    if (signals.some((signal) => names.includes(signal))) best = rank;
+  }
+  return PRIORITIES[best] ?? 'NORMAL';
+}
+
+export const priorityRank = (priority: PriorityName) => PRIORITIES.indexOf(priority);
+
+/** Dispatch order: CRITICAL → HIGH → NORMAL → LOW, then oldest first, then id (numbers as numbers). */
+export function compareByPriority(a: { task: Task; priority: PriorityName }, b: { task: Task; priority: PriorityName }): number {
+  const rank = priorityRank(a.priority) - priorityRank(b.priority);
+  if (rank !== 0) return rank;
+  const age = timeOf(a.task.createdAt) - timeOf(b.task.createdAt);
+  if (age !== 0 && !Number.isNaN(age)) return age;
+  return compareTaskIds(a.task.id, b.task.id);
+}
+
+/** Unknown creation times sort last. */
+function timeOf(value: string): number {
+  const time = Date.parse(value);
+  return Number.isNaN(time) ? Number.MAX_SAFE_INTEGER : time;
+}
+
+/** `owner/repo#9` before `owner/repo#10`. */
+export function compareTaskIds(a: string, b: string): number {
+  const left = /^(.*#)(\d+)$/.exec(a);
+  const right = /^(.*#)(\d+)$/.exec(b);
+  if (left && right && left[1] === right[1]) return compareIds(left[2], right[2]);
+  return compareIds(a, b);
+}

@@ -1,0 +1,148 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * Process groups, the unit the dispatcher stops: every agent leads its own group, so one signal to
+ * `-pgid` reaches the agent and everything it started (shells, compilers, test servers).
+ *
+ * A zombie does not count as alive. Some init processes (containers, micro-VMs) never reap orphans,
+ * so `kill(-pgid, 0)` alone would report a finished group as running forever; on Linux the members'
+ * states are read from /proc instead.
+ */
+
+/** The longest delay setTimeout accepts; longer ones fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+function assertGroupId(pgid: number): void {
+  // -0 is our own group and -1 is every process we may signal: never let a bad id reach kill().
+  if (!Number.isInteger(pgid) || pgid <= 1) throw new RangeError(`refusing to signal process group ${pgid}`);
+}
+
+function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** Sends `signal` to every process of the group. false when the group is gone (or not ours to signal). */
+export function killProcessGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  assertGroupId(pgid);
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch (error) {
+    if (errorCode(error) === 'ESRCH' || errorCode(error) === 'EPERM') return false;
+    throw error;
+  }
+}
+
+/** true while at least one member of the group is running (zombies excluded where /proc tells). */
+export function isProcessGroupAlive(pgid: number): boolean {
+  assertGroupId(pgid);
+  try {
+    process.kill(-pgid, 0);
+  } catch (error) {
+    if (errorCode(error) === 'ESRCH') return false;
+    if (errorCode(error) === 'EPERM') return true;
+    throw error;
+  }
+  return process.platform === 'linux' ? groupHasLiveMember(pgid) : true;
+}
+
+interface ProcStat {
+  state: string;
+  pgrp: number;
+  startTicks: string;
+}
+
+function readProcStat(pid: string | number): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so split after the last ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0], pgrp: Number(fields[2]), startTicks: fields[19] };
+}
+
+function isLive(stat: ProcStat | undefined, pgid: number): boolean {
+  return stat !== undefined && stat.pgrp === pgid && stat.state !== 'Z' && stat.state !== 'X';
+}
+
+function groupHasLiveMember(pgid: number): boolean {
+  if (isLive(readProcStat(pgid), pgid)) return true;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true; // no /proc to look into: trust kill(0)
+  }
+  for (const name of entries) {
+    const first = name.charCodeAt(0);
+    if (first < 48 || first > 57) continue;
+    if (isLive(readProcStat(name), pgid)) return true;
+  }
+  return false;
+}
+
+/**
+ * When the process started, in clock ticks since boot (Linux), or undefined when it is gone or
+ * unknown. Stored beside a pid, it tells an adopted agent from a later process that reused the pid.
+ */
+export function processStartTicks(pid: number): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  return readProcStat(pid)?.startTicks;
+}
+
+export interface WaitOptions {
+  /** Poll interval ceiling in ms (default 50; polls start faster). */
+  pollMs?: number;
+  /** false: the waiting timers do not keep the event loop alive (default true). */
+  ref?: boolean;
+}
+
+function delay(ms: number, ref: boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    if (!ref) timer.unref();
+  });
+}
+
+/** Resolves true as soon as the group is gone, false if it is still alive after `withinMs`. */
+export async function waitForGroupExit(pgid: number, withinMs: number, options: WaitOptions = {}): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  const ceiling = options.pollMs ?? 50;
+  let interval = Math.min(5, ceiling);
+  for (;;) {
+    if (!isProcessGroupAlive(pgid)) return true;
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    await delay(Math.min(interval, left), options.ref ?? true);
+    interval = Math.min(interval * 2, ceiling);
+  }
+}
+
+export interface TerminateOptions extends WaitOptions {
+  /** After SIGTERM, how long members get to exit before SIGKILL. */
+  graceMs: number;
+  /** After SIGKILL, how long to wait for the group to vanish before giving up (default 5000). */
+  killWaitMs?: number;
+}
+
+export interface TerminationResult {
+  /** SIGKILL was needed: some member outlived the grace period. */
+  killed: boolean;
+  /** The group is gone. false only if a member survived SIGKILL (stuck in the kernel). */
+  gone: boolean;
+}
+
+/**
+ * Stops a whole group: SIGTERM (and SIGCONT, so a stopped member can act on it), then SIGKILL to
+ * whatever remains after `graceMs`. Resolves once the group is gone (or SIGKILL did not help).
+ */
+export async function terminateProcessGroup(pgid: number, options: TerminateOptions): Promise<TerminationResult> {
+  if (!killProcessGroup(pgid, 'SIGTERM')) return { killed: false, gone: true };
+  killProcessGroup(pgid, 'SIGCONT');
+  if (await waitForGroupExit(pgid, options.graceMs, options)) return { killed: false, gone: true };
+  killProcessGroup(pgid, 'SIGKILL');
+  return { killed: true, gone: await waitForGroupExit(pgid, options.killWaitMs ?? 5000, options) };
+}

@@ -1,0 +1,294 @@
+import type { Task, TrackerAdapter } from '../../adapters/types.ts';
+import type { Config, RouteConfig } from '../config/types.ts';
+import type { AppLogger } from '../log.ts';
+import { redact } from '../util/redact.ts';
+import { backoffDelay } from './backoff.ts';
+import { ACTIVE, isOwnerAlive, type Ledger, OCCUPYING, type RunRecord } from './ledger.ts';
+import { compareForDispatch } from './order.ts';
+import { isProcessGroupAlive, processStartTicks } from './spawner.ts';
+import { type ActiveRun, adoptRun, type ExecutorDeps, newRunId, type RouterEvent, settleRun, startRun } from './run-executor.ts';
+
+export interface RouterOptions {
+  config: Config;
+  tracker: TrackerAdapter;
+  ledger: Ledger;
+  log: AppLogger;
+  baseEnv?: NodeJS.ProcessEnv;
+  apiUrl?: string;
+  /** Agents outlive this process (poll-once --detach). */
+  detach?: boolean;
+}
+
+export interface TickResult {
+  dispatched: RunRecord[];
+  /** Ready tasks found in routed queues (undefined when the fetch failed or was backed off). */
+  ready?: number;
+  error?: string;
+}
+
+export interface PlannedDispatch {
+  taskId: string;
+  taskName: string;
+  route: string;
+  command: string;
+}
+
+const FETCH_BACKOFF_BASE_MS = 2_000;
+const FETCH_BACKOFF_MAX_MS = 5 * 60_000;
+
+/**
+ * One tick: reconcile runs → fetch ready tasks of all routed queues → order → claim → spawn,
+ * while global and per-route slots remain. Never talks HTTP itself; never throws on a tracker error.
+ */
+export function createRouter(options: RouterOptions) {
+  const { config, tracker, ledger, log } = options;
+  const routes = new Map(config.routes.map((route) => [route.queue, route]));
+  const active = new Map<string, ActiveRun>();
+  const listeners = new Set<(event: RouterEvent) => void>();
+  let identity: string | undefined;
+  let fetchFailures = 0;
+  let nextFetchAt = 0;
+  let lastPollAt: string | undefined;
+  let lastPollError: string | undefined;
+
+  const deps: ExecutorDeps = {
+    config,
+    tracker,
+    ledger,
+    log,
+    baseEnv: options.baseEnv ?? process.env,
+    apiUrl: options.apiUrl,
+    detach: Boolean(options.detach),
+    emit: (event) => {
+      for (const listener of listeners) listener(event);
+    },
+  };
+
+  function track(run: ActiveRun): void {
+    active.set(run.record.id, run);
+    run.settled
+      .catch((error) => log.error(`settling run ${run.record.id} failed: ${redact(String((error as Error)?.message ?? error))}`))
+      .finally(() => active.delete(run.record.id));
+  }
+
+  /** Adopts or settles what no live dispatcher watches: crashed daemons, detached poll-once agents. */
+  async function reconcile(): Promise<void> {
+    const orphans = await ledger.update((data) => {
+      const found: RunRecord[] = [];
+      for (const run of data.runs) {
+        if (!OCCUPYING.has(run.status) || active.has(run.id)) continue;
+        if (isOwnerAlive(run.owner, ledger.owner)) continue;
+        run.owner = ledger.owner; // ours now: no other process settles it twice
+        found.push({ ...run });
+      }
+      return found;
+    });
+    for (const run of orphans) {
+      const route = routes.get(run.route);
+      const alive = run.pgid !== undefined && isProcessGroupAlive(run.pgid) && sameProcess(run);
+      if (alive && route) {
+        track(adoptRun(deps, run, route));
+      } else if (alive) {
+        log.warn(`run ${run.id} of task ${run.taskId} belongs to route "${run.route}", which is no longer configured; leaving its agent alone`);
+        await ledger.patch(run.id, { owner: undefined, detached: true });
+      } else {
+        const reason = run.status === 'starting' ? 'the dispatcher stopped before the agent started' : 'the agent was gone when the dispatcher came back';
+        log.warn(`run ${run.id} of task ${run.taskId} lost: ${reason}`);
+        await settleRun(deps, run, route, { outcome: 'lost', durationMs: run.startedAt ? Date.now() - Date.parse(run.startedAt) : 0, reason });
+      }
+    }
+  }
+
+  /** Slots: counted from the ledger, so agents of other dispatcher processes on this host count too. */
+  function freeSlots(runs: RunRecord[], route: RouteConfig): number {
+    const occupying = runs.filter((run) => OCCUPYING.has(run.status));
+    let free = config.maxConcurrentAgents - occupying.length;
+    if (route.maxConcurrent !== undefined) free = Math.min(free, route.maxConcurrent - occupying.filter((run) => run.route === route.queue).length);
+    return free;
+  }
+
+  /** Reserves slots for as many candidates as fit, in one ledger write. */
+  async function reserve(candidates: Array<{ task: Task; route: RouteConfig }>): Promise<Array<{ task: Task; route: RouteConfig; run: RunRecord }>> {
+    return ledger.update((data) => {
+      const reserved: Array<{ task: Task; route: RouteConfig; run: RunRecord }> = [];
+      for (const { task, route } of candidates) {
+        if (data.runs.some((run) => run.taskId === task.id && (ACTIVE.has(run.status) || (!route.inProgressQueue && run.route === route.queue && run.status !== 'claim_failed')))) continue;
+        if (freeSlots(data.runs, route) <= 0) continue;
+        const run: RunRecord = {
+          id: newRunId(),
+          taskId: task.id,
+          taskName: task.name,
+          taskUrl: task.url,
+          route: route.queue,
+          inProgressQueue: route.inProgressQueue,
+          agent: route.agent,
+          attempt: 1,
+          maxAttempts: route.maxAttempts,
+          status: 'starting',
+          owner: ledger.owner,
+          createdAt: new Date().toISOString(),
+        };
+        data.runs.push(run);
+        reserved.push({ task, route, run: { ...run } });
+      }
+      return reserved;
+    });
+  }
+
+  /** Claim = move to the in-progress queue, then add our identity to the assignees. */
+  async function claim(task: Task, route: RouteConfig, run: RunRecord): Promise<boolean> {
+    if (route.inProgressQueue && task.queue !== route.inProgressQueue) {
+      try {
+        await tracker.moveTask(task.id, route.inProgressQueue);
+      } catch (error) {
+        const message = redact((error as Error).message);
+        log.warn(`could not claim task ${task.id} (move to "${route.inProgressQueue}"): ${message}`);
+        await ledger.patch(run.id, { status: 'claim_failed', owner: undefined, endedAt: new Date().toISOString(), outcome: `claim failed: ${message}` });
+        return false;
+      }
+    }
+    try {
+      identity ??= await tracker.whoami();
+      if (!task.assignees.includes(identity)) await tracker.updateTask(task.id, { assignees: [...task.assignees, identity] });
+    } catch (error) {
+      log.warn(`claimed task ${task.id} but could not assign it: ${redact((error as Error).message)}`);
+    }
+    return true;
+  }
+
+  async function dispatch(task: Task, route: RouteConfig, run: RunRecord): Promise<RunRecord | undefined> {
+    if (!(await claim(task, route, run))) return undefined;
+    const started = await startRun(deps, run, { ...task, queue: route.inProgressQueue ?? task.queue }, route);
+    track(started);
+    return started.record;
+  }
+
+  /** Failed runs whose backoff is over: the task is still claimed, so it goes again from here. */
+  async function startDueRetries(): Promise<RunRecord[]> {
+    const due = await ledger.update((data) => {
+      const now = Date.now();
+      const picked: RunRecord[] = [];
+      for (const run of data.runs) {
+        if (run.status !== 'retry_wait' || (run.nextAttemptAt ?? 0) > now) continue;
+        const route = routes.get(run.route);
+        if (!route) continue;
+        if (freeSlots(data.runs, route) <= 0) break;
+        run.status = 'starting';
+        run.owner = ledger.owner;
+        picked.push({ ...run });
+      }
+      return picked;
+    });
+    const started: RunRecord[] = [];
+    for (const run of due) {
+      const route = routes.get(run.route)!;
+      try {
+        const task = await tracker.getTask(run.taskId);
+        if (run.inProgressQueue && task.queue !== run.inProgressQueue) {
+          log.info(`not retrying task ${run.taskId}: it was moved to "${task.queue}"`);
+          await ledger.patch(run.id, { status: 'stopped', owner: undefined, endedAt: new Date().toISOString(), outcome: `retry cancelled: task moved to "${task.queue}"` });
+          continue;
+        }
+        const running = await startRun(deps, run, task, route);
+        track(running);
+        started.push(running.record);
+      } catch (error) {
+        log.warn(`retry of task ${run.taskId} postponed: ${redact((error as Error).message)}`);
+        await ledger.patch(run.id, { status: 'retry_wait', owner: undefined, nextAttemptAt: Date.now() + config.pollIntervalMs });
+      }
+    }
+    return started;
+  }
+
+  async function fetchReady(): Promise<Task[] | undefined> {
+    if (Date.now() < nextFetchAt) return undefined;
+    try {
+      const tasks = await tracker.getReadyTasks([...routes.keys()]);
+      if (fetchFailures > 0) log.info(`tracker is back after ${fetchFailures} failed poll${fetchFailures > 1 ? 's' : ''}`);
+      fetchFailures = 0;
+      lastPollAt = new Date().toISOString();
+      lastPollError = undefined;
+      deps.emit({ type: 'poll', ok: true, tasks: tasks.length });
+      return tasks.sort(compareForDispatch);
+    } catch (error) {
+      fetchFailures++;
+      const delay = backoffDelay(fetchFailures, Math.max(FETCH_BACKOFF_BASE_MS, config.pollIntervalMs), FETCH_BACKOFF_MAX_MS);
+      nextFetchAt = Date.now() + delay;
+      lastPollError = redact((error as Error).message);
+      log.warn(`poll failed (${fetchFailures} in a row), next try in ${Math.round(delay / 1000)}s: ${lastPollError}`);
+      deps.emit({ type: 'poll', ok: false, error: lastPollError });
+      return undefined;
+    }
+  }
+
+  return {
+    /** One tick. Never throws for tracker trouble; the error is in the result and the log. */
+    async tick(): Promise<TickResult> {
+      await reconcile();
+      const dispatched = await startDueRetries();
+      const tasks = await fetchReady();
+      await ledger.update((data) => {
+        data.lastPollAt = lastPollAt ?? data.lastPollAt;
+        data.lastPollError = lastPollError;
+      });
+      if (!tasks) return { dispatched, error: lastPollError };
+      const candidates = tasks.flatMap((task) => {
+        const route = routes.get(task.queue);
+        return route ? [{ task, route }] : [];
+      });
+      const reserved = candidates.length > 0 ? await reserve(candidates) : [];
+      const results = await Promise.all(reserved.map(({ task, route, run }) => dispatch(task, route, run)));
+      dispatched.push(...results.filter((run): run is RunRecord => run !== undefined));
+      return { dispatched, ready: tasks.length };
+    },
+
+    /** What a tick would dispatch now, changing nothing. */
+    async plan(): Promise<PlannedDispatch[]> {
+      const tasks = await tracker.getReadyTasks([...routes.keys()]);
+      const data = await ledger.read();
+      const runs = [...data.runs];
+      const planned: PlannedDispatch[] = [];
+      for (const task of tasks.sort(compareForDispatch)) {
+        const route = routes.get(task.queue);
+        if (!route || runs.some((run) => run.taskId === task.id && ACTIVE.has(run.status)) || freeSlots(runs, route) <= 0) continue;
+        runs.push({ taskId: task.id, route: route.queue, status: 'starting' } as RunRecord);
+        planned.push({ taskId: task.id, taskName: task.name, route: route.queue, command: route.command });
+      }
+      return planned;
+    },
+
+    activeCount: () => active.size,
+    /** Resolves when every run this process supervises has settled. */
+    async waitForAll(): Promise<RunRecord[]> {
+      const settled: RunRecord[] = [];
+      while (active.size > 0) settled.push(...(await Promise.all([...active.values()].map((run) => run.settled.catch(() => run.record)))));
+      return settled;
+    },
+    async stopAll(reason: string): Promise<void> {
+      await Promise.all([...active.values()].map((run) => run.stop(reason)));
+      await this.waitForAll();
+    },
+    /** Leaves running agents to the next dispatcher (drain ran out): they will be adopted. */
+    async release(): Promise<void> {
+      const ids = [...active.keys()];
+      if (ids.length === 0) return;
+      await ledger.update((data) => {
+        for (const run of data.runs) if (ids.includes(run.id) && run.status === 'running') Object.assign(run, { owner: undefined, detached: true });
+      });
+    },
+    onEvent(listener: (event: RouterEvent) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    health: () => ({ lastPollAt, lastPollError, consecutiveFailures: fetchFailures, nextFetchAt }),
+  };
+}
+
+export type Router = ReturnType<typeof createRouter>;
+
+/** The pid still names the process we started (not a later one that reused the number). */
+function sameProcess(run: RunRecord): boolean {
+  if (!run.pid || !run.startTicks) return true;
+  const now = processStartTicks(run.pid);
+  return now === undefined ? true : now === run.startTicks;
+}

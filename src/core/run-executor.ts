@@ -1,0 +1,251 @@
+import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { AgentOutputParser, AgentReport, Task, TrackerAdapter } from '../../adapters/types.ts';
+import { loadAgentFactory } from '../../adapters/registry.ts';
+import type { Config, RouteConfig } from '../config/types.ts';
+import type { AppLogger } from '../log.ts';
+import { redact } from '../util/redact.ts';
+import { buildAgentEnv } from './agent-env.ts';
+import { backoffDelay } from './backoff.ts';
+import type { Ledger, RunRecord, RunStatus } from './ledger.ts';
+import { formatRunComment, type RunOutcome } from './run-comment.ts';
+import { createRunToken } from './run-token.ts';
+import { processStartTicks, spawnAgent, watchForeignGroup, type SpawnOutcome } from './spawner.ts';
+import { renderPathTemplate, renderTemplate, type TemplateVars } from './templates.ts';
+
+/** What the router hands the executor; everything a run needs and nothing of the router's state. */
+export interface ExecutorDeps {
+  config: Config;
+  tracker: TrackerAdapter;
+  ledger: Ledger;
+  log: AppLogger;
+  /** Environment agents inherit (minus secrets). */
+  baseEnv: NodeJS.ProcessEnv;
+  apiUrl?: string;
+  /** Agents outlive this process (poll-once --detach). */
+  detach: boolean;
+  emit(event: RouterEvent): void;
+}
+
+export type RouterEvent =
+  | { type: 'dispatch'; run: RunRecord }
+  | { type: 'exit'; run: RunRecord }
+  | { type: 'retry'; run: RunRecord }
+  | { type: 'poll'; ok: boolean; error?: string; tasks?: number }
+  | { type: 'adopt'; run: RunRecord };
+
+export interface ActiveRun {
+  record: RunRecord;
+  /** Resolves with the final record once the outcome is settled (comment posted, task moved). */
+  settled: Promise<RunRecord>;
+  stop(reason: string): Promise<void>;
+}
+
+export function newRunId(): string {
+  return `${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;
+}
+
+export function templateVars(task: Pick<Task, 'id' | 'name' | 'url'>, route: RouteConfig, runId: string): TemplateVars {
+  return { task_id: task.id, task_name: task.name, task_url: task.url, queue: route.queue, run_id: runId };
+}
+
+/** Starts the agent of a reserved and claimed run, and settles its outcome when it ends. */
+export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Task, route: RouteConfig): Promise<ActiveRun> {
+  const { config, ledger, log } = deps;
+  const vars = templateVars(task, route, reserved.id);
+  const cwd = route.cwd ? resolve(config.baseDir, renderPathTemplate(route.cwd, vars)) : process.cwd();
+  const { token, hash } = createRunToken();
+  const runVars: Record<string, string> = {
+    DISPATCHER_TASK_ID: task.id,
+    DISPATCHER_TASK_NAME: task.name,
+    DISPATCHER_TASK_URL: task.url,
+    DISPATCHER_QUEUE: route.queue,
+    DISPATCHER_RUN_ID: reserved.id,
+    DISPATCHER_ATTEMPT: String(reserved.attempt),
+    ...(deps.apiUrl ? { DISPATCHER_API_URL: deps.apiUrl, DISPATCHER_TOKEN: token } : {}),
+  };
+  const routeEnv = Object.fromEntries(Object.entries(route.env).map(([name, value]) => [name, renderTemplate(value, vars)]));
+  const agent = (await loadAgentFactory(route.agent))();
+  const launch = agent.prepare(
+    { command: route.command, args: route.args.map((arg) => renderTemplate(arg, vars)), env: buildAgentEnv(deps.baseEnv, config.secretEnv, routeEnv, runVars), cwd },
+    { structuredOutput: route.structuredOutput },
+  );
+  const parser: AgentOutputParser | undefined = deps.detach ? undefined : agent.createParser?.(launch);
+  const logFile = join(config.stateDir, 'runs', `${reserved.id}.log`);
+  const timeoutMs = route.timeoutMs ?? config.defaultAgentTimeoutMs;
+  const tagged = log.withTag(`task ${task.id}`);
+
+  // The token hash is in the ledger before the agent exists, so its first API call is accepted.
+  await ledger.patch(reserved.id, { tokenHash: hash, logFile, cwd, timeoutMs });
+  const running = spawnAgent({
+    command: launch.command,
+    args: launch.args,
+    env: launch.env,
+    cwd: launch.cwd,
+    logFile,
+    header: `=== ${new Date().toISOString()} run ${reserved.id} attempt ${reserved.attempt}/${reserved.maxAttempts}: ${launch.command} ${launch.args.join(' ')}`,
+    timeoutMs,
+    killGraceMs: config.killGraceMs,
+    onStdoutLine: parser ? (line) => parser.onLine(line) : undefined,
+    onOutputLine: (stream, line) => tagged.debug(`${stream}: ${line}`),
+    detach: deps.detach,
+  });
+  const startedAt = new Date(running.startedAt).toISOString();
+  const record =
+    (await ledger.patch(reserved.id, {
+      status: running.pid ? 'running' : 'starting',
+      pid: running.pid,
+      pgid: running.pgid,
+      startTicks: running.pid ? processStartTicks(running.pid) : undefined,
+      startedAt,
+      deadline: timeoutMs === undefined ? undefined : running.startedAt + timeoutMs,
+      detached: deps.detach || undefined,
+      owner: deps.detach ? undefined : ledger.owner,
+    })) ?? reserved;
+  if (running.pid) {
+    log.info(`dispatched task ${task.id} (${task.name}) → ${route.command} [pid ${running.pid}, run ${record.id}, attempt ${record.attempt}/${record.maxAttempts}]`);
+    deps.emit({ type: 'dispatch', run: record });
+  }
+  const settled = running.done.then((outcome) => settleRun(deps, record, route, fromSpawn(outcome, parser?.report(), timeoutMs)));
+  return { record, settled, stop: async (reason) => void (await running.stop(reason)) };
+}
+
+/** Watches an agent an earlier dispatcher started, and settles it by where its task now is. */
+export function adoptRun(deps: ExecutorDeps, record: RunRecord, route: RouteConfig): ActiveRun {
+  const watch = watchForeignGroup(record.pgid!, { deadline: record.deadline, killGraceMs: deps.config.killGraceMs, pollMs: 500 });
+  deps.log.info(`adopted run ${record.id} of task ${record.taskId} [pid ${record.pid}]`);
+  deps.emit({ type: 'adopt', run: record });
+  const settled = watch.done.then(async (outcome) => {
+    const durationMs = Date.now() - Date.parse(record.startedAt ?? record.createdAt);
+    if (outcome.kind === 'unwatched') return record;
+    if (outcome.kind === 'timed_out') return settleRun(deps, record, route, { outcome: 'timed_out', durationMs, signal: outcome.killed ? 'SIGKILL' : 'SIGTERM', timeoutMs: record.timeoutMs });
+    if (outcome.kind === 'stopped') return settleRun(deps, record, route, { outcome: 'stopped', durationMs, reason: 'stopped by the operator' });
+    // No exit code for a process we did not start: judge by where the agent left its task.
+    const moved = await taskLeftInProgress(deps, record);
+    return settleRun(deps, record, route, moved
+      ? { outcome: 'succeeded', durationMs, reason: 'adopted after a dispatcher restart; the agent moved its task' }
+      : { outcome: 'failed', durationMs, reason: 'the agent ended while adopted after a dispatcher restart, and left its task in progress (exit status unknown)' });
+  });
+  return { record, settled, stop: async () => void (await watch.stop()) };
+}
+
+interface RunResult {
+  outcome: RunOutcome;
+  exitCode?: number | null;
+  signal?: string | null;
+  durationMs: number;
+  timeoutMs?: number;
+  tail?: string;
+  report?: AgentReport;
+  reason?: string;
+}
+
+function fromSpawn(outcome: SpawnOutcome, report: AgentReport | undefined, timeoutMs: number | undefined): RunResult {
+  const base = { exitCode: outcome.exitCode, signal: outcome.signal, durationMs: outcome.durationMs, tail: outcome.tail, report, timeoutMs };
+  switch (outcome.kind) {
+    case 'exited':
+      return { ...base, outcome: outcome.exitCode === 0 && report?.ok !== false ? 'succeeded' : 'failed' };
+    case 'timed_out':
+      return { ...base, outcome: 'timed_out' };
+    case 'start_failed':
+      return { ...base, outcome: 'start_failed', reason: outcome.error };
+    default:
+      return { ...base, outcome: 'stopped', reason: outcome.stopReason };
+  }
+}
+
+const RETRY_BASE_MS = 10_000;
+const RETRY_MAX_MS = 10 * 60_000;
+
+/**
+ * Records the outcome, then tells the tracker: one comment, and the success or failure move unless
+ * the agent moved the task itself. A failed attempt with attempts left waits for its retry, claimed.
+ */
+export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: RouteConfig | undefined, result: RunResult): Promise<RunRecord> {
+  const { ledger, log, tracker } = deps;
+  const failed = result.outcome !== 'succeeded';
+  const willRetry = failed && result.outcome !== 'stopped' && record.attempt < record.maxAttempts && route !== undefined;
+  const summary = describeOutcome(result);
+  const final = (await ledger.update((data) => {
+    const run = data.runs.find((candidate) => candidate.id === record.id);
+    if (!run) return undefined;
+    Object.assign(run, {
+      status: result.outcome as RunStatus,
+      endedAt: new Date().toISOString(),
+      exitCode: result.exitCode,
+      signal: result.signal,
+      outcome: summary,
+      owner: undefined,
+      tokenHash: undefined,
+      sessionId: result.report?.sessionId ?? run.sessionId,
+      costUsd: result.report?.costUsd,
+      turns: result.report?.turns,
+      resumeHint: result.report?.resumeHint,
+    } satisfies Partial<RunRecord>);
+    if (willRetry) {
+      const delay = backoffDelay(record.attempt, deps.config.retryDelayMs ?? RETRY_BASE_MS, RETRY_MAX_MS);
+      data.runs.push({
+        ...pickTask(run),
+        id: newRunId(),
+        attempt: run.attempt + 1,
+        status: 'retry_wait',
+        createdAt: new Date().toISOString(),
+        nextAttemptAt: Date.now() + delay,
+      });
+    }
+    return { ...run };
+  })) ?? record;
+
+  const level = failed ? 'warn' : 'info';
+  log[level](`task ${record.taskId} ${summary} after ${Math.round(result.durationMs / 100) / 10}s [run ${record.id}, attempt ${record.attempt}/${record.maxAttempts}]${willRetry ? '; will retry' : ''}`);
+  deps.emit({ type: willRetry ? 'retry' : 'exit', run: final });
+
+  const quietSuccess = !failed && !result.report && !result.reason;
+  if (!quietSuccess) {
+    const comment = formatRunComment({ ...result, outputTail: result.tail, attempt: record.attempt, maxAttempts: record.maxAttempts, willRetry });
+    await tracker.addComment(record.taskId, comment).catch((error) => log.warn(`could not comment on task ${record.taskId}: ${redact((error as Error).message)}`));
+  }
+  const target = failed ? (willRetry ? undefined : route?.onFailureQueue) : route?.onSuccessQueue;
+  if (target && record.inProgressQueue) {
+    try {
+      const task = await tracker.getTask(record.taskId);
+      if (task.queue === record.inProgressQueue) await tracker.moveTask(record.taskId, target);
+      else log.info(`task ${record.taskId} is in "${task.queue}" (the agent moved it); leaving it there`);
+    } catch (error) {
+      log.warn(`could not move task ${record.taskId} to "${target}": ${redact((error as Error).message)}`);
+    }
+  }
+  return final;
+}
+
+function pickTask(run: RunRecord): Omit<RunRecord, 'id' | 'attempt' | 'status' | 'createdAt'> {
+  return { taskId: run.taskId, taskName: run.taskName, taskUrl: run.taskUrl, route: run.route, inProgressQueue: run.inProgressQueue, agent: run.agent, maxAttempts: run.maxAttempts };
+}
+
+function describeOutcome(result: RunResult): string {
+  switch (result.outcome) {
+    case 'succeeded':
+      return 'succeeded';
+    case 'timed_out':
+      return `timed out after ${Math.round((result.timeoutMs ?? result.durationMs) / 1000)}s`;
+    case 'start_failed':
+      return `could not start: ${result.reason ?? 'unknown error'}`;
+    case 'stopped':
+      return `stopped${result.reason ? ` (${result.reason})` : ''}`;
+    case 'lost':
+      return `lost${result.reason ? ` (${result.reason})` : ''}`;
+    default:
+      if (result.exitCode !== undefined && result.exitCode !== null) return `failed (exit ${result.exitCode})${result.report?.ok === false ? ' — agent reported an error' : ''}`;
+      if (result.signal) return `failed (killed by ${result.signal})`;
+      return `failed${result.reason ? ` (${result.reason})` : ''}`;
+  }
+}
+
+async function taskLeftInProgress(deps: ExecutorDeps, record: RunRecord): Promise<boolean> {
+  if (!record.inProgressQueue) return false;
+  try {
+    return (await deps.tracker.getTask(record.taskId)).queue !== record.inProgressQueue;
+  } catch {
+    return false;
+  }
+}

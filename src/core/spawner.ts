@@ -1,0 +1,347 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createLineSplitter, DEFAULT_MAX_LINE_LENGTH, type LineSplitter } from './line-splitter.ts';
+import { DEFAULT_MAX_LOG_BYTES, openLogForAppend, OutputLog, readLogTail } from './output-log.ts';
+import { isProcessGroupAlive, MAX_TIMER_MS, terminateProcessGroup, type TerminationResult } from './process-group.ts';
+
+export { isProcessGroupAlive, killProcessGroup, processStartTicks } from './process-group.ts';
+export { watchForeignGroup, type ForeignGroupOutcome, type ForeignGroupWatch } from './foreign-group.ts';
+
+/**
+ * Starts agents: argv (never a shell), an exact environment, a working folder, a process group of
+ * their own, output to a log file, and TERM → grace → KILL to the whole group on timeout or stop.
+ * Knows nothing of trackers. POSIX only.
+ *
+ * A run is over when its whole group is gone, not when the leader exits: processes the agent leaves
+ * behind (a dev server, a stuck test runner) get TERM → grace → KILL too, and the outcome says
+ * `strayProcesses: true`. A run never leaks processes.
+ */
+export interface SpawnRequest {
+  /** Program to run: a path, or a name looked up in `env.PATH`. */
+  command: string;
+  /** Passed as they are: no shell ever sees them. */
+  args: string[];
+  /** The agent's whole environment (nothing is merged in from ours). */
+  env: Record<string, string>;
+  /** Working folder; created (mkdir -p) when missing. */
+  cwd: string;
+  /** stdout and stderr are appended here; its folder is created. */
+  logFile: string;
+  /** A line written to the log before the agent starts (e.g. "=== attempt 2 ..."). */
+  header?: string;
+  /** Cap on what this run writes to the log (default 10 MiB); then a marker and nothing more. Not enforced with `detach`. */
+  maxLogBytes?: number;
+  /** Stop the agent (outcome `timed_out`) after this long; undefined: no limit. */
+  timeoutMs?: number;
+  /** After SIGTERM to the group, how long before SIGKILL. */
+  killGraceMs: number;
+  /** Each complete stdout line as it arrives (also a last line without newline). Must not throw. */
+  onStdoutLine?: (line: string) => void;
+  /** Each line of either stream (debug logging). */
+  onOutputLine?: (stream: 'stdout' | 'stderr', line: string) => void;
+  /** Lines longer than this (UTF-16 units, default 1 Mi) reach the callbacks cut. */
+  maxLineLength?: number;
+  /** Aborting stops the agent (TERM → grace → KILL), outcome `stopped`. Already aborted: it never starts. */
+  signal?: AbortSignal;
+  /**
+   * The agent may outlive this process: its output goes straight to the log file (no callbacks,
+   * no cap) and nothing of it holds our event loop. `done` still resolves if we stay alive.
+   */
+  detach?: boolean;
+}
+
+export type SpawnOutcomeKind = 'exited' | 'timed_out' | 'start_failed' | 'stopped';
+
+export interface SpawnOutcome {
+  kind: SpawnOutcomeKind;
+  /** The leader's exit code; null when a signal ended it or it never started. */
+  exitCode: number | null;
+  /** The signal that ended the leader, e.g. "SIGTERM". */
+  signal: string | null;
+  /** From start until the whole group was gone and the log flushed. */
+  durationMs: number;
+  /** Why it could not start, e.g. "command not found: claude". Only with `start_failed`. */
+  error?: string;
+  /** The `reason` given to stop(), or "aborted". */
+  stopReason?: string;
+  /** The last ~4 KB of combined output. */
+  tail: string;
+  /** SIGKILL was needed: something outlived the grace period after SIGTERM. */
+  forcedKill: boolean;
+  /** The leader exited by itself but left processes in its group, which were then stopped. */
+  strayProcesses: boolean;
+  /** Output went past `maxLogBytes`. */
+  logTruncated: boolean;
+}
+
+export interface RunningAgent {
+  /** undefined when the agent never started (`done` resolves `start_failed` or `stopped`). */
+  pid: number | undefined;
+  /** The agent's process group (equal to pid: it leads its own). */
+  pgid: number | undefined;
+  /** Epoch ms. */
+  startedAt: number;
+  /** Resolves once, never rejects. */
+  done: Promise<SpawnOutcome>;
+  /** Stops the agent (TERM → grace → KILL to its group); resolves with `done`. No effect once it has exited. */
+  stop(reason?: string): Promise<SpawnOutcome>;
+}
+
+const DRAIN_MS = 1000;
+
+export function spawnAgent(request: SpawnRequest): RunningAgent {
+  const startedAt = Date.now();
+  if (request.signal?.aborted) {
+    return notStarted(startedAt, { kind: 'stopped', stopReason: abortReason(request.signal) });
+  }
+  let log: { fd: number; outputStart: number };
+  try {
+    prepareWorkingFolder(request.cwd);
+    log = openLog(request);
+  } catch (error) {
+    return notStarted(startedAt, { kind: 'start_failed', error: (error as Error).message });
+  }
+
+  let child: ChildProcess;
+  try {
+    child = spawn(request.command, request.args, {
+      cwd: request.cwd,
+      env: request.env,
+      detached: true,
+      stdio: request.detach ? ['ignore', log.fd, log.fd] : ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (error) {
+    return failedStart(request, log.fd, startedAt, error);
+  }
+  if (child.pid === undefined) return failedStart(request, log.fd, startedAt, undefined, child);
+  return supervise(request, child, child.pid, log, startedAt);
+}
+
+function prepareWorkingFolder(cwd: string): void {
+  if (existsSync(cwd)) {
+    if (!statSync(cwd).isDirectory()) throw new Error(`working folder is not a folder: ${cwd}`);
+    return;
+  }
+  try {
+    mkdirSync(cwd, { recursive: true });
+  } catch (error) {
+    throw new Error(`cannot create working folder ${cwd}: ${errorText(error)}`);
+  }
+}
+
+function openLog(request: SpawnRequest): { fd: number; outputStart: number } {
+  try {
+    mkdirSync(dirname(request.logFile), { recursive: true });
+    return openLogForAppend(request.logFile, request.header);
+  } catch (error) {
+    throw new Error(`cannot open log file ${request.logFile}: ${errorText(error)}`);
+  }
+}
+
+function errorText(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+}
+
+function notStarted(startedAt: number, fields: Pick<SpawnOutcome, 'kind' | 'error' | 'stopReason'>): RunningAgent {
+  const done = Promise.resolve<SpawnOutcome>({
+    exitCode: null,
+    signal: null,
+    durationMs: Date.now() - startedAt,
+    tail: '',
+    forcedKill: false,
+    strayProcesses: false,
+    logTruncated: false,
+    ...fields,
+  });
+  return { pid: undefined, pgid: undefined, startedAt, done, stop: () => done };
+}
+
+/** spawn() either threw, or returned without a pid and emits the reason as 'error' on the next tick. */
+function failedStart(request: SpawnRequest, logFd: number, startedAt: number, thrown: unknown, child?: ChildProcess): RunningAgent {
+  child?.on('error', () => {});
+  const reason = child
+    ? new Promise<unknown>((resolveReason) => child.once('error', resolveReason))
+    : Promise.resolve(thrown);
+  const done = reason.then(async (error) => {
+    const message = describeStartError(error, request);
+    const log = new OutputLog(logFd);
+    log.note(`[dispatcher] could not start: ${message}\n`);
+    await log.close();
+    return {
+      kind: 'start_failed' as const,
+      exitCode: null,
+      signal: null,
+      durationMs: Date.now() - startedAt,
+      error: message,
+      tail: '',
+      forcedKill: false,
+      strayProcesses: false,
+      logTruncated: false,
+    };
+  });
+  return { pid: undefined, pgid: undefined, startedAt, done, stop: () => done };
+}
+
+function describeStartError(error: unknown, request: SpawnRequest): string {
+  const { command } = request;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') {
+    if (!command.includes('/')) {
+      return request.env.PATH === undefined ? `command not found: ${command} (PATH is not set in the agent's environment)` : `command not found: ${command}`;
+    }
+    if (existsSync(resolve(request.cwd, command))) return `cannot start ${command}: its interpreter (the #! line) was not found`;
+    return `command not found: ${command}`;
+  }
+  if (code === 'EACCES') return `permission denied: ${command} (is it executable?)`;
+  return `cannot start ${command}: ${(error as Error | undefined)?.message ?? String(error)}`;
+}
+
+type StopRequest = { kind: 'timed_out' | 'stopped'; reason?: string };
+
+function supervise(request: SpawnRequest, child: ChildProcess, pid: number, logFile: { fd: number; outputStart: number }, startedAt: number): RunningAgent {
+  const detach = request.detach === true;
+  const pgid = pid;
+  child.on('error', () => {}); // kill() is never used on it; an 'error' must not become an uncaught exception
+
+  let log: OutputLog | undefined;
+  const splitters: LineSplitter[] = [];
+  if (detach) {
+    closeSync(logFile.fd); // the agent holds its own copy
+    child.unref();
+  } else {
+    log = new OutputLog(logFile.fd, request.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES);
+    attachOutput(child, request, log, splitters);
+  }
+
+  let leaderExited = false;
+  const leaderExit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
+    child.once('exit', (code, signal) => {
+      leaderExited = true;
+      resolveExit({ code, signal });
+    });
+  });
+  const closed = new Promise<void>((resolveClose) => child.once('close', () => resolveClose()));
+
+  let stopRequest: StopRequest | undefined;
+  let wake!: () => void;
+  const stopRequested = new Promise<void>((resolveStop) => {
+    wake = resolveStop;
+  });
+  const requestStop = (wanted: StopRequest) => {
+    if (stopRequest || leaderExited) return;
+    stopRequest = wanted;
+    wake();
+  };
+
+  const cancelTimeout = request.timeoutMs === undefined ? () => {} : startTimer(request.timeoutMs, !detach, () => requestStop({ kind: 'timed_out' }));
+  const onAbort = () => requestStop({ kind: 'stopped', reason: abortReason(request.signal!) });
+  request.signal?.addEventListener('abort', onAbort, { once: true });
+
+  async function run(): Promise<SpawnOutcome> {
+    const first = await Promise.race([leaderExit.then(() => 'exit' as const), stopRequested.then(() => 'stop' as const)]);
+    const terminate = () => terminateProcessGroup(pgid, { graceMs: request.killGraceMs, ref: !detach });
+    let termination: TerminationResult | undefined;
+    let strayProcesses = false;
+    if (first === 'stop') {
+      termination = await terminate();
+    } else if (isProcessGroupAlive(pgid)) {
+      strayProcesses = true;
+      termination = await terminate();
+    }
+    const exit = await leaderExit;
+    cancelTimeout();
+    request.signal?.removeEventListener('abort', onAbort);
+
+    let tail: string;
+    if (log) {
+      await Promise.race([closed, sleep(DRAIN_MS)]);
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      for (const splitter of splitters) splitter.end();
+      await log.close();
+      tail = log.tail();
+    } else {
+      tail = readLogTail(request.logFile, logFile.outputStart);
+    }
+    return {
+      kind: stopRequest?.kind ?? 'exited',
+      exitCode: exit.code,
+      signal: exit.signal,
+      durationMs: Date.now() - startedAt,
+      ...(stopRequest?.reason === undefined ? {} : { stopReason: stopRequest.reason }),
+      tail,
+      forcedKill: termination?.killed ?? false,
+      strayProcesses,
+      logTruncated: log?.truncated ?? false,
+    };
+  }
+
+  const done = run();
+  return {
+    pid,
+    pgid,
+    startedAt,
+    done,
+    stop(reason) {
+      requestStop({ kind: 'stopped', reason });
+      return done;
+    },
+  };
+}
+
+function attachOutput(child: ChildProcess, request: SpawnRequest, log: OutputLog, splitters: LineSplitter[]): void {
+  const maxLength = request.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+  const { onStdoutLine, onOutputLine } = request;
+  const guard = (call: () => void) => {
+    try {
+      call();
+    } catch {
+      // A callback's bug must not take the supervision of the agent down with it.
+    }
+  };
+  const streams = [
+    [child.stdout!, 'stdout'],
+    [child.stderr!, 'stderr'],
+  ] as const;
+  for (const [stream, name] of streams) {
+    const wantsLines = onOutputLine !== undefined || (name === 'stdout' && onStdoutLine !== undefined);
+    const splitter = wantsLines
+      ? createLineSplitter((line) => {
+          if (name === 'stdout' && onStdoutLine) guard(() => onStdoutLine(line));
+          if (onOutputLine) guard(() => onOutputLine(name, line));
+        }, maxLength)
+      : undefined;
+    if (splitter) splitters.push(splitter);
+    stream.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      splitter?.push(chunk);
+    });
+    stream.on('end', () => splitter?.end());
+    stream.on('error', () => {});
+  }
+}
+
+/** setTimeout for any length (longer than ~24.8 days is re-armed). Returns a cancel function. */
+function startTimer(ms: number, ref: boolean, onFire: () => void): () => void {
+  const due = Date.now() + Math.max(0, ms);
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    const left = due - Date.now();
+    timer = setTimeout(left > MAX_TIMER_MS ? arm : onFire, Math.min(Math.max(0, left), MAX_TIMER_MS));
+    if (!ref) timer.unref();
+  };
+  arm();
+  return () => clearTimeout(timer);
+}
+
+function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  if (typeof reason === 'string') return reason;
+  if (reason instanceof Error && reason.name !== 'AbortError') return reason.message;
+  return 'aborted';
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+}

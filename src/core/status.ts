@@ -1,0 +1,80 @@
+import type { Config } from '../config/types.ts';
+import { ACTIVE, isOwnerAlive, type LedgerData, OCCUPYING, type RunRecord, type RunOwner } from './ledger.ts';
+import { isProcessAlive } from '../util/file-lock.ts';
+
+export interface RunSummary {
+  runId: string;
+  taskId: string;
+  taskName: string;
+  taskUrl: string;
+  route: string;
+  agent: string;
+  attempt: number;
+  maxAttempts: number;
+  status: RunRecord['status'];
+  pid?: number;
+  startedAt?: string;
+  elapsedMs?: number;
+  deadline?: string;
+  endedAt?: string;
+  outcome?: string;
+  nextAttemptAt?: string;
+  sessionId?: string;
+  costUsd?: number;
+  turns?: number;
+  resumeHint?: string;
+}
+
+export interface StatusSnapshot {
+  running: RunSummary[];
+  waiting: RunSummary[];
+  slots: { max: number; used: number; free: number };
+  lastPollAt?: string;
+  lastPollError?: string;
+  recent: RunSummary[];
+  daemons: Array<{ pid: number; mode: string; startedAt: string; apiUrl?: string }>;
+}
+
+/** Everything `status` and GET /status show, from the ledger alone. */
+export function buildStatus(data: LedgerData, config: Pick<Config, 'maxConcurrentAgents'>, self?: RunOwner, recentCount = 20): StatusSnapshot {
+  const now = Date.now();
+  const running = data.runs.filter((run) => OCCUPYING.has(run.status));
+  const finished = data.runs.filter((run) => !ACTIVE.has(run.status));
+  return {
+    running: running.map((run) => summarise(run, now)),
+    waiting: data.runs.filter((run) => run.status === 'retry_wait').map((run) => summarise(run, now)),
+    slots: { max: config.maxConcurrentAgents, used: running.length, free: Math.max(0, config.maxConcurrentAgents - running.length) },
+    lastPollAt: data.lastPollAt,
+    lastPollError: data.lastPollError,
+    recent: finished.slice(-recentCount).reverse().map((run) => summarise(run, now)),
+    daemons: data.daemons
+      .filter((daemon) => (self ? isOwnerAlive(daemon, self) : isProcessAlive(daemon.pid)))
+      .map(({ pid, mode, startedAt, apiUrl }) => ({ pid, mode, startedAt, apiUrl })),
+  };
+}
+
+export function summarise(run: RunRecord, now = Date.now()): RunSummary {
+  const started = run.startedAt ? Date.parse(run.startedAt) : undefined;
+  return {
+    runId: run.id,
+    taskId: run.taskId,
+    taskName: run.taskName,
+    taskUrl: run.taskUrl,
+    route: run.route,
+    agent: run.agent,
+    attempt: run.attempt,
+    maxAttempts: run.maxAttempts,
+    status: run.status,
+    pid: run.pid,
+    startedAt: run.startedAt,
+    elapsedMs: started !== undefined && OCCUPYING.has(run.status) ? now - started : undefined,
+    deadline: run.deadline ? new Date(run.deadline).toISOString() : undefined,
+    endedAt: run.endedAt,
+    outcome: run.outcome,
+    nextAttemptAt: run.nextAttemptAt ? new Date(run.nextAttemptAt).toISOString() : undefined,
+    sessionId: run.sessionId,
+    costUsd: run.costUsd,
+    turns: run.turns,
+    resumeHint: run.resumeHint,
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * The few error classes of the dispatcher. Each has a stable `code`; only src/cli.ts turns them into
+ * exit codes and human output. Messages never carry secrets: adapters redact before they throw.
+ */
+
+export type AdapterErrorKind =
+  | 'auth' // credentials missing, wrong or not allowed (401/403)
+  | 'not_found' // the task, queue or route does not exist (404)
+  | 'conflict' // the change clashes with the tracker's state (409)
+  | 'invalid' // the tracker refused the request as malformed (400/422) or a value is unknown to it
+  | 'rate_limited' // the tracker asked us to slow down (429)
+  | 'unavailable' // the tracker could not be reached or failed (connection errors, timeouts, 5xx)
+  | 'bad_response'; // the tracker answered something we cannot read (HTML, bad JSON, wrong shape)
+
+export class DispatcherError extends Error {
+  readonly code: string;
+  /** Extra lines for humans, printed under the message. */
+  readonly detail?: string;
+  constructor(code: string, message: string, options?: { cause?: unknown; detail?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.detail = options?.detail;
+  }
+}
+
+/** The configuration is missing, unreadable or invalid. */
+export class ConfigError extends DispatcherError {
+  constructor(message: string, options?: { cause?: unknown; detail?: string }) {
+    super('E_CONFIG', message, options);
+  }
+}
+
+/** The command line was used wrongly (bad argument, empty comment, ...). */
+export class UsageError extends DispatcherError {
+  constructor(message: string, options?: { cause?: unknown; detail?: string }) {
+    super('E_USAGE', message, options);
+  }
+}
+
+/** A tracker (or the dispatcher's own API used as one) failed. */
+export class AdapterError extends DispatcherError {
+  readonly kind: AdapterErrorKind;
+  /** HTTP status from the tracker, when there was one. */
+  readonly status?: number;
+  constructor(kind: AdapterErrorKind, message: string, options?: { cause?: unknown; detail?: string; status?: number }) {
+    super(`E_TRACKER_${kind.toUpperCase()}`, message, options);
+    this.kind = kind;
+    this.status = options?.status;
+  }
+}
+
+/** An agent could not be started or misbehaved in a way the dispatcher must report. */
+export class AgentError extends DispatcherError {
+  constructor(message: string, options?: { cause?: unknown; detail?: string }) {
+    super('E_AGENT', message, options);
+  }
+}
+
+/** The user has been told already; exit with this code and print nothing more. */
+export class ExitError extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+    this.name = 'ExitError';
+  }
+}
+
+export function coerceError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  return new Error(typeof value === 'string' ? value : JSON.stringify(value));
+}
+
+export function notFound(what: string): AdapterError {
+  return new AdapterError('not_found', what);
+}
+
+export function isAdapterError(error: unknown, kind?: AdapterErrorKind): error is AdapterError {
+  return error instanceof AdapterError && (kind === undefined || error.kind === kind);
+}

@@ -1,0 +1,75 @@
+import { createConsola, type ConsolaInstance } from 'consola';
+import { format as formatArgs } from 'node:util';
+import type { Logger } from '../adapters/types.ts';
+import { redact } from './util/redact.ts';
+
+export type LogFormat = 'auto' | 'json' | 'plain';
+export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
+
+export interface LogRecord {
+  time: string;
+  level: LogLevelName;
+  tag?: string;
+  message: string;
+}
+
+export interface AppLogger extends Logger {
+  withTag(tag: string): AppLogger;
+  /** Every record, after redaction (the dashboard's log tail, log files). Returns an unsubscribe. */
+  subscribe(listener: (record: LogRecord) => void): () => void;
+}
+
+const levels: Record<LogLevelName, number> = { error: 0, warn: 1, info: 3, debug: 4 };
+
+export interface LoggerOptions {
+  format?: LogFormat;
+  level?: LogLevelName;
+  /** Where records go; stderr by default so that stdout stays for command output. */
+  stream?: NodeJS.WritableStream;
+}
+
+/**
+ * The one logger. Every line passes through redact() first, so no registered secret and no
+ * credential-looking header ever reaches a terminal, a file or the dashboard.
+ */
+export function createLogger(options: LoggerOptions = {}): AppLogger {
+  const stream = options.stream ?? process.stderr;
+  const level = levels[options.level ?? 'info'];
+  const format = options.format === 'auto' || options.format === undefined ? ((stream as NodeJS.WriteStream).isTTY ? 'fancy' : 'plain') : options.format;
+  const listeners = new Set<(record: LogRecord) => void>();
+  let consola: ConsolaInstance | undefined;
+
+  function emit(levelName: LogLevelName, tag: string | undefined, message: string, args: unknown[]): void {
+    if (levels[levelName] > level && listeners.size === 0) return;
+    const text = redact(args.length > 0 ? formatArgs(message, ...args) : message);
+    const record: LogRecord = { time: new Date().toISOString(), level: levelName, tag, message: text };
+    for (const listener of listeners) listener(record);
+    if (levels[levelName] > level) return;
+    if (format === 'json') {
+      stream.write(`${JSON.stringify(record)}\n`);
+    } else if (format === 'plain') {
+      stream.write(`${record.time} ${levelName.toUpperCase().padEnd(5)} ${tag ? `[${tag}] ` : ''}${text}\n`);
+    } else {
+      consola ??= createConsola({ level: 5, stdout: stream as NodeJS.WriteStream, stderr: stream as NodeJS.WriteStream, formatOptions: { date: true } });
+      (tag ? consola.withTag(tag) : consola)[levelName](text);
+    }
+  }
+
+  function make(tag?: string): AppLogger {
+    return {
+      debug: (message, ...args) => emit('debug', tag, message, args),
+      info: (message, ...args) => emit('info', tag, message, args),
+      warn: (message, ...args) => emit('warn', tag, message, args),
+      error: (message, ...args) => emit('error', tag, message, args),
+      withTag: (child) => make(tag ? `${tag}:${child}` : child),
+      subscribe(listener) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    };
+  }
+  return make();
+}
+
+/** A logger that drops everything (tests, library use). */
+export const silentLogger: AppLogger = createLogger({ level: 'error', stream: { write: () => true } as unknown as NodeJS.WritableStream });

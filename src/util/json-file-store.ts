@@ -1,0 +1,83 @@
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic-write.ts';
+import { withFileLock } from './file-lock.ts';
+
+export interface JsonFileStoreOptions<T> {
+  /** Parses the file's text; throws a clear error for malformed content (the file is then never written). */
+  parse(text: string): T;
+  /** The value of a file that does not exist yet. */
+  empty(): T;
+  serialize(value: T): string;
+  /** File mode for a new file. */
+  mode?: number;
+  /** Called on the value before each write (pruning). */
+  beforeWrite?(value: T): void;
+}
+
+interface Pending<T> {
+  change: (value: T) => unknown;
+  resolve: (result: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * A JSON document in a file that several processes update: each read-modify-write holds an
+ * inter-process lock and writes atomically (temp file, fsync, rename), so no update is lost and a
+ * crash never leaves a torn file. Changes asked for while a write is under way are applied together
+ * in the next one, in order: a burst of updates costs one write, not one each.
+ */
+export class JsonFileStore<T> {
+  private pending: Pending<T>[] = [];
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly path: string,
+    private readonly options: JsonFileStoreOptions<T>,
+  ) {}
+
+  async read(): Promise<T> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.options.empty();
+      throw error;
+    }
+    return this.options.parse(text);
+  }
+
+  /** Applies `change` under the lock and writes the result; resolves with what `change` returned. */
+  update<R>(change: (value: T) => R | Promise<R>): Promise<Awaited<R>> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ change, resolve: resolve as (result: unknown) => void, reject });
+      if (this.pending.length === 1) this.flushing = this.flushing.then(() => this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    const results: Array<{ ok: boolean; value: unknown }> = [];
+    try {
+      await withFileLock(this.path, async () => {
+        const value = await this.read();
+        let changed = false;
+        for (const { change } of batch) {
+          try {
+            results.push({ ok: true, value: await change(value) });
+            changed = true;
+          } catch (error) {
+            results.push({ ok: false, value: error });
+          }
+        }
+        if (!changed) return;
+        this.options.beforeWrite?.(value);
+        await writeFileAtomic(this.path, this.options.serialize(value), this.options.mode);
+      });
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    batch.forEach((item, index) => (results[index].ok ? item.resolve(results[index].value) : item.reject(results[index].value)));
+  }
+}

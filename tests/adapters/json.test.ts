@@ -1,0 +1,97 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import createJsonTracker from '../../adapters/json/index.ts';
+import { AdapterError } from '../../src/errors.ts';
+import { silentLogger } from '../../src/log.ts';
+import { ROOT, tempDir, writeFile } from '../helpers.ts';
+import { runConformance } from './conformance.ts';
+
+const open = (path: string) => createJsonTracker({ options: { type: 'json', url: path }, baseDir: '/', env: {}, log: silentLogger });
+const emptyBoard = JSON.stringify({ queues: { Todo: [], 'In Progress': [], Done: [] } });
+
+runConformance('json', async () => {
+  const path = writeFile(tempDir(), 'board.json', emptyBoard);
+  return { adapter: open(path), queues: ['Todo', 'In Progress', 'Done'], missingId: '999999', labels: ['bug'], missingQueue: 'Nope', close: async () => {} };
+});
+
+describe('json board file', () => {
+  it('keeps fields it does not know when it rewrites the file', async () => {
+    const path = writeFile(tempDir(), 'board.json', JSON.stringify({ version: 3, queues: { Todo: [{ id: 7, name: 'x', custom: { a: 1 }, tasks: [{ id: 's1' }] }], Done: [] } }));
+    await open(path).moveTask('7', 'Done');
+    const board = JSON.parse(readFileSync(path, 'utf8'));
+    assert.equal(board.version, 3);
+    assert.deepEqual(board.queues.Done[0].custom, { a: 1 });
+    assert.deepEqual(board.queues.Done[0].tasks, [{ id: 's1' }]);
+    assert.equal(board.queues.Done[0].id, 7, 'a numeric id stays numeric in the file');
+  });
+
+  it('creates a missing file on first write', async () => {
+    const path = join(tempDir(), 'sub-missing.json');
+    const tracker = open(path);
+    assert.deepEqual(await tracker.getReadyTasks(['Todo']), []);
+    await assert.rejects(tracker.createTask('Todo', 'x', ''), (error: unknown) => error instanceof AdapterError && error.kind === 'not_found');
+    assert.equal(existsSync(path), false);
+  });
+
+  it('reads plain-string comments from other tools', async () => {
+    const path = writeFile(tempDir(), 'board.json', JSON.stringify({ queues: { Todo: [{ id: '1', name: 'x', comments: ['hello'] }] } }));
+    const task = await open(path).getTask('1');
+    assert.deepEqual(task.comments, [{ author: '', text: 'hello', createdAt: '' }]);
+  });
+
+  it('refuses a malformed board with its position, and never overwrites it', async () => {
+    const text = '{"queues": {"Todo": [\n  {"id": "1",, "name": "x"}\n]}}';
+    const path = writeFile(tempDir(), 'board.json', text);
+    const tracker = open(path);
+    await assert.rejects(tracker.getTask('1'), (error: unknown) => {
+      assert.ok(error instanceof AdapterError);
+      assert.match(error.message, /board file .* is not valid JSON at line 2, column \d+/);
+      return true;
+    });
+    await assert.rejects(tracker.addComment('1', 'hi'), AdapterError);
+    assert.equal(readFileSync(path, 'utf8'), text);
+  });
+
+  it('refuses a board without a queues object', async () => {
+    const path = writeFile(tempDir(), 'board.json', '{"tasks": []}');
+    await assert.rejects(open(path).getReadyTasks(['Todo']), /must be an object with a "queues" object/);
+  });
+
+  it('loses no update when many writers in one process race', async () => {
+    const path = writeFile(tempDir(), 'board.json', JSON.stringify({ queues: { Todo: [{ id: '1', name: 'x' }] } }));
+    const trackers = Array.from({ length: 5 }, () => open(path));
+    await Promise.all(Array.from({ length: 50 }, (_, i) => trackers[i % 5].addComment('1', `c${i}`)));
+    const texts = (await open(path).getTask('1')).comments.map((comment) => comment.text);
+    assert.equal(texts.length, 50);
+    assert.equal(new Set(texts).size, 50);
+  });
+
+  it('a writer killed mid-update leaves a board that parses', async () => {
+    const dir = tempDir();
+    const path = writeFile(dir, 'board.json', JSON.stringify({ queues: { Todo: [{ id: '1', name: 'x' }] } }));
+    for (let round = 0; round < 3; round++) {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'fixtures/scripts/board-writer.ts'), path, '1'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise((resolve) => child.stdout.once('data', resolve));
+      await new Promise((resolve) => setTimeout(resolve, 100 + round * 37));
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('close', resolve));
+      const board = JSON.parse(readFileSync(path, 'utf8'));
+      assert.ok(Array.isArray(board.queues.Todo[0].comments ?? []));
+    }
+    // The lock the killed writer held is broken, so the next writer still gets through.
+    await open(path).addComment('1', 'after the crashes');
+    assert.equal((await open(path).getTask('1')).comments.at(-1)?.text, 'after the crashes');
+  });
+
+  it('writes atomically: no temp files are left behind', async () => {
+    const dir = tempDir();
+    const path = writeFile(dir, 'board.json', emptyBoard);
+    await open(path).createTask('Todo', 'a', '');
+    const { readdirSync } = await import('node:fs');
+    assert.deepEqual(readdirSync(dir).sort(), ['board.json']);
+    writeFileSync(path, emptyBoard);
+  });
+});
