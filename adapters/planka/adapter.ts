@@ -10,6 +10,8 @@ import { QueueResolver } from './queues.ts';
 export type PlankaAdapterOptions = PlankaClientOptions & {
   /** How long a board read by a poll may serve getTask/updateTask for names (default 10 s). */
   boardCacheMs?: number;
+  /** How long the list of projects and boards is trusted before it is read again (default 5 min). */
+  directoryCacheMs?: number;
 };
 
 /**
@@ -27,7 +29,7 @@ export class PlankaAdapter implements TrackerAdapter {
 
   constructor(options: PlankaAdapterOptions) {
     this.client = new PlankaClient(options);
-    this.queues = new QueueResolver(this.client, (id) => this.fetchBoard(id));
+    this.queues = new QueueResolver(this.client, (id) => this.fetchBoard(id), options.directoryCacheMs ?? 300_000);
     this.boardCacheMs = options.boardCacheMs ?? 10_000;
     this.log = options.log;
   }
@@ -41,7 +43,10 @@ export class PlankaAdapter implements TrackerAdapter {
 
   async getTask(taskId: string): Promise<Task> {
     checkId(taskId);
-    const [{ card, relations }, { comments, users }] = await Promise.all([this.fetchCard(taskId), fetchComments(this.client, taskId)]);
+    const pendingComments = fetchComments(this.client, taskId);
+    pendingComments.catch(() => undefined); // the card's own error, below, is the one to report
+    const { card, relations } = await this.fetchCard(taskId);
+    const { comments, users } = await pendingComments;
     const board = await this.boardFor(
       card.boardId,
       (snapshot) =>

@@ -19,15 +19,19 @@ interface DirectoryBoard {
 /**
  * Turns `Project.Board.List` names into lists. Names may contain dots, so a queue is matched
  * against the full `project.board.list` of every list, never split. The projects and boards the
- * user can see (GET /api/projects) are fetched once and again only when a name does not resolve;
- * each board involved is fetched once per call (GET /api/boards/:id), through `fetchBoard`.
+ * user can see (GET /api/projects) are read once, and again when a name does not resolve or the
+ * copy is older than `directoryMaxAgeMs`; each board involved is read once per call
+ * (GET /api/boards/:id), through `fetchBoard`.
  */
 export class QueueResolver {
   private directory?: Promise<DirectoryBoard[]>;
+  private directoryReadAt = 0;
 
   constructor(
     private readonly client: PlankaClient,
     private readonly fetchBoard: (boardId: string) => Promise<BoardSnapshot>,
+    /** New boards are seen at the latest this long after they appear (or at once when a name misses). */
+    private readonly directoryMaxAgeMs: number,
   ) {}
 
   async resolve(queues: string[]): Promise<ResolvedQueue[]> {
@@ -68,7 +72,8 @@ export class QueueResolver {
   }
 
   private boards(refresh: boolean): Promise<DirectoryBoard[]> {
-    if (refresh || !this.directory) {
+    if (refresh || !this.directory || Date.now() - this.directoryReadAt > this.directoryMaxAgeMs) {
+      this.directoryReadAt = Date.now();
       this.directory = this.readDirectory().catch((error: unknown) => {
         this.directory = undefined;
         throw error;

@@ -117,7 +117,7 @@ export function renderTaskFile({ task, priority, assignee, commentsLimit, dispat
   lines.push(
     '## Reporting back',
     '',
-    'Tell the tracker what happened, from the project folder:',
+    'Tell the tracker what happened (run where the dispatcher finds its configuration, or set DISPATCHER_CONFIG):',
     '',
     '```sh',
     `dispatcher task comment ${id} "What you did, what is left, what you need"`,

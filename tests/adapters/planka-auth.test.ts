@@ -57,7 +57,7 @@ describe('Planka configuration', () => {
   });
 
   it('needs a URL', () => {
-    assert.throws(() => createPlankaTracker(context({ PLANKA_TOKEN: 'abcd' }, undefined)), (error: unknown) => error instanceof ConfigError && /backend\.url/.test(error.message));
+    assert.throws(() => createPlankaTracker(context({ PLANKA_TOKEN: 'abcd' }, null)), (error: unknown) => error instanceof ConfigError && /backend\.url/.test(error.message));
     assert.throws(() => createPlankaTracker(context({ PLANKA_TOKEN: 'abcd' }, 'localhost:1337')), ConfigError);
   });
 });
@@ -134,17 +134,18 @@ describe('Planka sign-in', () => {
 
   it('retries a refused request only once after the new login', async () => {
     const adapter = await tracker(fake, { PLANKA_USER: 'bot', PLANKA_PASSWORD: bot.password });
+    let removeRule = () => {};
     try {
       await adapter.getReadyTasks([QUEUE]);
       fake.requests.length = 0;
       const body = JSON.stringify({ code: 'E_UNAUTHORIZED', message: 'Access token is missing, invalid or expired' });
-      fake.intercept({ method: 'GET', path: /^\/api\/boards\//, status: 401, body, times: 5 });
+      removeRule = fake.intercept({ method: 'GET', path: /^\/api\/boards\//, status: 401, body, times: 5 });
       const error = await rejection(adapter.getReadyTasks([QUEUE]));
       assert.equal(error.kind, 'auth');
       assert.equal(fake.count('POST', LOGIN), 1);
       assert.equal(fake.count('GET', /^\/api\/boards\//), 2);
     } finally {
-      fake.intercept({ method: 'NONE', times: 0 });
+      removeRule();
       await adapter.close();
     }
   });

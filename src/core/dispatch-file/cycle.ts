@@ -92,6 +92,7 @@ export async function runDispatchCycle(context: CycleContext): Promise<CycleResu
   result.openTasks = tasks.length;
 
   const scan = await scanTasksDir(config.tasksDir);
+  if (context.multiRepo && !context.reported.has(LEGACY_NAMES)) warnAboutSingleRepoNames(context, scan.folders);
   const selection = selectCandidates(tasks, { tasksDir: config.tasksDir, multiRepo: context.multiRepo, priority: config.priority, scan });
   result.alreadyDispatched = selection.alreadyDispatched;
   result.unassigned = selection.unassigned;
@@ -121,16 +122,31 @@ export async function runDispatchCycle(context: CycleContext): Promise<CycleResu
   const took = context.now() - started;
   log.line(
     `${icons.poll} ${repos.length} ${repos.length === 1 ? 'repository' : 'repositories'}, ${result.openTasks} open: ` +
-      `${result.dispatched} dispatched, ${result.alreadyDispatched} already dispatched, ${result.unassigned} unassigned, ${result.waiting} waiting` +
+      `${context.dryRun ? `${result.files.length} would be dispatched` : `${result.dispatched} dispatched`}, ${result.alreadyDispatched} already dispatched, ${result.unassigned} unassigned, ${result.waiting} waiting` +
       `${result.failedRepos ? `, ${result.failedRepos} unreadable` : ''} (${Math.round(took)} ms)`,
   );
-  if (result.waiting > 0) {
+  if (result.waiting > 0 && context.dryRun) {
+    log.line(`${icons.waiting} ${result.waiting} would wait (at most ${config.ratePerMinute} per minute)`);
+  } else if (result.waiting > 0) {
     const seconds = Math.max(0, Math.ceil((rate.nextSlotAt - context.now()) / 1000));
     log.line(`${icons.waiting} ${result.waiting} waiting; next dispatch in ${seconds}s (at most ${config.ratePerMinute} per minute)`);
   }
   const final = { ...result, rate };
   publish(context, final, scan.folders, waiting, took);
   return final;
+}
+
+const LEGACY_NAMES = '\u0000legacy-names';
+
+/** Files named for one repository (issue-N.md) are not recognised once several are configured. */
+function warnAboutSingleRepoNames(context: CycleContext, folders: Map<string, Set<string>>): void {
+  const count = [...folders.values()].reduce((sum, files) => sum + [...files].filter((name) => /^issue-\d+\.md$/.test(name)).length, 0);
+  if (count === 0) return;
+  context.reported.add(LEGACY_NAMES);
+  context.log.line(
+    `${icons.warning} ${count} task files are named issue-N.md, the one-repository form; with several repositories files are ` +
+      `named <owner>+<repo>-issue-N.md, so those issues will be dispatched again unless you rename the files (see docs/task-files.md)`,
+  );
 }
 
 async function resolveRepos(context: CycleContext, fail: (message: string) => void): Promise<{ repos: string[]; listFailed: boolean }> {

@@ -78,6 +78,7 @@ export const icons = {
   waiting: '⏳ RATE LIMIT:',
   poll: '🔍 POLL:',
   error: '❌ ERROR:',
+  warning: '⚠️  WARNING:',
   recovered: '🔄 RECOVERED:',
   dryRun: '📝 DRY RUN:',
   start: '🚀 STARTED:',

@@ -1,0 +1,131 @@
+import { join } from 'node:path';
+import { createTracker } from '../../adapters/registry.ts';
+import type { TrackerAdapter, TrackerContext } from '../../adapters/types.ts';
+import type { Config } from '../config/types.ts';
+import { runDispatchCycle, type PlannedFile } from '../core/dispatch-file/cycle.ts';
+import { createDispatchLog, icons } from '../core/dispatch-file/log-lines.ts';
+import { runDispatchLoop, formatDuration, type LoopOptions } from '../core/dispatch-file/loop.ts';
+import { createDispatchState, type DispatchStateStore } from '../core/dispatch-file/state.ts';
+import { createRateLimiter } from '../core/rate-limit.ts';
+import { ConfigError } from '../errors.ts';
+import type { AppLogger } from '../log.ts';
+
+/** `dispatcher dispatch-file`: open assigned issues → one markdown task file per assignee. */
+export interface DispatchFileOptions {
+  config: Config;
+  log: AppLogger;
+  /** One cycle, then return (cron). */
+  once: boolean;
+  /** Print what would be written; write nothing (no files, no rate-limit state, no log file). One cycle. */
+  dryRun: boolean;
+  /** Aborting stops the loop after the current cycle. */
+  signal: AbortSignal;
+  /** stdout carries JSON: the log lines go to stderr instead. */
+  json?: boolean;
+  /** Seams for tests and embedding. */
+  tracker?: TrackerAdapter;
+  state?: DispatchStateStore;
+  now?: () => number;
+  sleep?: LoopOptions['sleep'];
+  backoff?: LoopOptions['backoff'];
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+}
+
+export interface DispatchFileSummary {
+  /** Task files written over the whole run. */
+  dispatched: number;
+  /** Last cycle: tasks already dispatched, without assignee, or with an unusable assignee name. */
+  skipped: number;
+  /** Last cycle: task files held back by the rate limit. */
+  waiting: number;
+  /** Over the whole run. */
+  errors: number;
+  cycles: number;
+  /** Last cycle: the files written, or that would be written in a dry run. */
+  files: PlannedFile[];
+}
+
+/** The rate-limit state in state_dir, shared by every dispatch-file process of this host. */
+export const RATE_STATE_FILE = 'dispatch-file-rate.json';
+
+const wallClock = () => performance.timeOrigin + performance.now();
+
+export async function dispatchFile(options: DispatchFileOptions): Promise<DispatchFileSummary> {
+  const { config, log } = options;
+  const settings = config.dispatchFile;
+  if (!settings) {
+    throw new ConfigError(`${config.file ?? 'config'}: dispatch_file: add a [dispatch_file] table (repos or owner, tasks_dir) to use dispatch-file`);
+  }
+  const now = options.now ?? wallClock;
+  const tracker =
+    options.tracker ??
+    (await createTracker({ options: settings.backend as TrackerContext['options'], baseDir: config.baseDir, env: config.env, log: log.withTag('tracker') }));
+  try {
+    if (settings.owner && typeof tracker.listQueues !== 'function') {
+      throw new ConfigError(`dispatch_file.owner: the ${settings.backend.type} backend cannot list repositories; name them in dispatch_file.repos`);
+    }
+    const once = options.once || options.dryRun;
+    const state =
+      options.state ??
+      createDispatchState({ mode: options.dryRun ? 'dry-run' : once ? 'once' : 'loop', repos: settings.repos, tasksDir: settings.tasksDir, intervalMs: settings.intervalMs });
+    const consoleStream = options.json ? (options.stderr ?? process.stderr) : (options.stdout ?? process.stdout);
+    const dispatchLog = createDispatchLog({
+      file: options.dryRun ? undefined : settings.logFile,
+      console: consoleStream,
+      now,
+      onLine: (line) => state.appendLog(line),
+      onFileError: (error) => log.warn(`cannot append to ${settings.logFile}: ${error.message}`),
+    });
+    const limiter = createRateLimiter({
+      file: join(config.stateDir, RATE_STATE_FILE),
+      ratePerMinute: settings.ratePerMinute,
+      now,
+      onCorrupt: (message) => dispatchLog.line(`${icons.warning} ${message}`),
+    });
+    const multiRepo = Boolean(settings.owner) || settings.repos.length > 1;
+    if (!once) {
+      const what = [settings.repos.join(', '), settings.owner ? `every repository of ${settings.owner}` : ''].filter(Boolean).join(' and ');
+      dispatchLog.line(
+        `${icons.start} watching ${what}; task files in ${settings.tasksDir}; at most ${settings.ratePerMinute} per minute; polling every ${formatDuration(settings.intervalMs)}`,
+      );
+    }
+    const reported = new Set<string>();
+    const totals = await runDispatchLoop({
+      once,
+      signal: options.signal,
+      intervalMs: settings.intervalMs,
+      state,
+      log: dispatchLog,
+      now,
+      sleep: options.sleep,
+      backoff: options.backoff,
+      runCycle: () =>
+        runDispatchCycle({
+          tracker,
+          config: settings,
+          limiter,
+          state,
+          log: dispatchLog,
+          now,
+          dryRun: options.dryRun,
+          multiRepo,
+          reported,
+          print: (line) => consoleStream.write(`${line}\n`),
+        }),
+    });
+    if (!once) dispatchLog.line(`${icons.stop} after ${totals.cycles} polls and ${totals.dispatched} dispatches`);
+    await dispatchLog.flush();
+    const last = totals.last;
+    return {
+      dispatched: totals.dispatched,
+      skipped: last ? last.alreadyDispatched + last.unassigned + last.refused : 0,
+      waiting: last?.waiting ?? 0,
+      errors: totals.errors,
+      cycles: totals.cycles,
+      files: last?.files ?? [],
+    };
+  } finally {
+    if (!options.tracker) await tracker.close?.();
+  }
+}

@@ -1,0 +1,81 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { Config, DispatchFileConfig } from '../../src/config/types.ts';
+import type { FakeGitea } from '../../fixtures/gitea/fake-gitea.ts';
+import { dispatchFile, type DispatchFileOptions, type DispatchFileSummary } from '../../src/commands/dispatch-file.ts';
+import { silentLogger } from '../../src/log.ts';
+
+/** Config objects for dispatch-file tests, built directly (no file, no loader). */
+
+export const PRIORITY = {
+  CRITICAL: ['critical', 'p0', 'priority/critical'],
+  HIGH: ['high', 'p1', 'priority/high'],
+  NORMAL: ['normal', 'p2', 'priority/normal'],
+  LOW: ['low', 'p3', 'priority/low'],
+};
+
+export async function tempDir(): Promise<{ path: string; remove: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), 'dispatch-file-'));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+export function makeConfig(dir: string, fake: FakeGitea, overrides: Partial<DispatchFileConfig> = {}): Config {
+  return {
+    baseDir: dir,
+    pollIntervalMs: 30_000,
+    maxConcurrentAgents: 1,
+    apiHost: '127.0.0.1',
+    apiPort: 0,
+    apiAuth: 'token',
+    killGraceMs: 1000,
+    stateDir: join(dir, 'state'),
+    secretEnv: [],
+    routes: [],
+    env: { GITEA_TOKEN: fake.token },
+    dispatchFile: {
+      repos: ['acme/app'],
+      tasksDir: join(dir, 'tasks'),
+      intervalMs: 60_000,
+      ratePerMinute: 1000,
+      logFile: join(dir, 'dispatcher.log'),
+      dashboardHost: '127.0.0.1',
+      dashboardPort: 0,
+      commentsLimit: 10,
+      priority: PRIORITY,
+      backend: { type: 'gitea', url: fake.url },
+      ...overrides,
+    },
+  };
+}
+
+/** A stream that keeps what is written. */
+export function captureStream(): Writable & { text(): string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      chunks.push(String(chunk));
+      callback();
+    },
+  });
+  return Object.assign(stream, { text: () => chunks.join('') });
+}
+
+/** One `dispatch-file --once` (or as told), console captured. */
+export async function runOnce(config: Config, extra: Partial<DispatchFileOptions> = {}): Promise<DispatchFileSummary & { output: string }> {
+  const stdout = captureStream();
+  const summary = await dispatchFile({ config, log: silentLogger, once: true, dryRun: false, signal: new AbortController().signal, stdout, stderr: stdout, ...extra });
+  return { ...summary, output: stdout.text() };
+}
+
+/** A clock the test moves by hand. */
+export function manualClock(start = Date.parse('2026-04-09T12:00:00Z')) {
+  let now = start;
+  return {
+    now: () => now,
+    advance(ms: number) {
+      now += ms;
+    },
+  };
+}

@@ -1,0 +1,200 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isProcessGroupAlive } from '../../src/core/spawner.ts';
+import { AGENTS, node, setupBoard, task } from './support.ts';
+
+/** Alive and not a zombie (this sandbox's init may not reap orphans). */
+function runningPid(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
+const queues = (todo: Array<Record<string, unknown>>) => ({ Todo: todo, 'In Progress': [], Done: [], Failed: [] });
+
+describe('router', () => {
+  it('claims a ready task, starts its agent with the templated argv, and moves it on success', async () => {
+    const out = join(process.env.TMPDIR ?? '/tmp', `echo-${process.pid}-${Date.now()}.json`);
+    const s = setupBoard(queues([task('1', 'Fix it')]), {
+      routing: { Todo: { command: node, args: [join(AGENTS, 'echo-args.mjs'), out, '{task_id}', '{task_name}', '{task_url}', '{queue}'], in_progress_queue: 'In Progress', on_success_queue: 'Done' } },
+    });
+    const tick = await s.router.tick();
+    assert.equal(tick.dispatched.length, 1);
+    const claimed = await s.tracker.getTask('1');
+    assert.equal(claimed.queue, 'In Progress');
+    assert.deepEqual(claimed.assignees, ['dispatcher']);
+    const [settled] = await s.router.waitForAll();
+    assert.equal(settled.status, 'succeeded');
+    const seen = JSON.parse(readFileSync(out, 'utf8'));
+    assert.deepEqual(seen.argv.slice(0, 2), ['1', 'Fix it']);
+    assert.match(seen.argv[2], /^file:.*board\.json#1$/);
+    assert.equal(seen.argv[3], 'Todo');
+    assert.equal(seen.env.DISPATCHER_TASK_ID, '1');
+    assert.equal(seen.env.DISPATCHER_TASK_NAME, 'Fix it');
+    assert.equal(seen.env.DISPATCHER_QUEUE, 'Todo');
+    assert.ok(seen.env.DISPATCHER_RUN_ID);
+    assert.equal((await s.tracker.getTask('1')).queue, 'Done');
+    assert.equal((await s.router.tick()).dispatched.length, 0, 'nothing is dispatched twice');
+  });
+
+  it('passes shell metacharacters literally and keeps tracker secrets out of the environment', async () => {
+    const dir = setupBoard(queues([]), {}).dir;
+    const out = join(dir, 'seen.json');
+    const hostile = `$(touch ${join(dir, 'pwned')}); "quoted" 'x' \` ; rm -rf /`;
+    const s = setupBoard(queues([task('1', hostile)]), { routing: { Todo: { command: node, args: [join(AGENTS, 'echo-args.mjs'), out, '{task_name}'], in_progress_queue: 'In Progress', env: { EXTRA: 'id={task_id}' } } }, secret_env: ['MY_SECRET'] },
+      { PATH: process.env.PATH, PLANKA_TOKEN: 'planka-secret', PLANKA_PASSWORD: 'pw', GITEA_TOKEN: 'gitea-secret', MY_SECRET: 'mine', HOME: '/tmp' });
+    await s.router.tick();
+    await s.router.waitForAll();
+    const seen = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(seen.argv[0], hostile);
+    assert.equal(existsSync(join(dir, 'pwned')), false);
+    for (const name of ['PLANKA_TOKEN', 'PLANKA_PASSWORD', 'GITEA_TOKEN', 'MY_SECRET']) assert.equal(seen.env[name], undefined, name);
+    assert.equal(seen.env.EXTRA, 'id=1');
+    assert.equal(seen.env.HOME, '/tmp');
+  });
+
+  it('never runs more agents than max_concurrent_agents, nor more than a route allows', async () => {
+    const s0 = setupBoard(queues([]), {});
+    const probe = join(s0.dir, 'probe.log');
+    const todo = Array.from({ length: 6 }, (_, i) => task(String(i + 1)));
+    const s = setupBoard({ Todo: todo, Slow: [task('20'), task('21'), task('22')], 'In Progress': [] }, {
+      max_concurrent_agents: 3,
+      routing: {
+        Todo: { command: node, args: [join(AGENTS, 'probe.mjs'), probe, '400'], in_progress_queue: 'In Progress' },
+        Slow: { command: node, args: [join(AGENTS, 'probe.mjs'), probe, '400'], in_progress_queue: 'In Progress', max_concurrent: 1 },
+      },
+    });
+    for (let i = 0; i < 80; i++) {
+      await s.router.tick();
+      const runs = (await s.ledger.read()).runs;
+      if (runs.length === 9 && runs.every((run) => run.status === 'succeeded')) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await s.router.waitForAll();
+    const events = readFileSync(probe, 'utf8').trim().split('\n').map((line) => line.split(' '));
+    assert.equal(events.filter(([kind]) => kind === 'start').length, 9);
+    let running = 0;
+    let peak = 0;
+    for (const [kind] of events.sort((a, b) => Number(a[2]) - Number(b[2]) || (a[0] === 'end' ? -1 : 1))) {
+      running += kind === 'start' ? 1 : -1;
+      peak = Math.max(peak, running);
+    }
+    assert.ok(peak <= 3, `peak concurrency ${peak}`);
+    const runs = (await s.ledger.read()).runs;
+    assert.ok(runs.every((run) => run.status === 'succeeded'));
+  });
+
+  it('times out an agent that ignores TERM: KILL within kill_grace + 1 s, whole group gone, comment posted', async () => {
+    const s = setupBoard(queues([task('1')]), { kill_grace: 1, routing: { Todo: { command: node, args: [join(AGENTS, 'term-ignorer.mjs')], in_progress_queue: 'In Progress', timeout: 0.5, on_failure_queue: 'Failed' } } });
+    const started = Date.now();
+    const [run] = (await s.router.tick()).dispatched;
+    const [settled] = await s.router.waitForAll();
+    const elapsed = Date.now() - started;
+    assert.equal(settled.status, 'timed_out');
+    assert.ok(elapsed < 500 + 1000 + 1000 + 1500, `took ${elapsed} ms`);
+    assert.equal(isProcessGroupAlive(run.pgid!), false);
+    const after = await s.tracker.getTask('1');
+    assert.equal(after.queue, 'Failed');
+    assert.match(after.comments.at(-1)!.text, /timed out/i);
+    assert.match(after.comments.at(-1)!.text, /ignoring TERM/);
+  });
+
+  it('kills grandchildren with the group', async () => {
+    const s0 = setupBoard(queues([]), {});
+    const pids = join(s0.dir, 'pids');
+    const s = setupBoard(queues([task('1')]), { kill_grace: 0.5, routing: { Todo: { command: node, args: [join(AGENTS, 'grandchild-spawner.mjs'), pids], in_progress_queue: 'In Progress', timeout: 4 } } });
+    const [run] = (await s.router.tick()).dispatched;
+    await s.router.waitForAll();
+    assert.equal(isProcessGroupAlive(run.pgid!), false);
+    for (const pid of readFileSync(pids, 'utf8').split(/\s+/).filter(Boolean).map(Number)) {
+      assert.ok(!runningPid(pid), `pid ${pid} survived`);
+    }
+  });
+
+  it('retries a failing agent after a backoff, comments each failure, then moves it to on_failure_queue', async () => {
+    const s = setupBoard(queues([task('1')]), { retry_delay: 0.1, routing: { Todo: { command: node, args: [join(AGENTS, 'failer.mjs'), '3'], in_progress_queue: 'In Progress', max_attempts: 2, on_failure_queue: 'Failed' } } });
+    await s.router.tick();
+    await s.router.waitForAll();
+    assert.equal((await s.tracker.getTask('1')).queue, 'In Progress', 'stays claimed while attempts remain');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const retry = await s.router.tick();
+    assert.equal(retry.dispatched.length, 1);
+    assert.equal(retry.dispatched[0].attempt, 2);
+    await s.router.waitForAll();
+    const after = await s.tracker.getTask('1');
+    assert.equal(after.queue, 'Failed');
+    assert.equal(after.comments.length, 2);
+    assert.match(after.comments[0].text, /exit 3/);
+    assert.match(after.comments[0].text, /failing with exit code 3/);
+    const runs = (await s.ledger.read()).runs;
+    assert.deepEqual(runs.map((run) => [run.attempt, run.status]), [[1, 'failed'], [2, 'failed']]);
+  });
+
+  it('reports a command that cannot start', async () => {
+    const s = setupBoard(queues([task('1')]), { routing: { Todo: { command: 'no-such-agent-xyz', in_progress_queue: 'In Progress', on_failure_queue: 'Failed' } } });
+    await s.router.tick();
+    const [settled] = await s.router.waitForAll();
+    assert.equal(settled.status, 'start_failed');
+    const after = await s.tracker.getTask('1');
+    assert.equal(after.queue, 'Failed');
+    assert.match(after.comments.at(-1)!.text, /no-such-agent-xyz/);
+  });
+
+  it('orders by priority, then age, then id', async () => {
+    const s0 = setupBoard(queues([]), {});
+    const out = join(s0.dir, 'order.log');
+    const s = setupBoard(queues([
+      task('3', 'c', { created_at: '2026-01-03T00:00:00Z' }),
+      task('10', 'b', { created_at: '2026-01-01T00:00:00Z' }),
+      task('2', 'a', { created_at: '2026-01-01T00:00:00Z' }),
+      task('4', 'urgent', { created_at: '2026-01-09T00:00:00Z', priority: 0 }),
+    ]), { max_concurrent_agents: 1, routing: { Todo: { command: node, args: [join(AGENTS, 'probe.mjs'), out, '0'], in_progress_queue: 'In Progress' } } });
+    const order: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const tick = await s.router.tick();
+      order.push(...tick.dispatched.map((run) => run.taskId));
+      await s.router.waitForAll();
+    }
+    assert.deepEqual(order, ['4', '2', '10', '3']);
+  });
+
+  it('keeps running when the tracker fails, backs off, and dispatches again once it is back', async () => {
+    const s = setupBoard(queues([task('1')]), { poll_interval: 0.05, routing: { Todo: { command: 'true', in_progress_queue: 'In Progress' } } });
+    const good = readFileSync(s.boardPath, 'utf8');
+    writeFileSync(s.boardPath, '{ not json');
+    const failed = await s.router.tick();
+    assert.match(failed.error ?? '', /not valid JSON/);
+    assert.equal(s.router.health().consecutiveFailures, 1);
+    const backedOff = await s.router.tick();
+    assert.equal(backedOff.ready, undefined, 'the next tick within the backoff does not poll');
+    writeFileSync(s.boardPath, good);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const recovered = await s.router.tick();
+    assert.equal(recovered.dispatched.length, 1);
+    assert.equal(s.router.health().consecutiveFailures, 0);
+    await s.router.waitForAll();
+  });
+
+  it('leaves a task where the agent moved it', async () => {
+    const s0 = setupBoard(queues([]), {});
+    const script = join(s0.dir, 'mover.mjs');
+    writeFileSync(script, `import { readFileSync, writeFileSync } from 'node:fs';
+const [board, id] = process.argv.slice(2);
+const data = JSON.parse(readFileSync(board, 'utf8'));
+const from = data.queues['In Progress'];
+const index = from.findIndex((t) => t.id === id);
+data.queues.Review = [from.splice(index, 1)[0]];
+writeFileSync(board, JSON.stringify(data));`);
+    const s = setupBoard(queues([task('1')]), { routing: { Todo: { command: node, args: [script, '{task_id}'], in_progress_queue: 'In Progress', on_success_queue: 'Done' } } });
+    s.config.routes[0].args.unshift();
+    s.config.routes[0].args.splice(1, 0, s.boardPath);
+    await s.router.tick();
+    await s.router.waitForAll();
+    assert.equal((await s.tracker.getTask('1')).queue, 'Review');
+  });
+});
