@@ -17,6 +17,7 @@ export class BoardSnapshot {
   readonly users: Map<string, PlankaUser>;
   readonly fetchedAt = Date.now();
   private readonly listsById: Map<string, PlankaList>;
+  private readonly queuesByList = new Map<string, string>();
   private readonly cardsByList = new Map<string, PlankaCard[]>();
   private readonly labelIdsByCard = new Map<string, string[]>();
   private readonly memberIdsByCard = new Map<string, string[]>();
@@ -44,8 +45,13 @@ export class BoardSnapshot {
 
   /** The queue a card in this list is shown in; nameless system lists get their type in brackets. */
   queueOfList(listId: string): string {
-    const list = this.listsById.get(listId);
-    return (list && this.queueName(list)) ?? `${this.projectName}.${this.name}.[${list?.type ?? 'unknown list'}]`;
+    let queue = this.queuesByList.get(listId);
+    if (queue === undefined) {
+      const list = this.listsById.get(listId);
+      queue = (list && this.queueName(list)) ?? `${this.projectName}.${this.name}.[${list?.type ?? 'unknown list'}]`;
+      this.queuesByList.set(listId, queue);
+    }
+    return queue;
   }
 
   list(listId: string): PlankaList | undefined {

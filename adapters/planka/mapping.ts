@@ -10,14 +10,13 @@ export interface CardRelations {
 
 /** A card as a Task: names instead of ids, the queue as `Project.Board.List`, the web link. */
 export function cardToTask(card: PlankaCard, board: BoardSnapshot, relations: CardRelations, baseUrl: string, comments: Comment[] = []): Task {
-  const labelIds = new Set(relations.labelIds);
   const creator = card.creatorUserId ? board.users.get(card.creatorUserId) : undefined;
   const task: Task = {
     id: card.id,
     name: card.name,
     description: card.description ?? '',
     queue: board.queueOfList(card.listId),
-    labels: board.labels.filter((label) => labelIds.has(label.id) && label.name).map((label) => label.name!),
+    labels: relations.labelIds.length === 0 ? [] : board.labels.filter((label) => label.name && relations.labelIds.includes(label.id)).map((label) => label.name!),
     assignees: relations.memberIds.map((id) => board.users.get(id)).flatMap((user) => (user ? [userName(user)] : [])),
     comments,
     url: `${baseUrl}/cards/${card.id}`,

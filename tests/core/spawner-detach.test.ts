@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { isProcessGroupAlive, killProcessGroup, spawnAgent, watchForeignGroup } from '../../src/core/spawner.ts';
 import { nodeAgent, repoRoot, tempDir, track, waitFor } from './spawner-support.ts';
 
@@ -64,10 +64,14 @@ describe('spawnAgent({ detach: true }) and watchForeignGroup', () => {
   });
 
   it('reports a group that ends by itself as gone, and done of an in-process detached run still resolves', async () => {
+    // A detached run holds nothing of our event loop: something else must, for `done` to resolve.
+    const keepAlive = setInterval(() => {}, 1000);
+    after(() => clearInterval(keepAlive));
     const run = track(spawnAgent({ ...nodeAgent(dir, 'sleeper.mjs', ['1']), logFile: join(dir, 'short.log'), header: 'hdr', detach: true }));
-    const watch = watchForeignGroup(run.pgid!, { killGraceMs: 1000, pollMs: 50 }); // its timers keep this test's event loop alive
+    const watch = watchForeignGroup(run.pgid!, { killGraceMs: 1000, pollMs: 50 });
     assert.deepEqual(await watch.done, { kind: 'gone', killed: false });
     const outcome = await run.done;
+    clearInterval(keepAlive);
     assert.equal(outcome.kind, 'exited');
     assert.equal(outcome.exitCode, 0);
     assert.equal(outcome.tail, 'sleeping 1s\ntick 1\ndone\n', 'the tail is read back from the log, without the header');

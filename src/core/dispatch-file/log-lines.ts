@@ -15,7 +15,8 @@ const pad = (value: number, width = 2) => String(value).padStart(width, '0');
 /** Go's `log.LstdFlags | log.Lmicroseconds` time, local: `2026/04/09 14:32:15.123456`. */
 export function formatGoLogTime(epochMs: number): string {
   const date = new Date(Math.floor(epochMs));
-  const micros = Math.floor((((epochMs % 1000) + 1000) % 1000) * 1000);
+  // Rounded, not floored: an epoch in ms has float noise far below a microsecond.
+  const micros = Math.min(999_999, Math.round((((epochMs % 1000) + 1000) % 1000) * 1000));
   return `${date.getFullYear()}/${pad(date.getMonth() + 1)}/${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(micros, 6)}`;
 }
 
