@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
-import { ConfigError } from '../src/errors.ts';
+import { AdapterError, type AdapterErrorKind, ConfigError } from '../src/errors.ts';
 import type { AgentFactory, TrackerAdapter, TrackerContext, TrackerFactory } from './types.ts';
 
 /** Every tracker type, loaded lazily so a command only pays for the adapter it uses. */
@@ -57,5 +57,25 @@ async function loadModuleFactory(context: TrackerContext): Promise<TrackerAdapte
     (name) => typeof (adapter as unknown as Record<string, unknown>)?.[name] !== 'function',
   );
   if (missing.length > 0) throw new ConfigError(`backend.path: the adapter from ${file} lacks ${missing.join(', ')}`);
-  return adapter;
+  return withAdapterErrors(adapter);
+}
+
+const kinds = new Set<string>(['auth', 'not_found', 'conflict', 'invalid', 'rate_limited', 'unavailable', 'bad_response']);
+
+/** A user's adapter throws plain errors with a `kind`; the dispatcher needs AdapterErrors. */
+function withAdapterErrors(adapter: TrackerAdapter): TrackerAdapter {
+  const wrapped = { ...adapter } as unknown as Record<string, unknown>;
+  for (const [name, method] of Object.entries(adapter)) {
+    if (typeof method !== 'function') continue;
+    wrapped[name] = async (...args: unknown[]) => {
+      try {
+        return await (method as (...a: unknown[]) => unknown).apply(adapter, args);
+      } catch (error) {
+        if (error instanceof AdapterError) throw error;
+        const kind = (error as { kind?: unknown })?.kind;
+        throw new AdapterError(typeof kind === 'string' && kinds.has(kind) ? (kind as AdapterErrorKind) : 'unavailable', (error as Error)?.message ?? String(error), { cause: error });
+      }
+    };
+  }
+  return wrapped as unknown as TrackerAdapter;
 }

@@ -86,7 +86,11 @@ export function createGiteaClient(options: GiteaClientOptions): GiteaClient {
       throw new AdapterError('bad_response', `Gitea GET ${path} answered something that is not a list`);
     }
     const total = Number(header(response.headers, 'x-total-count'));
-    return { items: response.body, total: Number.isFinite(total) ? total : undefined, next: nextPage(header(response.headers, 'link')) };
+    const link = header(response.headers, 'link');
+    let next = nextPage(link);
+    // Some lists (labels on 1.15) carry no paging headers: a full page means there may be more.
+    if (next === undefined && link === undefined && response.body.length >= PAGE_LIMIT) next = number + 1;
+    return { items: response.body, total: Number.isFinite(total) ? total : undefined, next };
   }
 
   return {

@@ -6,7 +6,8 @@ import { readCredentials } from './credentials.ts';
 export { PlankaAdapter, type PlankaAdapterOptions } from './adapter.ts';
 
 /**
- * `[backend] type = "planka"`, `url = "http://planka.example:1337"`. Credentials come from the
+ * `[backend] type = "planka"`, `url = "http://planka.example:1337"`, optional `request_timeout`
+ * (seconds, default 30). Credentials come from the
  * environment (or .env): PLANKA_TOKEN, PLANKA_API_KEY (2.x) or PLANKA_USER + PLANKA_PASSWORD.
  * Planka 1.x and 2.x are both supported; the version is detected on first use.
  */
@@ -22,7 +23,14 @@ const createPlankaTracker: TrackerFactory = (context) => {
     throw new ConfigError(`backend.url: "${url}" is not a URL (e.g. "http://localhost:1337")`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(`backend.url: "${url}" must start with http:// or https://`);
-  return new PlankaAdapter({ url: url.trim(), credentials: readCredentials(context.env), log: context.log });
+  const timeout = context.options.request_timeout;
+  return new PlankaAdapter({
+    url: url.trim(),
+    credentials: readCredentials(context.env),
+    log: context.log,
+    // Every request has a timeout: backend.request_timeout seconds, 30 when unset or 0.
+    timeoutMs: typeof timeout === 'number' && timeout > 0 ? timeout * 1000 : undefined,
+  });
 };
 
 export default createPlankaTracker;

@@ -42,7 +42,7 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
     const tracker = await createTracker({ options: requireBackend(config), baseDir: config.baseDir, env: config.env, log });
     releasers.push(async () => tracker.close?.());
     const ledger = new Ledger(config.stateDir);
-    await ledger.read(); // a corrupt ledger stops us here, before anything is claimed
+    const previous = await ledger.read(); // a corrupt ledger stops us here, before anything is claimed
 
     let api: Runtime['api'];
     let apiUrl: string | undefined;
@@ -51,16 +51,19 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
       const operator = config.apiAuth === 'token' ? await ensureOperatorToken(config.stateDir) : undefined;
       const tokens = runTokenResolver(ledger);
       let statusOf: () => unknown = () => ({});
-      const server = await startApiServer({
-        host: config.apiHost,
-        port: config.apiPort,
-        auth: config.apiAuth,
-        service: createTaskService(tracker),
-        resolveRunToken: tokens,
-        operatorTokenHash: operator?.hash,
-        status: () => statusOf(),
-        log,
-      });
+      const serve = (port: number) =>
+        startApiServer({
+          host: config.apiHost,
+          port,
+          auth: config.apiAuth,
+          service: createTaskService(tracker),
+          resolveRunToken: tokens,
+          operatorTokenHash: operator?.hash,
+          status: () => statusOf(),
+          log,
+        });
+      // Agents that outlived a restart still hold the old URL: with api_port = 0, come back on it.
+      const server = config.apiPort === 0 && previous.lastApiPort ? await serve(previous.lastApiPort).catch(() => serve(0)) : await serve(config.apiPort);
       releasers.push(() => server.close());
       api = server as unknown as Runtime['api'];
       apiUrl = server.url;
@@ -73,6 +76,7 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
     await ledger.update((data) => {
       data.daemons = data.daemons.filter((daemon) => daemon.pid !== process.pid);
       data.daemons.push({ ...ledger.owner, startedAt: new Date().toISOString(), apiUrl: options.detach ? undefined : apiUrl, mode: options.mode });
+      if (apiUrl && !options.detach) data.lastApiPort = Number(new URL(apiUrl).port);
     });
     releasers.push(() =>
       ledger.update((data) => {

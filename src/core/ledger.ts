@@ -77,6 +77,8 @@ export interface LedgerData {
   lastPollAt?: string;
   lastPollError?: string;
   daemons: Array<RunOwner & { startedAt: string; apiUrl?: string; mode: string }>;
+  /** The port the agent API last listened on: with api_port = 0 a restart comes back on it. */
+  lastApiPort?: number;
 }
 
 const HISTORY = 500;

@@ -2,7 +2,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import createPlankaTracker, { PlankaAdapter } from '../../adapters/planka/index.ts';
-import type { TrackerAdapter } from '../../adapters/types.ts';
 import { AdapterError, ConfigError } from '../../src/errors.ts';
 import { createLogger, silentLogger } from '../../src/log.ts';
 import { startFakePlanka, type FakePlanka, type UserRecord } from '../../fixtures/planka/fake-planka.ts';
@@ -10,8 +9,9 @@ import { startFakePlanka, type FakePlanka, type UserRecord } from '../../fixture
 const QUEUE = 'Dispatch.Tasks.Todo';
 const LOGIN = /^\/api\/access-tokens$/;
 
-function tracker(fake: FakePlanka, env: Record<string, string>, log = silentLogger): Promise<TrackerAdapter> {
-  return Promise.resolve(createPlankaTracker({ options: { type: 'planka', url: fake.url }, baseDir: process.cwd(), env, log }));
+/** Through the factory, as the dispatcher makes it: credentials from the environment. */
+async function tracker(fake: FakePlanka, env: Record<string, string>, log = silentLogger): Promise<PlankaAdapter> {
+  return (await createPlankaTracker({ options: { type: 'planka', url: fake.url }, baseDir: process.cwd(), env, log })) as PlankaAdapter;
 }
 
 async function rejection(promise: Promise<unknown>): Promise<AdapterError> {
@@ -54,6 +54,26 @@ describe('Planka configuration', () => {
   it('refuses half a login', () => {
     assert.throws(() => createPlankaTracker(context({ PLANKA_USER: 'bot' })), /PLANKA_PASSWORD is not/);
     assert.throws(() => createPlankaTracker(context({ PLANKA_PASSWORD: 'secret-pass' })), /PLANKA_USER is not/);
+  });
+
+  it('applies backend.request_timeout', async () => {
+    const fake = await startFakePlanka({ version: 2 });
+    const adapter = createPlankaTracker({
+      options: { type: 'planka', url: fake.url, request_timeout: 0.3 },
+      baseDir: '.',
+      env: { PLANKA_TOKEN: fake.tokenFor(fake.admin) },
+      log: silentLogger,
+    }) as PlankaAdapter;
+    try {
+      await adapter.whoami();
+      fake.intercept({ method: 'GET', path: /^\/api\/projects$/, delayMs: 2_000, times: 3 });
+      const error = await rejection(adapter.getReadyTasks(['P.B.L']));
+      assert.equal(error.kind, 'unavailable');
+      assert.match(error.message, /no answer within 300 ms/);
+    } finally {
+      await adapter.close();
+      await fake.close();
+    }
   });
 
   it('needs a URL', () => {

@@ -1,4 +1,4 @@
-import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile, mkdir, symlink } from 'node:fs/promises';
@@ -168,4 +168,3 @@ describe('dispatch-file cycle', () => {
   });
 });
 
-after(() => undefined);

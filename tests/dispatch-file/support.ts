@@ -2,7 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import * as v from 'valibot';
 import type { Config, DispatchFileConfig } from '../../src/config/types.ts';
+import { configSchema } from '../../src/config/schema.ts';
+import { normaliseConfig } from '../../src/config/load.ts';
 import type { FakeGitea } from '../../fixtures/gitea/fake-gitea.ts';
 import { dispatchFile, type DispatchFileOptions, type DispatchFileSummary } from '../../src/commands/dispatch-file.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -21,33 +24,15 @@ export async function tempDir(): Promise<{ path: string; remove: () => Promise<v
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
+/** A config as the loader would build it from a small dispatch_file table, then overridden. */
 export function makeConfig(dir: string, fake: FakeGitea, overrides: Partial<DispatchFileConfig> = {}): Config {
-  return {
-    baseDir: dir,
-    pollIntervalMs: 30_000,
-    maxConcurrentAgents: 1,
-    apiHost: '127.0.0.1',
-    apiPort: 0,
-    apiAuth: 'token',
-    killGraceMs: 1000,
-    stateDir: join(dir, 'state'),
-    secretEnv: [],
-    routes: [],
-    env: { GITEA_TOKEN: fake.token },
-    dispatchFile: {
-      repos: ['acme/app'],
-      tasksDir: join(dir, 'tasks'),
-      intervalMs: 60_000,
-      ratePerMinute: 1000,
-      logFile: join(dir, 'dispatcher.log'),
-      dashboardHost: '127.0.0.1',
-      dashboardPort: 0,
-      commentsLimit: 10,
-      priority: PRIORITY,
-      backend: { type: 'gitea', url: fake.url },
-      ...overrides,
-    },
-  };
+  const raw = v.parse(configSchema, {
+    state_dir: 'state',
+    dispatch_file: { repos: ['acme/app'], tasks_dir: 'tasks', log_file: 'dispatcher.log', rate_limit: 1000, backend: { type: 'gitea', url: fake.url } },
+  });
+  const config = normaliseConfig(raw, { baseDir: dir, env: { GITEA_TOKEN: fake.token } });
+  config.dispatchFile = { ...config.dispatchFile!, ...overrides };
+  return config;
 }
 
 /** A stream that keeps what is written. */
