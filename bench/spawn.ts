@@ -13,7 +13,7 @@ import { spawnAgent } from '../src/core/spawner.ts';
 
 const runs = Number(process.argv[2] ?? 500);
 const concurrency = Number(process.argv[3] ?? 16);
-const rounds = 3;
+const rounds = 5;
 const dir = mkdtempSync(join(tmpdir(), 'bench-spawn-'));
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 

@@ -35,17 +35,19 @@ export class QueueResolver {
   ) {}
 
   async resolve(queues: string[]): Promise<ResolvedQueue[]> {
-    for (let refreshed = false; ; refreshed = true) {
-      const directory = await this.boards(refreshed);
+    for (let refresh = false; ; refresh = true) {
+      const { boards: directory, fresh } = await this.boards(refresh);
+      // A miss is retried once with a fresh directory, unless this one was just read.
+      const retry = !fresh;
       const candidates = new Map(queues.map((queue) => [queue, directory.filter((board) => queue.startsWith(`${board.name}.`))]));
-      if (!refreshed && [...candidates.values()].some((boards) => boards.length === 0)) continue;
+      if (retry && [...candidates.values()].some((boards) => boards.length === 0)) continue;
       let snapshots: Map<string, BoardSnapshot>;
       try {
         const ids = [...new Set([...candidates.values()].flat().map((board) => board.id))];
         snapshots = new Map(await Promise.all(ids.map(async (id) => [id, await this.fetchBoard(id)] as const)));
       } catch (error) {
         // A board deleted, or the user removed from it, since the directory was read.
-        if (!refreshed && isAdapterError(error, 'not_found')) continue;
+        if (retry && isAdapterError(error, 'not_found')) continue;
         throw error;
       }
       const resolved: ResolvedQueue[] = [];
@@ -62,7 +64,7 @@ export class QueueResolver {
         else resolved.push(matches[0]);
       }
       if (missing.length === 0) return resolved;
-      if (!refreshed) continue;
+      if (retry) continue;
       throw notFoundError(missing[0], directory, [...snapshots.values()], (candidates.get(missing[0]) ?? []).length > 0);
     }
   }
@@ -71,15 +73,18 @@ export class QueueResolver {
     return (await this.resolve([queue]))[0];
   }
 
-  private boards(refresh: boolean): Promise<DirectoryBoard[]> {
+  /** The cached directory, or a fresh read (`fresh`) when asked, absent or too old. */
+  private async boards(refresh: boolean): Promise<{ boards: DirectoryBoard[]; fresh: boolean }> {
+    let fresh = false;
     if (refresh || !this.directory || Date.now() - this.directoryReadAt > this.directoryMaxAgeMs) {
+      fresh = true;
       this.directoryReadAt = Date.now();
       this.directory = this.readDirectory().catch((error: unknown) => {
         this.directory = undefined;
         throw error;
       });
     }
-    return this.directory;
+    return { boards: await this.directory, fresh };
   }
 
   private async readDirectory(): Promise<DirectoryBoard[]> {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommandContext } from './context.ts';
 import { openRuntime } from './runtime.ts';
+import { runTickLoop } from '../core/tick-loop.ts';
 
 export interface RunOptions {
   /** On SIGINT/SIGTERM, wait this long for running agents before leaving them to the next start. */
@@ -39,10 +40,7 @@ export async function runDaemon(context: CommandContext, options: RunOptions): P
   try {
     log.info(`dispatcher running: ${config.routes.length} route(s), polling every ${config.pollIntervalMs / 1000}s, at most ${config.maxConcurrentAgents} agents${runtime.apiUrl ? `, agent API on ${runtime.apiUrl}` : ''}`);
     options.onReady?.({ apiUrl: runtime.apiUrl });
-    while (!stopping.signal.aborted) {
-      await router.tick().catch((error) => log.error(`tick failed: ${(error as Error).message}`));
-      await sleep(config.pollIntervalMs, undefined, { signal: stopping.signal }).catch(() => {});
-    }
+    await runTickLoop(router, { pollIntervalMs: config.pollIntervalMs, signal: stopping.signal, log });
     if (options.stopAgents) {
       await router.stopAll('the dispatcher is shutting down');
     } else if (router.activeCount() > 0) {

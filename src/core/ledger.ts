@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { isProcessAlive } from '../util/file-lock.ts';
 import { JsonFileStore } from '../util/json-file-store.ts';
+import type { TokenUsage } from '../../adapters/types.ts';
 
 /**
  * The durable truth of what runs on this host, in `<state_dir>/ledger.json`. Written before a
@@ -68,6 +69,8 @@ export interface RunRecord {
   sessionId?: string;
   costUsd?: number;
   turns?: number;
+  tokens?: TokenUsage;
+  apiRetries?: number;
   resumeHint?: string;
 }
 

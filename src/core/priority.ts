@@ -15,16 +15,27 @@ const TITLE_PREFIX = /^\s*(?:\[([^\]\s]{1,40})\]|\(([^)\s]{1,40})\)|([^\s:[\]()]
  * is most urgent; NORMAL when none says. Names compare case-insensitively against the mapping.
  */
 export function priorityOf(task: Pick<Task, 'name' | 'labels' | 'priority'>, mapping: PriorityMapping): PriorityName {
-  const signals = task.labels.map((label) => label.trim().toLowerCase());
-  const prefix = TITLE_PREFIX.exec(task.name);
-  if (prefix) signals.push((prefix[1] ?? prefix[2] ?? prefix[3]).toLowerCase());
+  const ranks = rankLookup(mapping);
   let best = task.priority !== undefined && task.priority >= 0 && task.priority < PRIORITIES.length ? Math.floor(task.priority) : PRIORITIES.length;
-  for (const [rank, level] of PRIORITIES.entries()) {
-    if (rank >= best) break;
-    const names = mapping[level] ?? [];
-    if (signals.some((signal) => names.includes(signal))) best = rank;
-  }
+  for (const label of task.labels) best = Math.min(best, ranks.get(label.trim().toLowerCase()) ?? best);
+  const prefix = TITLE_PREFIX.exec(task.name);
+  if (prefix) best = Math.min(best, ranks.get((prefix[1] ?? prefix[2] ?? prefix[3]).toLowerCase()) ?? best);
   return PRIORITIES[best] ?? 'NORMAL';
+}
+
+const lookups = new WeakMap<PriorityMapping, Map<string, number>>();
+
+/** Name → rank, the most urgent level winning when a name is listed twice. */
+function rankLookup(mapping: PriorityMapping): Map<string, number> {
+  let ranks = lookups.get(mapping);
+  if (!ranks) {
+    ranks = new Map();
+    for (const [rank, level] of [...PRIORITIES.entries()].reverse()) {
+      for (const name of mapping[level] ?? []) ranks.set(name.toLowerCase(), rank);
+    }
+    lookups.set(mapping, ranks);
+  }
+  return ranks;
 }
 
 export const priorityRank = (priority: PriorityName) => PRIORITIES.indexOf(priority);
@@ -33,13 +44,13 @@ export const priorityRank = (priority: PriorityName) => PRIORITIES.indexOf(prior
 export function compareByPriority(a: { task: Task; priority: PriorityName }, b: { task: Task; priority: PriorityName }): number {
   const rank = priorityRank(a.priority) - priorityRank(b.priority);
   if (rank !== 0) return rank;
-  const age = timeOf(a.task.createdAt) - timeOf(b.task.createdAt);
-  if (age !== 0 && !Number.isNaN(age)) return age;
+  const age = createdTime(a.task.createdAt) - createdTime(b.task.createdAt);
+  if (age !== 0) return age;
   return compareTaskIds(a.task.id, b.task.id);
 }
 
-/** Unknown creation times sort last. */
-function timeOf(value: string): number {
+/** Epoch ms of a creation time; unknown ones sort last. */
+export function createdTime(value: string): number {
   const time = Date.parse(value);
   return Number.isNaN(time) ? Number.MAX_SAFE_INTEGER : time;
 }

@@ -3,7 +3,8 @@ import type { Config, RouteConfig } from '../config/types.ts';
 import type { AppLogger } from '../log.ts';
 import { redact } from '../util/redact.ts';
 import { backoffDelay } from './backoff.ts';
-import { ACTIVE, isOwnerAlive, type Ledger, OCCUPYING, type RunRecord } from './ledger.ts';
+import { ACTIVE, isOwnerAlive, type Ledger, type LedgerData, OCCUPYING, type RunRecord } from './ledger.ts';
+import { createRunToken } from './run-token.ts';
 import { compareForDispatch } from './order.ts';
 import { isProcessGroupAlive, processStartTicks } from './spawner.ts';
 import { type ActiveRun, adoptRun, type ExecutorDeps, newRunId, type RouterEvent, settleRun, startRun } from './run-executor.ts';
@@ -31,6 +32,14 @@ export interface PlannedDispatch {
   taskName: string;
   route: string;
   command: string;
+}
+
+interface Reservation {
+  task: Task;
+  route: RouteConfig;
+  run: RunRecord;
+  /** The run's API token; only its hash is stored. */
+  token: string;
 }
 
 const FETCH_BACKOFF_BASE_MS = 2_000;
@@ -72,7 +81,9 @@ export function createRouter(options: RouterOptions) {
   }
 
   /** Adopts or settles what no live dispatcher watches: crashed daemons, detached poll-once agents. */
-  async function reconcile(): Promise<void> {
+  async function reconcile(snapshot: LedgerData): Promise<void> {
+    const unwatched = (run: RunRecord) => OCCUPYING.has(run.status) && !active.has(run.id) && !isOwnerAlive(run.owner, ledger.owner);
+    if (!snapshot.runs.some(unwatched)) return;
     const orphans = await ledger.update((data) => {
       const found: RunRecord[] = [];
       for (const run of data.runs) {
@@ -108,9 +119,9 @@ export function createRouter(options: RouterOptions) {
   }
 
   /** Reserves slots for as many candidates as fit, in one ledger write. */
-  async function reserve(candidates: Array<{ task: Task; route: RouteConfig }>): Promise<Array<{ task: Task; route: RouteConfig; run: RunRecord }>> {
+  async function reserve(candidates: Array<{ task: Task; route: RouteConfig }>): Promise<Reservation[]> {
     return ledger.update((data) => {
-      const reserved: Array<{ task: Task; route: RouteConfig; run: RunRecord }> = [];
+      const reserved: Reservation[] = [];
       for (const { task, route } of candidates) {
         if (data.runs.some((run) => run.taskId === task.id && (ACTIVE.has(run.status) || (!route.inProgressQueue && run.route === route.queue && run.status !== 'claim_failed')))) continue;
         if (freeSlots(data.runs, route) <= 0) continue;
@@ -128,8 +139,10 @@ export function createRouter(options: RouterOptions) {
           owner: ledger.owner,
           createdAt: new Date().toISOString(),
         };
+        const { token, hash } = createRunToken();
+        run.tokenHash = hash;
         data.runs.push(run);
-        reserved.push({ task, route, run: { ...run } });
+        reserved.push({ task, route, run: { ...run }, token });
       }
       return reserved;
     });
@@ -156,31 +169,31 @@ export function createRouter(options: RouterOptions) {
     return true;
   }
 
-  async function dispatch(task: Task, route: RouteConfig, run: RunRecord): Promise<RunRecord | undefined> {
+  async function dispatch({ task, route, run, token }: Reservation): Promise<RunRecord | undefined> {
     if (!(await claim(task, route, run))) return undefined;
-    const started = await startRun(deps, run, { ...task, queue: route.inProgressQueue ?? task.queue }, route);
+    const started = await startRun(deps, run, { ...task, queue: route.inProgressQueue ?? task.queue }, route, token);
     track(started);
     return started.record;
   }
 
   /** Failed runs whose backoff is over: the task is still claimed, so it goes again from here. */
-  async function startDueRetries(): Promise<RunRecord[]> {
+  async function startDueRetries(snapshot: LedgerData): Promise<RunRecord[]> {
+    const isDue = (run: RunRecord, now: number) => run.status === 'retry_wait' && (run.nextAttemptAt ?? 0) <= now && routes.has(run.route);
+    if (!snapshot.runs.some((run) => isDue(run, Date.now()))) return [];
     const due = await ledger.update((data) => {
       const now = Date.now();
-      const picked: RunRecord[] = [];
+      const picked: Array<{ run: RunRecord; token: string }> = [];
       for (const run of data.runs) {
-        if (run.status !== 'retry_wait' || (run.nextAttemptAt ?? 0) > now) continue;
-        const route = routes.get(run.route);
-        if (!route) continue;
-        if (freeSlots(data.runs, route) <= 0) break;
-        run.status = 'starting';
-        run.owner = ledger.owner;
-        picked.push({ ...run });
+        if (!isDue(run, now)) continue;
+        if (freeSlots(data.runs, routes.get(run.route)!) <= 0) break;
+        const { token, hash } = createRunToken();
+        Object.assign(run, { status: 'starting', owner: ledger.owner, tokenHash: hash });
+        picked.push({ run: { ...run }, token });
       }
       return picked;
     });
     const started: RunRecord[] = [];
-    for (const run of due) {
+    for (const { run, token } of due) {
       const route = routes.get(run.route)!;
       try {
         const task = await tracker.getTask(run.taskId);
@@ -189,7 +202,7 @@ export function createRouter(options: RouterOptions) {
           await ledger.patch(run.id, { status: 'stopped', owner: undefined, endedAt: new Date().toISOString(), outcome: `retry cancelled: task moved to "${task.queue}"` });
           continue;
         }
-        const running = await startRun(deps, run, task, route);
+        const running = await startRun(deps, run, task, route, token);
         track(running);
         started.push(running.record);
       } catch (error) {
@@ -221,23 +234,33 @@ export function createRouter(options: RouterOptions) {
     }
   }
 
+  /** Poll time goes to the ledger for `status` elsewhere; at most every 5 s unless the health changed. */
+  let pollRecordedAt = 0;
+  async function recordPoll(snapshot: LedgerData): Promise<void> {
+    const changed = snapshot.lastPollError !== lastPollError;
+    if (!changed && Date.now() - pollRecordedAt < 5_000) return;
+    pollRecordedAt = Date.now();
+    await ledger.update((data) => {
+      data.lastPollAt = lastPollAt ?? data.lastPollAt;
+      data.lastPollError = lastPollError;
+    });
+  }
+
   return {
     /** One tick. Never throws for tracker trouble; the error is in the result and the log. */
     async tick(): Promise<TickResult> {
-      await reconcile();
-      const dispatched = await startDueRetries();
+      const snapshot = await ledger.read();
+      await reconcile(snapshot);
+      const dispatched = await startDueRetries(snapshot);
       const tasks = await fetchReady();
-      await ledger.update((data) => {
-        data.lastPollAt = lastPollAt ?? data.lastPollAt;
-        data.lastPollError = lastPollError;
-      });
+      await recordPoll(snapshot);
       if (!tasks) return { dispatched, error: lastPollError };
       const candidates = tasks.flatMap((task) => {
         const route = routes.get(task.queue);
         return route ? [{ task, route }] : [];
       });
       const reserved = candidates.length > 0 ? await reserve(candidates) : [];
-      const results = await Promise.all(reserved.map(({ task, route, run }) => dispatch(task, route, run)));
+      const results = await Promise.all(reserved.map(dispatch));
       dispatched.push(...results.filter((run): run is RunRecord => run !== undefined));
       return { dispatched, ready: tasks.length };
     },

@@ -9,7 +9,6 @@ import { buildAgentEnv } from './agent-env.ts';
 import { backoffDelay } from './backoff.ts';
 import type { Ledger, RunRecord, RunStatus } from './ledger.ts';
 import { formatRunComment, type RunOutcome } from './run-comment.ts';
-import { createRunToken } from './run-token.ts';
 import { processStartTicks, spawnAgent, watchForeignGroup, type SpawnOutcome } from './spawner.ts';
 import { renderPathTemplate, renderTemplate, type TemplateVars } from './templates.ts';
 
@@ -49,12 +48,14 @@ export function templateVars(task: Pick<Task, 'id' | 'name' | 'url'>, route: Rou
   return { task_id: task.id, task_name: task.name, task_url: task.url, queue: route.queue, run_id: runId };
 }
 
-/** Starts the agent of a reserved and claimed run, and settles its outcome when it ends. */
-export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Task, route: RouteConfig): Promise<ActiveRun> {
+/**
+ * Starts the agent of a reserved and claimed run, and settles its outcome when it ends. The run's
+ * token hash went into the ledger with the reservation, so the agent's first API call is accepted.
+ */
+export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Task, route: RouteConfig, token: string): Promise<ActiveRun> {
   const { config, ledger, log } = deps;
   const vars = templateVars(task, route, reserved.id);
   const cwd = route.cwd ? resolve(config.baseDir, renderPathTemplate(route.cwd, vars)) : process.cwd();
-  const { token, hash } = createRunToken();
   const runVars: Record<string, string> = {
     DISPATCHER_TASK_ID: task.id,
     DISPATCHER_TASK_NAME: task.name,
@@ -70,13 +71,13 @@ export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Ta
     { command: route.command, args: route.args.map((arg) => renderTemplate(arg, vars)), env: buildAgentEnv(deps.baseEnv, config.secretEnv, routeEnv, runVars), cwd },
     { structuredOutput: route.structuredOutput },
   );
-  const parser: AgentOutputParser | undefined = deps.detach ? undefined : agent.createParser?.(launch);
+  // Detached agents write straight to their log: the parser sees no line, but still reports what
+  // the launch told it (Claude's pre-assigned session id, so the resume hint survives).
+  const parser: AgentOutputParser | undefined = agent.createParser?.(launch);
   const logFile = join(config.stateDir, 'runs', `${reserved.id}.log`);
   const timeoutMs = route.timeoutMs ?? config.defaultAgentTimeoutMs;
   const tagged = log.withTag(`task ${task.id}`);
 
-  // The token hash is in the ledger before the agent exists, so its first API call is accepted.
-  await ledger.patch(reserved.id, { tokenHash: hash, logFile, cwd, timeoutMs });
   const running = spawnAgent({
     command: launch.command,
     args: launch.args,
@@ -86,7 +87,7 @@ export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Ta
     header: `=== ${new Date().toISOString()} run ${reserved.id} attempt ${reserved.attempt}/${reserved.maxAttempts}: ${launch.command} ${launch.args.join(' ')}`,
     timeoutMs,
     killGraceMs: config.killGraceMs,
-    onStdoutLine: parser ? (line) => parser.onLine(line) : undefined,
+    onStdoutLine: parser && !deps.detach ? (line) => parser.onLine(line) : undefined,
     onOutputLine: (stream, line) => tagged.debug(`${stream}: ${line}`),
     detach: deps.detach,
   });
@@ -101,6 +102,9 @@ export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Ta
       deadline: timeoutMs === undefined ? undefined : running.startedAt + timeoutMs,
       detached: deps.detach || undefined,
       owner: deps.detach ? undefined : ledger.owner,
+      logFile,
+      cwd,
+      timeoutMs,
     })) ?? reserved;
   if (running.pid) {
     log.info(`dispatched task ${task.id} (${task.name}) → ${route.command} [pid ${running.pid}, run ${record.id}, attempt ${record.attempt}/${record.maxAttempts}]`);
@@ -180,6 +184,8 @@ export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: Ro
       sessionId: result.report?.sessionId ?? run.sessionId,
       costUsd: result.report?.costUsd,
       turns: result.report?.turns,
+      tokens: result.report?.tokens,
+      apiRetries: result.report?.apiRetries,
       resumeHint: result.report?.resumeHint,
     } satisfies Partial<RunRecord>);
     if (willRetry) {
@@ -200,7 +206,8 @@ export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: Ro
   log[level](`task ${record.taskId} ${summary} after ${Math.round(result.durationMs / 100) / 10}s [run ${record.id}, attempt ${record.attempt}/${record.maxAttempts}]${willRetry ? '; will retry' : ''}`);
   deps.emit({ type: willRetry ? 'retry' : 'exit', run: final });
 
-  const quietSuccess = !failed && !result.report && !result.reason;
+  // A plain command that succeeded silently gets no comment; anything with something to say does.
+  const quietSuccess = !failed && !result.report && !result.reason && !result.tail?.trim();
   if (!quietSuccess) {
     const comment = formatRunComment({ ...result, outputTail: result.tail, attempt: record.attempt, maxAttempts: record.maxAttempts, willRetry });
     await tracker.addComment(record.taskId, comment).catch((error) => log.warn(`could not comment on task ${record.taskId}: ${redact((error as Error).message)}`));

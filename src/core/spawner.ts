@@ -17,6 +17,8 @@ export { watchForeignGroup, type ForeignGroupOutcome, type ForeignGroupWatch } f
  * behind (a dev server, a stuck test runner) get TERM → grace → KILL too, and the outcome says
  * `strayProcesses: true`. A run never leaks processes.
  */
+
+/** What to run, where, and within which limits. */
 export interface SpawnRequest {
   /** Program to run: a path, or a name looked up in `env.PATH`. */
   command: string;
@@ -61,7 +63,7 @@ export interface SpawnOutcome {
   signal: string | null;
   /** From start until the whole group was gone and the log flushed. */
   durationMs: number;
-  /** Why it could not start, e.g. "command not found: claude". Only with `start_failed`. */
+  /** Why it could not start, e.g. "command not found: claude" (or, never expected, why supervising it failed). */
   error?: string;
   /** The `reason` given to stop(), or "aborted". */
   stopReason?: string;
@@ -90,6 +92,11 @@ export interface RunningAgent {
 
 const DRAIN_MS = 1000;
 
+/**
+ * Starts an agent and supervises it until its whole process group is gone. Never throws: a command
+ * that cannot start (not found, not executable, unusable cwd or log file) resolves `done` with
+ * `start_failed` and a readable `error`. The working folder and the log folder are created.
+ */
 export function spawnAgent(request: SpawnRequest): RunningAgent {
   const startedAt = Date.now();
   if (request.signal?.aborted) {
@@ -239,11 +246,11 @@ function supervise(request: SpawnRequest, child: ChildProcess, pid: number, logF
   request.signal?.addEventListener('abort', onAbort, { once: true });
 
   async function run(): Promise<SpawnOutcome> {
-    const first = await Promise.race([leaderExit.then(() => 'exit' as const), stopRequested.then(() => 'stop' as const)]);
+    await Promise.race([leaderExit, stopRequested]);
     const terminate = () => terminateProcessGroup(pgid, { graceMs: request.killGraceMs, ref: !detach });
     let termination: TerminationResult | undefined;
     let strayProcesses = false;
-    if (first === 'stop') {
+    if (stopRequest) {
       termination = await terminate();
     } else if (isProcessGroupAlive(pgid)) {
       strayProcesses = true;
@@ -255,7 +262,7 @@ function supervise(request: SpawnRequest, child: ChildProcess, pid: number, logF
 
     let tail: string;
     if (log) {
-      await Promise.race([closed, sleep(DRAIN_MS)]);
+      await withinMs(closed, DRAIN_MS);
       child.stdout?.destroy();
       child.stderr?.destroy();
       for (const splitter of splitters) splitter.end();
@@ -277,7 +284,19 @@ function supervise(request: SpawnRequest, child: ChildProcess, pid: number, logF
     };
   }
 
-  const done = run();
+  const done = run().catch(
+    (error: unknown): SpawnOutcome => ({
+      kind: stopRequest?.kind ?? 'exited',
+      exitCode: null,
+      signal: null,
+      durationMs: Date.now() - startedAt,
+      error: `supervising the agent failed: ${(error as Error).message}`,
+      tail: log?.tail() ?? '',
+      forcedKill: false,
+      strayProcesses: false,
+      logTruncated: log?.truncated ?? false,
+    }),
+  );
   return {
     pid,
     pgid,
@@ -342,6 +361,11 @@ function abortReason(signal: AbortSignal): string {
   return 'aborted';
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+/** Waits for `promise`, but no longer than `ms` (a descendant that escaped the group may hold a pipe). */
+function withinMs(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<void>((resolveLimit) => {
+    timer = setTimeout(resolveLimit, ms);
+  });
+  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Task } from '../../adapters/types.ts';
 import type { PriorityName } from '../config/types.ts';
 import { redact } from '../util/redact.ts';
@@ -62,12 +62,11 @@ export function taskFileName(task: Pick<Task, 'id' | 'queue'>, multiRepo: boolea
 export function taskFilePath(tasksDir: string, assignee: string, fileName: string): string | undefined {
   const folder = safeSegment(assignee);
   if (!folder) return undefined;
-  const root = resolve(tasksDir);
-  const path = resolve(root, folder, fileName);
-  if (dirname(path) !== join(root, folder) || basename(path) !== fileName || dirname(dirname(path)) !== root) {
-    throw new Error(`refusing a task file path outside ${root}: ${JSON.stringify(assignee)} / ${JSON.stringify(fileName)}`);
+  // A safe segment is never "", "." or "..", and has no separator; the file name must be one segment too.
+  if (fileName === '' || fileName === '.' || fileName === '..' || /[/\\\0]/.test(fileName)) {
+    throw new Error(`refusing a task file name that is not one plain segment: ${JSON.stringify(fileName)}`);
   }
-  return path;
+  return join(resolve(tasksDir), folder, fileName);
 }
 
 export interface TaskFileInput {

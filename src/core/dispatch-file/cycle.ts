@@ -54,6 +54,7 @@ export interface CycleResult {
 
 const READ_CONCURRENCY = 4;
 const FETCH_CONCURRENCY = 8;
+const WRITE_CONCURRENCY = 8;
 
 export async function runDispatchCycle(context: CycleContext): Promise<CycleResult> {
   const started = context.now();
@@ -176,37 +177,32 @@ async function writePlanned(context: CycleContext, plan: Candidate[], result: Om
   });
   const ready = plan.filter((candidate) => full.has(candidate.task.id));
   await context.limiter.reserve(ready.length, async (granted) => {
-    let used = 0;
-    for (const candidate of ready) {
-      if (used >= granted) break;
-      // Another dispatcher may have written it since the scan.
-      if (await exists(candidate.path)) {
-        result.alreadyDispatched++;
-        continue;
-      }
+    // Another dispatcher may have written some since the scan: those need no slot.
+    const present = await Promise.all(ready.map((candidate) => exists(candidate.path)));
+    result.alreadyDispatched += present.filter(Boolean).length;
+    const batch = ready.filter((_, index) => !present[index]).slice(0, granted);
+    const at = new Date(context.now());
+    const outcomes = new Array<boolean>(batch.length).fill(false);
+    await mapLimit([...batch.keys()], WRITE_CONCURRENCY, async (index) => {
+      const candidate = batch[index];
       const task = { ...candidate.task, ...full.get(candidate.task.id)! };
-      const at = new Date(context.now());
       try {
         await writeFileAtomic(candidate.path, renderTaskFile({ task, priority: candidate.priority, assignee: candidate.assignee, commentsLimit: context.config.commentsLimit, dispatchedAt: at }));
+        outcomes[index] = true;
       } catch (error) {
         fail(`cannot write ${candidate.path}: ${(error as Error).message}`);
-        continue;
       }
-      used++;
+    });
+    // Logged in dispatch order, whatever order the writes finished in.
+    batch.forEach((candidate, index) => {
+      if (!outcomes[index]) return;
+      const task = full.get(candidate.task.id)!;
       result.dispatched++;
       result.files.push(planned(candidate));
       context.log.line(`${icons.dispatched} ${candidate.assignee} → ${describeIssue(task.id, context.multiRepo)} (${task.name.replace(/\s+/g, ' ').trim()}) [Priority: ${candidate.priority}]`);
-      context.state.recordDispatch({
-        at: at.toISOString(),
-        assignee: candidate.assignee,
-        taskId: task.id,
-        title: task.name,
-        priority: candidate.priority,
-        url: task.url,
-        file: candidate.path,
-      });
-    }
-    return { used };
+      context.state.recordDispatch({ at: at.toISOString(), assignee: candidate.assignee, taskId: task.id, title: task.name, priority: candidate.priority, url: task.url, file: candidate.path });
+    });
+    return { used: outcomes.filter(Boolean).length };
   });
 }
 

@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Task } from '../../../adapters/types.ts';
 import type { PriorityName } from '../../config/types.ts';
-import { compareByPriority, priorityOf, type PriorityMapping } from '../priority.ts';
+import { compareTaskIds, createdTime, priorityOf, priorityRank, type PriorityMapping } from '../priority.ts';
 import { safeSegment, taskFileName, taskFilePath } from '../task-file.ts';
 
 /** One task file to write: a task for one of its assignees. */
@@ -95,6 +95,14 @@ export function selectCandidates(tasks: Task[], options: SelectOptions): Selecti
       selection.candidates.push({ task, priority, assignee, folder, fileName, path });
     }
   }
-  selection.candidates.sort((a, b) => compareByPriority(a, b) || a.task.assignees.indexOf(a.assignee) - b.task.assignees.indexOf(b.assignee));
+  // The order of compareByPriority, with its keys computed once per candidate rather than per comparison.
+  const keyed = selection.candidates.map((candidate) => ({
+    candidate,
+    rank: priorityRank(candidate.priority),
+    time: createdTime(candidate.task.createdAt),
+    slot: candidate.task.assignees.indexOf(candidate.assignee),
+  }));
+  keyed.sort((a, b) => a.rank - b.rank || a.time - b.time || compareTaskIds(a.candidate.task.id, b.candidate.task.id) || a.slot - b.slot);
+  selection.candidates = keyed.map((item) => item.candidate);
   return selection;
 }

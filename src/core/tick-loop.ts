@@ -1,0 +1,43 @@
+import type { Router } from './router.ts';
+import type { AppLogger } from '../log.ts';
+
+/**
+ * Ticks the router every poll interval until `signal` aborts. When a run ends, a tick follows
+ * at once (at most one per `minGapMs`, so exits close together share a tick) so a freed slot is filled without waiting a whole interval.
+ */
+export async function runTickLoop(router: Router, options: { pollIntervalMs: number; signal: AbortSignal; log: AppLogger; minGapMs?: number }): Promise<void> {
+  const minGapMs = Math.min(options.minGapMs ?? 20, options.pollIntervalMs);
+  let wake: (() => void) | undefined;
+  let woken = false;
+  const unsubscribe = router.onEvent((event) => {
+    if (event.type !== 'exit' && event.type !== 'retry') return;
+    woken = true;
+    wake?.();
+  });
+  const onAbort = () => wake?.();
+  options.signal.addEventListener('abort', onAbort);
+  try {
+    while (!options.signal.aborted) {
+      const started = Date.now();
+      woken = false;
+      await router.tick().catch((error) => options.log.error(`tick failed: ${(error as Error).message}`));
+      if (options.signal.aborted) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, options.pollIntervalMs);
+        function done() {
+          clearTimeout(timer);
+          wake = undefined;
+          resolve();
+        }
+        wake = () => {
+          if (options.signal.aborted) return done();
+          setTimeout(done, Math.max(0, minGapMs - (Date.now() - started)));
+        };
+        if (woken) wake();
+      });
+    }
+  } finally {
+    unsubscribe();
+    options.signal.removeEventListener('abort', onAbort);
+  }
+}
