@@ -100,6 +100,8 @@ export interface BackendOptions {
 
 export interface TrackerContext {
   options: BackendOptions;
+  /** Every queue the config names (watched, in-progress, success, failure), when known. */
+  queues?: string[];
   /** Folder of the config file: relative paths resolve against it. */
   baseDir: string;
   /** Environment, with `.env` applied. The only place an adapter finds credentials. */

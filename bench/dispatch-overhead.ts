@@ -6,7 +6,7 @@
  *   node --import tsx bench/dispatch-overhead.ts [tasks]
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as v from 'valibot';
 import createJsonTracker from '../adapters/json/index.ts';
@@ -26,7 +26,8 @@ async function bareSpawns(count: number): Promise<void> {
   const worker = async () => {
     while (next < count) {
       next++;
-      await new Promise<void>((resolve, reject) => spawn('true', [], { stdio: 'ignore' }).on('exit', () => resolve()).on('error', reject));
+      // What a bare script does: spawn with Node's defaults (piped stdio) and wait for it to close.
+      await new Promise<void>((resolve, reject) => spawn('true').on('close', () => resolve()).on('error', reject));
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
@@ -72,13 +73,31 @@ console.log(`  bare node spawner: ${fmt(best(bare))}  (${bare.map(fmt).join(', '
 console.log(`  dispatcher router: ${fmt(best(ours))}  (${ours.map(fmt).join(', ')})`);
 console.log(`  ratio: ${ratio(best(ours), best(bare))} (target ≤ 1.5×)`);
 
-// (b) memory: 1,000 dispatches in one router, RSS at the 500th and the 1,000th.
+// (b) memory: the real daemon (`dispatcher run`, the built CLI) through 1,000 dispatches; its RSS
+// is read from /proc when the 500th and the 1,000th run have ended.
+const { dir, cleanup } = scratch('dispatch-rss-');
+const many = Array.from({ length: 1000 }, (_, i) => ({ id: String(i + 1), name: `task ${i + 1}`, description: '', labels: [], assignees: [], comments: [], tasks: [] }));
+writeFileSync(join(dir, 'board.json'), JSON.stringify({ queues: { Todo: many, 'In Progress': [] } }));
+writeFileSync(join(dir, 'dispatcher.toml'), `max_concurrent_agents = ${CONCURRENCY}\npoll_interval = 1\napi_port = 0\n[backend]\ntype = "json"\nurl = "board.json"\n[routing."Todo"]\ncommand = "true"\nin_progress_queue = "In Progress"\n`);
+const daemon = spawn(process.execPath, [join(process.cwd(), 'bin/dispatcher.js'), 'run', '--log-format', 'plain'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 const rss: Record<number, number> = {};
-globalThis.gc?.();
-await dispatcherRun(1000, (done) => {
-  if (done === 500 || done === 1000) {
-    globalThis.gc?.();
-    rss[done] = process.memoryUsage().rss / 2 ** 20;
-  }
+let ended = 0;
+let pending = '';
+await new Promise<void>((resolve) => {
+  daemon.stderr!.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) {
+      if (!/ succeeded after /.test(line)) continue;
+      ended++;
+      if (ended === 500 || ended === 1000) rss[ended] = rssOf(daemon.pid!);
+      if (ended === 1000) resolve();
+    }
+  });
 });
-console.log(`memory: RSS after 500 dispatches ${rss[500].toFixed(1)} MB, after 1,000 ${rss[1000].toFixed(1)} MB (growth ${(rss[1000] - rss[500]).toFixed(1)} MB; target ≤ 80 MB, no growth)`);
+daemon.kill('SIGTERM');
+await new Promise((resolve) => daemon.on('close', resolve));
+cleanup();
+console.log(`memory of \`dispatcher run\`: RSS after 500 dispatches ${rss[500].toFixed(1)} MB, after 1,000 ${rss[1000].toFixed(1)} MB (growth ${(rss[1000] - rss[500]).toFixed(1)} MB; target ≤ 80 MB and no growth)`);

@@ -105,6 +105,7 @@ export function buildProgram(): Command {
       const { runDispatchFile } = await import('./commands/dispatch-file-cli.ts');
       const result = await runDispatchFile(await context(command), { once: Boolean(options.once), dryRun: Boolean(options.dryRun) });
       if (result) print(command, result);
+      if (result && !result.ok) throw new ExitError(EXIT.failed);
     });
 
   program

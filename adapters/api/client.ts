@@ -74,10 +74,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         } catch (error) {
           if (error instanceof AdapterError) throw error;
           const refused = isConnectionRefused(error);
-          if (refused && Date.now() + delay <= deadline) {
+          const remaining = deadline - Date.now();
+          if (refused && remaining > 0) {
             if (!warned) options.log.warn(`the dispatcher API at ${base} refused the connection; retrying for up to ${Math.round(options.retryMs / 1000)} s`);
             warned = true;
-            await sleep(delay);
+            await sleep(Math.min(delay, remaining));
             delay = Math.min(delay * 2, 1_000);
             continue;
           }

@@ -45,6 +45,7 @@ export interface GiteaRepository {
 
 /** Gitea's page size ceiling (MAX_RESPONSE_ITEMS, 50 by default). */
 export const PAGE_LIMIT = 50;
+/** Pages read at once when the total is known: hides latency to a remote Gitea without hammering it. */
 const PAGE_CONCURRENCY = 4;
 const MAX_PAGES = 2_000;
 

@@ -11,11 +11,20 @@ import { formatQueue, parseIssueId, parseQueue, repoKey, repoPath, type IssueRef
  * with that label) and `owner/repo:closed`. Pull requests are never tasks.
  */
 export default function createGiteaTracker(context: TrackerContext): TrackerAdapter {
-  const { client, url } = connect(context);
+  const client = connect(context);
   const labels = createLabelDirectory(client);
   /** Labels that name queues, per repository: a move leaves the other queue labels behind. */
   const queueLabels = new Map<string, Set<string>>();
   let identity: string | undefined;
+  // Every queue the config names is known from the start: after a restart, moving an adopted
+  // run's issue out of its in-progress label still removes that label.
+  for (const name of context.queues ?? []) {
+    try {
+      learn(parseQueue(name));
+    } catch {
+      // Not a Gitea queue name: reported when it is used.
+    }
+  }
 
   function learn(queue: QueueRef): void {
     if (queue.kind !== 'label') return;
@@ -148,7 +157,7 @@ export default function createGiteaTracker(context: TrackerContext): TrackerAdap
 
     async whoami() {
       identity ??= (await client.get<GiteaUser>('/user')).login;
-      if (!identity) throw new AdapterError('bad_response', `Gitea at ${url} did not say who the token belongs to (GET /user has no login)`);
+      if (!identity) throw new AdapterError('bad_response', 'Gitea did not say who the token belongs to (GET /user has no login)');
       return identity;
     },
 
@@ -171,7 +180,7 @@ export default function createGiteaTracker(context: TrackerContext): TrackerAdap
   };
 }
 
-function connect(context: TrackerContext): { client: GiteaClient; url: string } {
+function connect(context: TrackerContext): GiteaClient {
   const options = context.options;
   const url = typeof options.url === 'string' ? options.url.trim() : '';
   if (!/^https?:\/\/[^/]/.test(url)) {
@@ -183,8 +192,8 @@ function connect(context: TrackerContext): { client: GiteaClient; url: string } 
     throw new ConfigError(`backend: the gitea backend needs a token in the environment variable ${tokenEnv} (set it, or put it in .env beside the config)`);
   }
   registerSecret(token);
-  const timeout = typeof options.request_timeout === 'number' ? options.request_timeout * 1000 : undefined;
-  return { client: createGiteaClient({ url, token, timeoutMs: timeout }), url };
+  const timeout = typeof options.request_timeout === 'number' && options.request_timeout > 0 ? options.request_timeout * 1000 : undefined;
+  return createGiteaClient({ url, token, timeoutMs: timeout });
 }
 
 async function withNotFound<T>(promise: Promise<T>, message: () => string): Promise<T> {

@@ -23,9 +23,12 @@ const NAME = '[A-Za-z0-9_.-]+';
 const ID_PATTERN = new RegExp(`^(${NAME})/(${NAME})#([1-9][0-9]{0,15})$`);
 const QUEUE_PATTERN = new RegExp(`^(${NAME})/(${NAME})(?::(.+))?$`);
 
+/** `.` and `..` would walk the API path somewhere else. */
+const isDotted = (...names: string[]) => names.some((name) => /^\.+$/.test(name));
+
 export function parseIssueId(taskId: string): IssueRef {
   const match = ID_PATTERN.exec(taskId);
-  if (!match) throw new AdapterError('invalid', `"${taskId}" is not a Gitea task id; expected owner/repo#number, e.g. acme/app#12`);
+  if (!match || isDotted(match[1], match[2])) throw new AdapterError('invalid', `"${taskId}" is not a Gitea task id; expected owner/repo#number, e.g. acme/app#12`);
   return { owner: match[1], repo: match[2], number: Number(match[3]) };
 }
 
@@ -35,7 +38,7 @@ export function formatIssueId(owner: string, repo: string, number: number): stri
 
 export function parseQueue(queue: string): QueueRef {
   const match = QUEUE_PATTERN.exec(queue.trim());
-  if (!match) throw new AdapterError('not_found', `"${queue}" is not a Gitea queue; expected owner/repo, owner/repo:label or owner/repo:closed`);
+  if (!match || isDotted(match[1], match[2])) throw new AdapterError('not_found', `"${queue}" is not a Gitea queue; expected owner/repo, owner/repo:label or owner/repo:closed`);
   const [, owner, repo, label] = match;
   if (label === undefined) return { kind: 'open', owner, repo };
   if (label === CLOSED) return { kind: 'closed', owner, repo };

@@ -43,7 +43,9 @@ export default function createJsonTracker(context: TrackerContext): TrackerAdapt
       return tasks;
     },
     async getTask(taskId) {
-      const found = locate(await readBoard(store), taskId);
+      const board = await readBoard(store);
+      const found = indexOf(board).get(taskId);
+      if (!found) throw new AdapterError('not_found', `no task with id "${taskId}" in ${path}`);
       return toTask(found.task, found.queue);
     },
     async moveTask(taskId, targetQueue) {
@@ -102,6 +104,21 @@ export default function createJsonTracker(context: TrackerContext): TrackerAdapt
     }
     return queue;
   }
+}
+
+const indexes = new WeakMap<Board, Map<string, { task: RawTask; queue: string }>>();
+
+/** Task by id, built once per version of the (shared, read-only) board. */
+function indexOf(board: Board): Map<string, { task: RawTask; queue: string }> {
+  let index = indexes.get(board);
+  if (!index) {
+    index = new Map();
+    for (const [queue, tasks] of Object.entries(board.queues)) {
+      for (const task of tasks) if (!index.has(String(task.id))) index.set(String(task.id), { task, queue });
+    }
+    indexes.set(board, index);
+  }
+  return index;
 }
 
 function nextId(board: Board): string {

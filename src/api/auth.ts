@@ -50,14 +50,14 @@ export function bearerToken(request: IncomingMessage): string | undefined {
   const header = request.headers.authorization;
   if (header === undefined) return undefined;
   const match = /^bearer +(\S+) *$/i.exec(header);
-  if (!match) throw new ApiError(401, 'unauthorized', 'malformed Authorization header: send "Authorization: Bearer <token>"', { 'www-authenticate': 'Bearer' });
+  if (!match) throw new ApiError(401, 'unauthorized', 'malformed Authorization header: give the token with the Bearer scheme', { 'www-authenticate': 'Bearer' });
   return match[1];
 }
 
 export function authorize(caller: Caller, access: Access, params: Record<string, string>): void {
   if (access === 'public' || caller.kind === 'operator' || caller.kind === 'open') return;
   if (caller.kind === 'anonymous') {
-    throw new ApiError(401, 'unauthorized', 'this endpoint needs a token: send "Authorization: Bearer $DISPATCHER_TOKEN" (inside an agent) or the operator token', { 'www-authenticate': 'Bearer' });
+    throw new ApiError(401, 'unauthorized', 'this endpoint needs a token in the Authorization header, Bearer scheme: $DISPATCHER_TOKEN inside an agent, or the operator token', { 'www-authenticate': 'Bearer' });
   }
   if (access === 'run') return;
   if (access === 'own-task' && params.task_id === caller.taskId) return;

@@ -56,7 +56,7 @@ export interface MountOptions {
 }
 
 export interface ApiServer {
-  /** `http://127.0.0.1:8000`: where agents reach the API (DISPATCHER_API_URL). */
+  /** `http://127.0.0.1:8000`: where agents on this host reach the API (DISPATCHER_API_URL); loopback for a wildcard bind. */
   url: string;
   server: Server;
   /** Mounts another endpoint behind the same auth (the dashboard: GET /, /events, /api/v1/state). */
@@ -106,15 +106,18 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       pathname = target.pathname;
       if (options.auth === 'none' && loopback) assertLoopbackHostHeader(request);
       const { route, params } = table.match(method, pathname);
-      caller = route.access === 'public' ? await identify(bearerToken(request)).catch(() => caller) : await identify(bearerToken(request));
+      const identified = Promise.resolve().then(() => identify(bearerToken(request)));
+      // A public route ignores a bad token instead of refusing the request.
+      caller = await (route.access === 'public' ? identified.catch((): Caller => ({ kind: 'anonymous' })) : identified);
       authorize(caller, route.access, params);
+      let body: Promise<Record<string, unknown>> | undefined;
       const reply = await route.handler({
         request,
         response,
         params,
         query: target.searchParams,
         caller,
-        readJson: () => readJsonObject(request, { maxBytes: limits.bodyBytes, timeoutMs: limits.bodyTimeoutMs }),
+        readJson: () => (body ??= readJsonObject(request, { maxBytes: limits.bodyBytes, timeoutMs: limits.bodyTimeoutMs })),
         identify: (token) => identify(token),
       });
       if (reply) send(response, reply);
@@ -155,11 +158,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     });
   });
   server.on('clientError', answerClientError);
+  server.on('connect', (_request: IncomingMessage, socket: Socket) => writeRawError(socket, 405, 'Method Not Allowed', 'method_not_allowed', 'CONNECT is not supported'));
 
   await listen(server, options.host, options.port);
   const port = (server.address() as AddressInfo).port;
-  url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
-  log.info('API listening on %s (auth: %s)', url, options.auth);
+  // Agents run on this host: a wildcard bind is reached through loopback.
+  const reachable = options.host === '0.0.0.0' ? '127.0.0.1' : options.host === '::' ? '::1' : options.host;
+  url = `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+  log.info('API listening on %s (auth: %s)%s', url, options.auth, reachable === options.host ? '' : `, bound to ${options.host}`);
 
   let closing: Promise<void> | undefined;
   return {
@@ -231,7 +237,13 @@ function listen(server: Server, host: string, port: number): Promise<void> {
 /** Requests node cannot even parse (garbage, huge headers, timeouts) still get a JSON answer. */
 function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   const pending = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
-  if (error.code === 'ECONNRESET' || !socket.writable || pending?.headersSent) {
+  if (pending && !pending.writableFinished && !pending.destroyed) {
+    // An answer to the previous request is still being made: let it out first, then hang up.
+    pending.once('close', () => socket.destroy());
+    return;
+  }
+  // HPE_CLOSED_CONNECTION: bytes after a request that said "Connection: close"; it has its answer.
+  if (error.code === 'ECONNRESET' || error.code === 'HPE_CLOSED_CONNECTION' || !socket.writable) {
     socket.destroy();
     return;
   }
@@ -241,6 +253,11 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
       : error.code === 'HPE_HEADER_OVERFLOW'
         ? [431, 'Request Header Fields Too Large', 'headers_too_large', 'the request headers are too large']
         : [400, 'Bad Request', 'invalid_request', 'malformed HTTP request'];
+  writeRawError(socket, status, reason, code, message);
+}
+
+function writeRawError(socket: Socket, status: number, reason: string, code: string, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
+  socket.on('error', () => {});
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

@@ -1,5 +1,5 @@
 import { createLogger, type AppLogger, type LogFormat, type LogLevelName } from '../log.ts';
-import { loadConfig, requireBackend } from '../config/load.ts';
+import { loadConfig, requireBackend, routedQueues } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
 import type { TrackerAdapter } from '../../adapters/types.ts';
 
@@ -35,7 +35,7 @@ export function createContext(options: GlobalOptions, env: NodeJS.ProcessEnv = p
         return createTracker({ options: { type: 'api', url: env.DISPATCHER_API_URL }, baseDir: process.cwd(), env, log });
       }
       const loaded = context.config();
-      return createTracker({ options: requireBackend(loaded), baseDir: loaded.baseDir, env: loaded.env, log });
+      return createTracker({ options: requireBackend(loaded), baseDir: loaded.baseDir, env: loaded.env, log, queues: routedQueues(loaded) });
     },
   };
   return context;

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommandContext } from './context.ts';
 import { openRuntime } from './runtime.ts';
 import { runTickLoop } from '../core/tick-loop.ts';
+import { captureLog, mountRunDashboard } from '../api/dashboard/run-dashboard.ts';
 
 export interface RunOptions {
   /** On SIGINT/SIGTERM, wait this long for running agents before leaving them to the next start. */
@@ -18,8 +19,18 @@ export interface RunOptions {
  * agents keep running and the next start adopts them.
  */
 export async function runDaemon(context: CommandContext, options: RunOptions): Promise<void> {
-  const runtime = await openRuntime(context, { mode: 'run', serveApi: true });
+  const tail = captureLog(context.log, { debug: context.options.verbose });
+  const runtime = await openRuntime(context, { mode: 'run', serveApi: true }).catch((error) => {
+    tail.detach();
+    throw error;
+  });
   const { config, log, router } = runtime;
+  const dashboard = runtime.api
+    ? await mountRunDashboard({ api: runtime.api, config, ledger: runtime.ledger, router, log, tail }).catch(async (error) => {
+        await runtime.close();
+        throw error;
+      })
+    : undefined;
   const stopping = new AbortController();
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -54,6 +65,7 @@ export async function runDaemon(context: CommandContext, options: RunOptions): P
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    dashboard?.close();
     await runtime.close();
   }
 }

@@ -1,6 +1,7 @@
 import type { TrackerAdapter } from '../../adapters/types.ts';
+import type { ApiServer } from '../api/server.ts';
 import { createTracker } from '../../adapters/registry.ts';
-import { requireBackend } from '../config/load.ts';
+import { requireBackend, routedQueues } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
 import { Ledger } from '../core/ledger.ts';
 import { createRouter, type Router } from '../core/router.ts';
@@ -21,7 +22,7 @@ export interface Runtime {
   router: Router;
   apiUrl?: string;
   /** Set when this process serves the API (the dashboard mounts its routes here). */
-  api?: { url: string; route: (method: string, path: string, handler: (...args: never[]) => unknown) => void };
+  api?: ApiServer;
   close(): Promise<void>;
 }
 
@@ -39,7 +40,7 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
     for (const release of releasers.reverse()) await release().catch((error) => log.warn(`shutdown: ${redact(String((error as Error)?.message ?? error))}`));
   };
   try {
-    const tracker = await createTracker({ options: requireBackend(config), baseDir: config.baseDir, env: config.env, log });
+    const tracker = await createTracker({ options: requireBackend(config), baseDir: config.baseDir, env: config.env, log, queues: routedQueues(config) });
     releasers.push(async () => tracker.close?.());
     const ledger = new Ledger(config.stateDir);
     const previous = await ledger.read(); // a corrupt ledger stops us here, before anything is claimed
@@ -65,9 +66,13 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
       // Agents that outlived a restart still hold the old URL: with api_port = 0, come back on it.
       const server = config.apiPort === 0 && previous.lastApiPort ? await serve(previous.lastApiPort).catch(() => serve(0)) : await serve(config.apiPort);
       releasers.push(() => server.close());
-      api = server as unknown as Runtime['api'];
+      api = server;
       apiUrl = server.url;
-      statusOf = async () => ({ ...buildStatus(await ledger.read(), config, ledger.owner), tracker: { type: config.backend?.type, ...router.health() } });
+      let identity: string | undefined;
+      statusOf = async () => {
+        identity ??= await tracker.whoami().catch(() => undefined);
+        return { ...buildStatus(await ledger.read(), config, ledger.owner), identity, tracker: { type: config.backend?.type, ...router.health() } };
+      };
     } else if (options.detach) {
       apiUrl = (await ledger.read()).daemons.find((daemon) => daemon.apiUrl)?.apiUrl;
     }

@@ -180,6 +180,12 @@ export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir:
   };
 }
 
+/** Every queue the routes name: watched, in progress, success and failure. */
+export function routedQueues(config: Config): string[] {
+  const names = config.routes.flatMap((route) => [route.queue, route.inProgressQueue, route.onSuccessQueue, route.onFailureQueue]);
+  return [...new Set(names.filter((name): name is string => Boolean(name)))];
+}
+
 /** The backend, or a clear error for commands that need one. */
 export function requireBackend(config: Config): BackendConfig {
   if (!config.backend) throw new ConfigError(`${config.file ?? 'config'}: backend: is required (add a [backend] table with type and url)`);

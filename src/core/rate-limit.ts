@@ -44,9 +44,16 @@ export interface RateLimiter {
    * Reserves up to `wanted` dispatches under the file lock and records them before `work` runs, so a
    * crash can only waste slots, never exceed the rate. `work` gets the number granted and returns
    * how many it used; the unused ones are given back.
+   *
+   * `since`: the time the dispatches are recorded at, when earlier than now — the start of the poll
+   * that makes them. Cron starts a poll every 60 s, but the files are written a moment into each
+   * run; counted from the poll's start, a run 60 s later always finds the window passed. At most
+   * 5 s back, so two dispatches are never closer than the window less 5 s.
    */
-  reserve<T extends { used: number }>(wanted: number, work: (granted: number) => Promise<T>): Promise<T & { granted: number }>;
+  reserve<T extends { used: number }>(wanted: number, work: (granted: number) => Promise<T>, since?: number): Promise<T & { granted: number }>;
 }
+
+const MAX_BACKDATE_MS = 5_000;
 
 export function rateWindow(ratePerMinute: number): { capacity: number; windowMs: number } {
   if (!(ratePerMinute > 0)) throw new RangeError(`rate must be above 0, got ${ratePerMinute}`);
@@ -103,15 +110,17 @@ export function createRateLimiter(options: RateLimitOptions): RateLimiter {
       const at = now();
       return measure(await load(at), at).status;
     },
-    async reserve(wanted, work) {
+    async reserve(wanted, work, since) {
       return withFileLock(options.file, async () => {
         const at = now();
         const { live, status } = measure(await load(at), at);
         const granted = Math.max(0, Math.min(Math.floor(wanted), status.available));
-        if (granted > 0) await save([...live, { at, count: granted }]);
+        // At most a few seconds back: a slow poll must not make its dispatches count for less.
+        const recordAt = Math.min(at, Math.max(since ?? at, at - Math.min(MAX_BACKDATE_MS, windowMs / 2)));
+        if (granted > 0) await save([...live, { at: recordAt, count: granted }]);
         const result = await work(granted);
         const used = Math.max(0, Math.min(granted, result.used));
-        if (used !== granted) await save(used > 0 ? [...live, { at, count: used }] : live);
+        if (used !== granted) await save(used > 0 ? [...live, { at: recordAt, count: used }] : live);
         return { ...result, granted };
       });
     },

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-write.ts';
 import { withFileLock } from './file-lock.ts';
@@ -35,7 +36,32 @@ export class JsonFileStore<T> {
     private readonly options: JsonFileStoreOptions<T>,
   ) {}
 
-  async read(): Promise<T> {
+  private shared?: { stamp: string; value: Promise<T> };
+
+  /**
+   * The current content, shared by every reader until the file changes (its inode, size or change
+   * times): callers must not mutate it. A 1,000-task board is parsed once, not once per request.
+   */
+  read(): Promise<T> {
+    let stamp: string;
+    try {
+      const info = statSync(this.path, { bigint: true });
+      stamp = `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+    } catch {
+      return this.readFresh(); // missing or unreadable: readFresh says which
+    }
+    if (this.shared?.stamp === stamp) return this.shared.value;
+    const value = this.readFresh();
+    const entry = { stamp, value };
+    this.shared = entry;
+    value.catch(() => {
+      if (this.shared === entry) this.shared = undefined;
+    });
+    return value;
+  }
+
+  /** A private copy, read now. */
+  async readFresh(): Promise<T> {
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
@@ -60,7 +86,7 @@ export class JsonFileStore<T> {
     const results: Array<{ ok: boolean; value: unknown }> = [];
     try {
       await withFileLock(this.path, async () => {
-        const value = await this.read();
+        const value = await this.readFresh();
         let changed = false;
         for (const { change } of batch) {
           try {

@@ -195,6 +195,8 @@ describe('gitea adapter: writing', () => {
 
   it('refuses malformed ids clearly', async () => {
     await rejectsWith(adapter.getTask('42'), 'invalid', /owner\/repo#number/);
+    await rejectsWith(adapter.addComment('acme/..#1', 'x'), 'invalid');
+    await rejectsWith(adapter.getReadyTasks(['../..']), 'not_found');
     await rejectsWith(adapter.createTask('not a queue', 'x', ''), 'not_found');
   });
 });

@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { GITEA_ID, startHarness, type Harness } from './harness.ts';
 
 const enc = encodeURIComponent;
@@ -193,15 +194,16 @@ describe('the reference\'s open API (auth = "none")', () => {
   });
   after(() => h.close());
 
-  it('works with curl exactly as with the reference: POST /tasks/1/comments {"comment"}', { skip: spawnSync('curl', ['--version']).status !== 0 && 'curl is not installed' }, () => {
-    const posted = spawnSync('curl', ['-sS', '-X', 'POST', `${h.url}/tasks/1/comments`, '-H', 'Content-Type: application/json', '-d', '{"comment": "Done: see PR #4"}', '-w', '\n%{http_code}'], { encoding: 'utf8' });
-    const [body, status] = posted.stdout.trim().split('\n');
+  it('works with curl exactly as with the reference: POST /tasks/1/comments {"comment"}', { skip: spawnSync('curl', ['--version']).status !== 0 && 'curl is not installed' }, async () => {
+    const curl = async (args: string[]) => (await promisify(execFile)('curl', args, { encoding: 'utf8' })).stdout;
+    const posted = await curl( ['-sS', '-X', 'POST', `${h.url}/tasks/1/comments`, '-H', 'Content-Type: application/json', '-d', '{"comment": "Done: see PR #4"}', '-w', '\n%{http_code}']);
+    const [body, status] = posted.trim().split('\n');
     assert.equal(status, '201');
     assert.deepEqual(JSON.parse(body), { ok: true, task_id: '1' });
-    const shown = spawnSync('curl', ['-sS', `${h.url}/tasks/1`], { encoding: 'utf8' });
-    assert.equal(JSON.parse(shown.stdout).comments.at(-1).text, 'Done: see PR #4');
-    const moved = spawnSync('curl', ['-sS', '-X', 'POST', `${h.url}/tasks/1/move`, '-H', 'Content-Type: application/json', '-d', '{"target_queue": "Done"}'], { encoding: 'utf8' });
-    assert.equal(JSON.parse(moved.stdout).queue, 'Done');
+    const shown = await curl(['-sS', `${h.url}/tasks/1`]);
+    assert.equal(JSON.parse(shown).comments.at(-1).text, 'Done: see PR #4');
+    const moved = await curl(['-sS', '-X', 'POST', `${h.url}/tasks/1/move`, '-H', 'Content-Type: application/json', '-d', '{"target_queue": "Done"}']);
+    assert.equal(JSON.parse(moved).queue, 'Done');
   });
 
   it('lets every endpoint through with no token, and ignores tokens', async () => {

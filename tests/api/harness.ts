@@ -50,7 +50,7 @@ export function boardData(): object {
   };
 }
 
-export async function startHarness(options: { auth?: 'token' | 'none'; limits?: Partial<ServerLimits>; log?: AppLogger; board?: object; host?: string } = {}): Promise<Harness> {
+export async function startHarness(options: { auth?: 'token' | 'none'; limits?: Partial<ServerLimits>; log?: AppLogger; board?: object; host?: string; port?: number } = {}): Promise<Harness> {
   const dir = tempDir('dispatcher-api-');
   const board = join(dir, 'board.json');
   writeFileSync(board, JSON.stringify(options.board ?? boardData(), null, 2));
@@ -61,13 +61,13 @@ export async function startHarness(options: { auth?: 'token' | 'none'; limits?: 
   let runCount = 0;
   const api = await startApiServer({
     host: options.host ?? '127.0.0.1',
-    port: 0,
+    port: options.port ?? 0,
     auth: options.auth ?? 'token',
     service: createTaskService(tracker),
     resolveRunToken: (hash) => runs.get(hash),
     operatorTokenHash: operator.hash,
     status: () => ({ identity: 'dispatcher', running: runs.size, slots: 3 }),
-    log: options.log ?? silentLogger,
+    log: options.log ?? (process.env.DEBUG_API ? createLogger({ level: 'debug', format: 'plain' }) : silentLogger),
     limits: options.limits,
   });
   return {
@@ -93,7 +93,7 @@ export async function startHarness(options: { auth?: 'token' | 'none'; limits?: 
         body = JSON.stringify(call.json);
         headers['content-type'] ??= 'application/json';
       }
-      const response = await fetch(api.url + path, { method, headers, body });
+      const response = await fetch(api.url + path, { method, headers, body: typeof body === 'string' || body === undefined ? body : new Uint8Array(body) });
       const text = await response.text();
       let parsed: unknown;
       try {

@@ -36,6 +36,25 @@ describe('rate limit', () => {
     assert.equal((await second.reserve(5, async (granted) => ({ used: granted }))).granted, 1);
   });
 
+  it('counts a dispatch from the start of its poll (at most 5 s back), so cron every minute sends one a minute', async () => {
+    const file = join(dir.path, 'cron.json');
+    const clock = manualClock();
+    const limiter = createRateLimiter({ file, ratePerMinute: 1, now: clock.now });
+    const sent: number[] = [];
+    for (let minute = 0; minute < 5; minute++) {
+      const pollStart = clock.now();
+      clock.advance(minute % 2 === 0 ? 800 : 300); // reading Gitea takes a moment, never the same
+      const { granted } = await limiter.reserve(1, async (count) => ({ used: count }), pollStart);
+      sent.push(granted);
+      clock.advance(60_000 - (clock.now() - pollStart));
+    }
+    assert.deepEqual(sent, [1, 1, 1, 1, 1]);
+    // A poll that started long ago is not counted from its start.
+    const slow = createRateLimiter({ file: join(dir.path, 'slow.json'), ratePerMinute: 1, now: clock.now });
+    await slow.reserve(1, async (count) => ({ used: count }), clock.now() - 600_000);
+    assert.equal((await slow.status()).nextSlotAt, clock.now() + 55_000);
+  });
+
   it('gives back slots the work did not use', async () => {
     const file = join(dir.path, 'unused.json');
     const clock = manualClock();

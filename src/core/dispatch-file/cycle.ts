@@ -1,12 +1,11 @@
-import { access } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
 import type { Task, TrackerAdapter } from '../../../adapters/types.ts';
 import type { DispatchFileConfig } from '../../config/types.ts';
-import { writeFileAtomic } from '../../util/atomic-write.ts';
 import type { RateLimiter, RateLimitStatus } from '../rate-limit.ts';
-import { issueParts, renderTaskFile } from '../task-file.ts';
-import { icons, type DispatchLog } from './log-lines.ts';
-import { scanTasksDir, selectCandidates, type Candidate } from './select.ts';
+import { mapLimit } from './map-limit.ts';
+import { publishCycle } from './publish.ts';
+import { describeIssue, icons, type DispatchLog } from './log-lines.ts';
+import { planned, scanTasksDir, selectCandidates, type Candidate, type PlannedFile } from './select.ts';
+import { writeTaskFiles } from './write.ts';
 import type { DispatchStateStore } from './state.ts';
 
 /** One poll of `dispatch-file`: select → order → rate-limit → write task files. */
@@ -24,13 +23,6 @@ export interface CycleContext {
   reported: Set<string>;
   /** Dry run: where the plan is printed. */
   print: (line: string) => void;
-}
-
-export interface PlannedFile {
-  path: string;
-  assignee: string;
-  taskId: string;
-  priority: string;
 }
 
 export interface CycleResult {
@@ -52,9 +44,8 @@ export interface CycleResult {
   files: PlannedFile[];
 }
 
-const READ_CONCURRENCY = 4;
-const FETCH_CONCURRENCY = 8;
-const WRITE_CONCURRENCY = 8;
+/** Repositories are read one after the other: the adapter already reads a few pages at once. */
+const READ_CONCURRENCY = 1;
 
 export async function runDispatchCycle(context: CycleContext): Promise<CycleResult> {
   const started = context.now();
@@ -113,7 +104,7 @@ export async function runDispatchCycle(context: CycleContext): Promise<CycleResu
       context.print(`${icons.dryRun} would write ${candidate.path} (${candidate.assignee} → ${describeIssue(candidate.task.id, context.multiRepo)} [Priority: ${candidate.priority}])`);
     }
   } else if (plan.length > 0) {
-    await writePlanned(context, plan, result, fail);
+    await writeTaskFiles(context, plan, result, fail, started);
   }
   const written = new Set(result.files.map((file) => file.path));
   const waiting = selection.candidates.filter((candidate) => !written.has(candidate.path));
@@ -133,7 +124,7 @@ export async function runDispatchCycle(context: CycleContext): Promise<CycleResu
     log.line(`${icons.waiting} ${result.waiting} waiting; next dispatch in ${seconds}s (at most ${config.ratePerMinute} per minute)`);
   }
   const final = { ...result, rate };
-  publish(context, final, scan.folders, waiting, took);
+  publishCycle(context, final, scan.folders, waiting, took);
   return final;
 }
 
@@ -163,113 +154,4 @@ async function resolveRepos(context: CycleContext, fail: (message: string) => vo
     }
   }
   return { repos: [...repos], listFailed };
-}
-
-async function writePlanned(context: CycleContext, plan: Candidate[], result: Omit<CycleResult, 'rate'>, fail: (message: string) => void): Promise<void> {
-  // Comments come with the full task; read each task once, outside the rate-limit lock.
-  const full = new Map<string, Task>();
-  await mapLimit([...new Set(plan.map((candidate) => candidate.task.id))], FETCH_CONCURRENCY, async (id) => {
-    try {
-      full.set(id, await context.tracker.getTask(id));
-    } catch (error) {
-      fail(`cannot read ${id}: ${(error as Error).message}`);
-    }
-  });
-  const ready = plan.filter((candidate) => full.has(candidate.task.id));
-  await context.limiter.reserve(ready.length, async (granted) => {
-    // Another dispatcher may have written some since the scan: those need no slot.
-    const present = await Promise.all(ready.map((candidate) => exists(candidate.path)));
-    result.alreadyDispatched += present.filter(Boolean).length;
-    const batch = ready.filter((_, index) => !present[index]).slice(0, granted);
-    const at = new Date(context.now());
-    const outcomes = new Array<boolean>(batch.length).fill(false);
-    await mapLimit([...batch.keys()], WRITE_CONCURRENCY, async (index) => {
-      const candidate = batch[index];
-      const task = { ...candidate.task, ...full.get(candidate.task.id)! };
-      try {
-        await writeFileAtomic(candidate.path, renderTaskFile({ task, priority: candidate.priority, assignee: candidate.assignee, commentsLimit: context.config.commentsLimit, dispatchedAt: at }));
-        outcomes[index] = true;
-      } catch (error) {
-        fail(`cannot write ${candidate.path}: ${(error as Error).message}`);
-      }
-    });
-    // Logged in dispatch order, whatever order the writes finished in.
-    batch.forEach((candidate, index) => {
-      if (!outcomes[index]) return;
-      const task = full.get(candidate.task.id)!;
-      result.dispatched++;
-      result.files.push(planned(candidate));
-      context.log.line(`${icons.dispatched} ${candidate.assignee} → ${describeIssue(task.id, context.multiRepo)} (${task.name.replace(/\s+/g, ' ').trim()}) [Priority: ${candidate.priority}]`);
-      context.state.recordDispatch({ at: at.toISOString(), assignee: candidate.assignee, taskId: task.id, title: task.name, priority: candidate.priority, url: task.url, file: candidate.path });
-    });
-    return { used: outcomes.filter(Boolean).length };
-  });
-}
-
-function publish(context: CycleContext, result: CycleResult, folders: Map<string, Set<string>>, waiting: Candidate[], took: number): void {
-  const at = new Date(context.now()).toISOString();
-  context.state.update((draft) => {
-    draft.repos = result.repos;
-    draft.lastPollAt = at;
-    draft.lastCycle = {
-      at,
-      durationMs: Math.round(took),
-      openTasks: result.openTasks,
-      dispatched: result.dispatched,
-      alreadyDispatched: result.alreadyDispatched,
-      unassigned: result.unassigned,
-      waiting: result.waiting,
-      errors: result.errors,
-    };
-    const assignees: Record<string, { files: number; waiting: number }> = {};
-    for (const [folder, files] of folders) assignees[folder] = { files: files.size, waiting: 0 };
-    for (const file of result.files) {
-      if (context.dryRun) continue;
-      const folder = basename(dirname(file.path));
-      assignees[folder] ??= { files: 0, waiting: 0 };
-      assignees[folder].files++;
-    }
-    for (const candidate of waiting) {
-      assignees[candidate.folder] ??= { files: 0, waiting: 0 };
-      assignees[candidate.folder].waiting++;
-    }
-    draft.assignees = assignees;
-    draft.rateLimit = {
-      ratePerMinute: result.rate.ratePerMinute,
-      capacity: result.rate.capacity,
-      windowMs: result.rate.windowMs,
-      available: result.rate.available,
-      nextSlotAt: new Date(result.rate.nextSlotAt).toISOString(),
-    };
-    draft.totals.cycles++;
-    draft.totals.dispatched += result.dispatched;
-    draft.totals.skipped += result.alreadyDispatched + result.unassigned + result.refused;
-    draft.totals.errors += result.errors;
-  });
-}
-
-/** `Issue #2` with one repository, `Issue owner/repo#2` with several. */
-export function describeIssue(taskId: string, multiRepo: boolean): string {
-  const { repository, number } = issueParts({ id: taskId, queue: '' });
-  if (!/^\d+$/.test(number)) return `Task ${taskId}`;
-  return multiRepo ? `Issue ${repository}#${number}` : `Issue #${number}`;
-}
-
-const planned = (candidate: Candidate): PlannedFile => ({ path: candidate.path, assignee: candidate.assignee, taskId: candidate.task.id, priority: candidate.priority });
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function mapLimit<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

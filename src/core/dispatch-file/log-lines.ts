@@ -1,6 +1,7 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { redact } from '../../util/redact.ts';
+import { issueParts } from '../task-file.ts';
 
 /**
  * The reference's log lines, kept so that existing `tail -f | grep DISPATCHED` habits still work:
@@ -85,3 +86,10 @@ export const icons = {
   start: '🚀 STARTED:',
   stop: '🛑 STOPPED:',
 } as const;
+
+/** `Issue #2` with one repository, `Issue owner/repo#2` with several. */
+export function describeIssue(taskId: string, multiRepo: boolean): string {
+  const { repository, number } = issueParts({ id: taskId, queue: '' });
+  if (!/^\d+$/.test(number)) return `Task ${taskId}`;
+  return multiRepo ? `Issue ${repository}#${number}` : `Issue #${number}`;
+}

@@ -16,6 +16,16 @@ export interface Candidate {
   path: string;
 }
 
+/** A task file written, or in a dry run to be written. */
+export interface PlannedFile {
+  path: string;
+  assignee: string;
+  taskId: string;
+  priority: PriorityName;
+}
+
+export const planned = (candidate: Candidate): PlannedFile => ({ path: candidate.path, assignee: candidate.assignee, taskId: candidate.task.id, priority: candidate.priority });
+
 export interface Selection {
   /** In dispatch order. */
   candidates: Candidate[];

@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../../config/types.ts';
+import type { Ledger } from '../../core/ledger.ts';
+import type { Router } from '../../core/router.ts';
+import type { AppLogger } from '../../log.ts';
+import { ensureOperatorToken } from '../operator-token.ts';
+import { createDashboardFeed, type DashboardFeed, type FeedOptions } from './feed.ts';
+import { createLogTail, type LogTail } from './log-tail.ts';
+import { mountDashboard, type RouteMount } from './routes.ts';
+import { buildRunState } from './run-snapshot.ts';
+import { createDashboardAccess } from './session.ts';
+
+export type CapturedLog = ReturnType<typeof createLogTail>;
+
+/** Starts keeping the log tail; call it before anything logs, so the page shows the daemon's first lines. */
+export function captureLog(log: AppLogger, options: { debug?: boolean } = {}): CapturedLog {
+  const tail = createLogTail();
+  tail.attach(log, options.debug ? 'debug' : 'info');
+  return tail;
+}
+
+export interface RunDashboardOptions {
+  /** The agent API server: the dashboard lives at its `/`. */
+  api: RouteMount & { url: string };
+  config: Config;
+  ledger: Ledger;
+  router: Pick<Router, 'health' | 'onEvent'>;
+  log: AppLogger;
+  tail: CapturedLog;
+  /** Tests and benchmarks: feed timings. */
+  feed?: Partial<Pick<FeedOptions, 'minGapMs' | 'logBatchMs' | 'refreshMs' | 'hub'>>;
+}
+
+export interface RunDashboard {
+  url: string;
+  feed: DashboardFeed;
+  tail: LogTail;
+  /** Ends the streams (call before the API server closes) and stops listening. */
+  close(): void;
+}
+
+/** Mounts the dashboard of `dispatcher run` on the API server: GET /, /events, /api/v1/state. */
+export async function mountRunDashboard(options: RunDashboardOptions): Promise<RunDashboard> {
+  const { api, config, ledger, router, log, tail } = options;
+  const operator = config.apiAuth === 'token' ? await ensureOperatorToken(config.stateDir) : undefined;
+  const instance = randomUUID();
+  const startedAt = new Date(Math.round(performance.timeOrigin)).toISOString();
+  const feed = createDashboardFeed({
+    ...options.feed,
+    tail,
+    log: log.withTag('dashboard'),
+    build: async () => buildRunState(await ledger.read(), { config, health: router.health(), self: ledger.owner, instance, startedAt }),
+  });
+  const stopEvents = router.onEvent(() => feed.changed());
+  mountDashboard(api, { feed, access: createDashboardAccess({ auth: config.apiAuth, operatorToken: operator?.token, port: Number(new URL(api.url).port) }) });
+  log.info(`dashboard on ${api.url}/${operator ? ` (on the first visit, append ?token= and the operator token from ${operator.file})` : ''}`);
+  return {
+    url: `${api.url}/`,
+    feed,
+    tail,
+    close() {
+      stopEvents();
+      feed.close();
+      tail.detach();
+    },
+  };
+}

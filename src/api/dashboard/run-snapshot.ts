@@ -1,0 +1,150 @@
+import type { Config } from '../../config/types.ts';
+import { ACTIVE, isOwnerAlive, type LedgerData, OCCUPYING, type RunOwner, type RunRecord } from '../../core/ledger.ts';
+import type { Router } from '../../core/router.ts';
+import { isProcessAlive } from '../../util/file-lock.ts';
+import { redact } from '../../util/redact.ts';
+import { priorityFromTitle, taskRef, trackerWhere } from './task-view.ts';
+import type { DashboardState, GroupsView, RecentItem, RunningItem, WaitingItem } from './types.ts';
+
+/** How many finished runs the snapshot carries (the ledger keeps up to 500). */
+export const RECENT_RUNS = 100;
+
+const FAILED: ReadonlySet<string> = new Set(['failed', 'timed_out', 'start_failed', 'lost', 'claim_failed']);
+
+export interface RunStateContext {
+  config: Pick<Config, 'maxConcurrentAgents' | 'pollIntervalMs' | 'backend' | 'routes' | 'dispatchFile'>;
+  health: ReturnType<Router['health']>;
+  /** This process, to tell it from the other dispatchers of the host. */
+  self?: RunOwner;
+  instance: string;
+  startedAt: string;
+  now?: number;
+}
+
+/** The `run` daemon's dashboard state, from the ledger (what runs on this host) and the router's health. */
+export function buildRunState(data: LedgerData, context: RunStateContext): DashboardState {
+  const { config, health } = context;
+  const now = context.now ?? Date.now();
+  const priority = (title: string) => priorityFromTitle(title, config.dispatchFile?.priority);
+  const occupying = data.runs.filter((run) => OCCUPYING.has(run.status));
+
+  const running: RunningItem[] = occupying.map((run) => {
+    const started = run.startedAt ? Date.parse(run.startedAt) : undefined;
+    return {
+      ...taskRef(run.taskId, run.taskName, run.taskUrl, priority(run.taskName)),
+      runId: run.id,
+      route: run.route,
+      agent: run.agent,
+      status: run.status as RunningItem['status'],
+      attempt: run.attempt,
+      maxAttempts: run.maxAttempts,
+      ...(run.pid ? { pid: run.pid } : {}),
+      ...(run.startedAt ? { startedAt: run.startedAt, elapsedMs: now - started! } : {}),
+      ...(run.deadline ? { deadline: new Date(run.deadline).toISOString() } : {}),
+    };
+  });
+
+  const waiting: WaitingItem[] = data.runs
+    .filter((run) => run.status === 'retry_wait')
+    .map((run) => ({
+      ...taskRef(run.taskId, run.taskName, run.taskUrl, priority(run.taskName)),
+      runId: run.id,
+      route: run.route,
+      attempt: run.attempt,
+      maxAttempts: run.maxAttempts,
+      ...(run.nextAttemptAt ? { nextAttemptAt: new Date(run.nextAttemptAt).toISOString() } : {}),
+      ...(run.outcome ? { outcome: redact(run.outcome) } : {}),
+    }));
+
+  const finished = data.runs.filter((run) => !ACTIVE.has(run.status));
+  const recent: RecentItem[] = finished
+    .map((run) => ({ run, at: run.endedAt ?? run.startedAt ?? run.createdAt }))
+    .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0))
+    .slice(0, RECENT_RUNS)
+    .map(({ run, at }) => recentRun(run, at, priority(run.taskName)));
+
+  const lastPollAt = health.lastPollAt ?? data.lastPollAt;
+  const backoff = health.consecutiveFailures > 0 && health.nextFetchAt > now ? new Date(health.nextFetchAt).toISOString() : undefined;
+  const nextPoll = lastPollAt ? Math.max(Date.parse(lastPollAt) + config.pollIntervalMs, health.nextFetchAt) : undefined;
+  const lastError = health.lastPollError ?? data.lastPollError;
+
+  return {
+    schema: 1,
+    generatedAt: new Date(now).toISOString(),
+    instance: context.instance,
+    mode: 'run',
+    startedAt: context.startedAt,
+    uptimeMs: now - Date.parse(context.startedAt),
+    pollIntervalMs: config.pollIntervalMs,
+    tracker: {
+      type: config.backend?.type ?? 'none',
+      ...optional('where', trackerWhere(config.backend?.type, config.backend?.url)),
+      status: health.consecutiveFailures > 0 ? 'down' : lastPollAt ? 'ok' : 'unknown',
+      ...optional('lastPollAt', lastPollAt),
+      ...optional('nextPollAt', nextPoll !== undefined && !Number.isNaN(nextPoll) ? new Date(nextPoll).toISOString() : undefined),
+      consecutiveFailures: health.consecutiveFailures,
+      ...optional('lastError', lastError ? redact(lastError) : undefined),
+      ...optional('backoffUntil', backoff),
+    },
+    slots: { max: config.maxConcurrentAgents, used: occupying.length, free: Math.max(0, config.maxConcurrentAgents - occupying.length) },
+    running,
+    waiting,
+    groups: groupByRoute(data.runs, config.routes),
+    recent,
+    totals: {
+      running: occupying.length,
+      succeeded: finished.filter((run) => run.status === 'succeeded').length,
+      failed: finished.filter((run) => FAILED.has(run.status)).length,
+      retrying: waiting.length,
+    },
+    daemons: data.daemons
+      .filter((daemon) => daemon.instance !== context.self?.instance && (context.self ? isOwnerAlive(daemon, context.self) : isProcessAlive(daemon.pid)))
+      .map(({ pid, mode, startedAt }) => ({ pid, mode, startedAt })),
+  };
+}
+
+function recentRun(run: RunRecord, at: string, priority: RunningItem['priority']): RecentItem {
+  const started = run.startedAt ? Date.parse(run.startedAt) : undefined;
+  const ended = run.endedAt ? Date.parse(run.endedAt) : undefined;
+  return {
+    ...taskRef(run.taskId, run.taskName, run.taskUrl, priority),
+    id: run.id,
+    kind: 'run',
+    at,
+    who: run.agent,
+    route: run.route,
+    status: run.status,
+    outcome: redact(run.outcome ?? run.status.replace(/_/g, ' ')),
+    ...(started !== undefined && ended !== undefined ? { durationMs: Math.max(0, ended - started) } : {}),
+    attempt: run.attempt,
+  };
+}
+
+/** Every configured route (idle ones too), then routes only the ledger still remembers. */
+function groupByRoute(runs: RunRecord[], routes: Config['routes']): GroupsView {
+  const columns = ['running', 'retrying', 'succeeded', 'failed'];
+  const rows = new Map<string, { name: string; note?: string; counts: Record<string, number> }>();
+  const rowFor = (name: string, note?: string) => {
+    let row = rows.get(name);
+    if (!row) {
+      row = { name, ...(note ? { note } : {}), counts: Object.fromEntries(columns.map((column) => [column, 0])) };
+      rows.set(name, row);
+    }
+    return row;
+  };
+  for (const route of routes) rowFor(route.queue, route.agent === 'command' ? commandName(route.command) : route.agent);
+  for (const run of runs) {
+    const row = rowFor(run.route, run.agent);
+    const column = OCCUPYING.has(run.status) ? 'running' : run.status === 'retry_wait' ? 'retrying' : run.status === 'succeeded' ? 'succeeded' : FAILED.has(run.status) ? 'failed' : undefined;
+    if (column) row.counts[column]++;
+  }
+  return { by: 'route', columns, rows: [...rows.values()] };
+}
+
+function commandName(command: string): string {
+  return command.split(/[\\/]/).pop() || command;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

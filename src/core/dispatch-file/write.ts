@@ -1,0 +1,65 @@
+import { access } from 'node:fs/promises';
+import type { Task } from '../../../adapters/types.ts';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { renderTaskFile } from '../task-file.ts';
+import type { CycleContext, CycleResult } from './cycle.ts';
+import { describeIssue, icons } from './log-lines.ts';
+import { mapLimit } from './map-limit.ts';
+import { planned, type Candidate } from './select.ts';
+
+const FETCH_CONCURRENCY = 8;
+const WRITE_CONCURRENCY = 8;
+
+/**
+ * Writes the planned task files: each task read in full (comments) outside the rate-limit lock,
+ * then, holding it, as many files as the limiter grants, atomically, logged in dispatch order.
+ */
+export async function writeTaskFiles(context: CycleContext, plan: Candidate[], result: Omit<CycleResult, 'rate'>, fail: (message: string) => void, startedAt: number): Promise<void> {
+  // Comments come with the full task; read each task once, outside the rate-limit lock.
+  const full = new Map<string, Task>();
+  await mapLimit([...new Set(plan.map((candidate) => candidate.task.id))], FETCH_CONCURRENCY, async (id) => {
+    try {
+      full.set(id, await context.tracker.getTask(id));
+    } catch (error) {
+      fail(`cannot read ${id}: ${(error as Error).message}`);
+    }
+  });
+  const ready = plan.filter((candidate) => full.has(candidate.task.id));
+  await context.limiter.reserve(ready.length, async (granted) => {
+    // Another dispatcher may have written some since the scan: those need no slot.
+    const present = await Promise.all(ready.map((candidate) => exists(candidate.path)));
+    result.alreadyDispatched += present.filter(Boolean).length;
+    const batch = ready.filter((_, index) => !present[index]).slice(0, granted);
+    const at = new Date(context.now());
+    const outcomes = new Array<boolean>(batch.length).fill(false);
+    await mapLimit([...batch.keys()], WRITE_CONCURRENCY, async (index) => {
+      const candidate = batch[index];
+      const task = { ...candidate.task, ...full.get(candidate.task.id)! };
+      try {
+        await writeFileAtomic(candidate.path, renderTaskFile({ task, priority: candidate.priority, assignee: candidate.assignee, commentsLimit: context.config.commentsLimit, dispatchedAt: at }));
+        outcomes[index] = true;
+      } catch (error) {
+        fail(`cannot write ${candidate.path}: ${(error as Error).message}`);
+      }
+    });
+    // Logged in dispatch order, whatever order the writes finished in.
+    batch.forEach((candidate, index) => {
+      if (!outcomes[index]) return;
+      const task = full.get(candidate.task.id)!;
+      result.dispatched++;
+      result.files.push(planned(candidate));
+      context.log.line(`${icons.dispatched} ${candidate.assignee} → ${describeIssue(task.id, context.multiRepo)} (${task.name.replace(/\s+/g, ' ').trim()}) [Priority: ${candidate.priority}]`);
+      context.state.recordDispatch({ at: at.toISOString(), assignee: candidate.assignee, taskId: task.id, title: task.name, priority: candidate.priority, url: task.url, file: candidate.path });
+    });
+    return { used: outcomes.filter(Boolean).length };
+  }, startedAt);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
