@@ -74,7 +74,8 @@ export class OutputLog {
   }
 }
 
-function appendToTail(tail: Buffer, chunk: Buffer): Buffer {
+/** The last {@link TAIL_BYTES} of `tail` followed by `chunk`. */
+export function appendToTail(tail: Buffer, chunk: Buffer): Buffer {
   if (chunk.length >= TAIL_BYTES) return Buffer.from(chunk.subarray(chunk.length - TAIL_BYTES));
   const keep = Math.min(tail.length, TAIL_BYTES - chunk.length);
   return Buffer.concat([tail.subarray(tail.length - keep), chunk]);

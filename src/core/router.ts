@@ -298,6 +298,8 @@ export function createRouter(options: RouterOptions) {
       await ledger.update((data) => {
         for (const run of data.runs) if (ids.includes(run.id) && run.status === 'running') Object.assign(run, { owner: undefined, detached: true });
       });
+      for (const run of active.values()) run.release();
+      active.clear();
     },
     onEvent(listener: (event: RouterEvent) => void): () => void {
       listeners.add(listener);

@@ -38,6 +38,8 @@ export interface ActiveRun {
   /** Resolves with the final record once the outcome is settled (comment posted, task moved). */
   settled: Promise<RunRecord>;
   stop(reason: string): Promise<void>;
+  /** Leaves the agent running for the next dispatcher to adopt; `settled` then never resolves. */
+  release(): void;
 }
 
 export function newRunId(): string {
@@ -87,8 +89,10 @@ export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Ta
     header: `=== ${new Date().toISOString()} run ${reserved.id} attempt ${reserved.attempt}/${reserved.maxAttempts}: ${launch.command} ${launch.args.join(' ')}`,
     timeoutMs,
     killGraceMs: config.killGraceMs,
-    onStdoutLine: parser && !deps.detach ? (line) => parser.onLine(line) : undefined,
-    onOutputLine: (stream, line) => tagged.debug(`${stream}: ${line}`),
+    onLine: (line) => {
+      parser?.onLine(line);
+      tagged.debug(line);
+    },
     detach: deps.detach,
   });
   const startedAt = new Date(running.startedAt).toISOString();
@@ -111,7 +115,7 @@ export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Ta
     deps.emit({ type: 'dispatch', run: record });
   }
   const settled = running.done.then((outcome) => settleRun(deps, record, route, fromSpawn(outcome, parser?.report(), timeoutMs)));
-  return { record, settled, stop: async (reason) => void (await running.stop(reason)) };
+  return { record, settled, stop: async (reason) => void (await running.stop(reason)), release: () => running.release() };
 }
 
 /** Watches an agent an earlier dispatcher started, and settles it by where its task now is. */
@@ -130,7 +134,7 @@ export function adoptRun(deps: ExecutorDeps, record: RunRecord, route: RouteConf
       ? { outcome: 'succeeded', durationMs, reason: 'adopted after a dispatcher restart; the agent moved its task' }
       : { outcome: 'failed', durationMs, reason: 'the agent ended while adopted after a dispatcher restart, and left its task in progress (exit status unknown)' });
   });
-  return { record, settled, stop: async () => void (await watch.stop()) };
+  return { record, settled, stop: async () => void (await watch.stop()), release: () => watch.unwatch() };
 }
 
 interface RunResult {

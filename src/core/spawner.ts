@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createLineSplitter, DEFAULT_MAX_LINE_LENGTH, type LineSplitter } from './line-splitter.ts';
+import { LogFollower } from './log-follower.ts';
 import { DEFAULT_MAX_LOG_BYTES, openLogForAppend, OutputLog, readLogTail } from './output-log.ts';
 import { isProcessGroupAlive, MAX_TIMER_MS, terminateProcessGroup, type TerminationResult } from './process-group.ts';
 
@@ -38,10 +39,11 @@ export interface SpawnRequest {
   timeoutMs?: number;
   /** After SIGTERM to the group, how long before SIGKILL. */
   killGraceMs: number;
-  /** Each complete stdout line as it arrives (also a last line without newline). Must not throw. */
-  onStdoutLine?: (line: string) => void;
-  /** Each line of either stream (debug logging). */
-  onOutputLine?: (stream: 'stdout' | 'stderr', line: string) => void;
+  /**
+   * Each complete line of output as it arrives (also a last line without newline). stdout and
+   * stderr share the log file, so both come here, in the order they were written.
+   */
+  onLine?: (line: string) => void;
   /** Lines longer than this (UTF-16 units, default 1 Mi) reach the callbacks cut. */
   maxLineLength?: number;
   /** Aborting stops the agent (TERM → grace → KILL), outcome `stopped`. Already aborted: it never starts. */
@@ -88,9 +90,16 @@ export interface RunningAgent {
   done: Promise<SpawnOutcome>;
   /** Stops the agent (TERM → grace → KILL to its group); resolves with `done`. No effect once it has exited. */
   stop(reason?: string): Promise<SpawnOutcome>;
+  /**
+   * Leaves the agent running on its own (the dispatcher is going away; the next one adopts it):
+   * stops following its log and enforcing its deadline, and no longer holds our event loop.
+   * `done` then never resolves.
+   */
+  release(): void;
 }
 
-const DRAIN_MS = 1000;
+/** How often a running agent's log is read for new lines. */
+const FOLLOW_MS = 100;
 
 /**
  * Starts an agent and supervises it until its whole process group is gone. Never throws: a command
@@ -116,7 +125,9 @@ export function spawnAgent(request: SpawnRequest): RunningAgent {
       cwd: request.cwd,
       env: request.env,
       detached: true,
-      stdio: request.detach ? ['ignore', log.fd, log.fd] : ['ignore', 'pipe', 'pipe'],
+      // Output goes straight into the log file, never into a pipe of ours: the agent survives a
+      // restart or a crash of the dispatcher. We follow the file for lines and the tail.
+      stdio: ['ignore', log.fd, log.fd],
     });
   } catch (error) {
     return failedStart(request, log.fd, startedAt, error);
@@ -161,7 +172,7 @@ function notStarted(startedAt: number, fields: Pick<SpawnOutcome, 'kind' | 'erro
     logTruncated: false,
     ...fields,
   });
-  return { pid: undefined, pgid: undefined, startedAt, done, stop: () => done };
+  return { pid: undefined, pgid: undefined, startedAt, done, stop: () => done, release: () => {} };
 }
 
 /** spawn() either threw, or returned without a pid and emits the reason as 'error' on the next tick. */
@@ -187,7 +198,7 @@ function failedStart(request: SpawnRequest, logFd: number, startedAt: number, th
       logTruncated: false,
     };
   });
-  return { pid: undefined, pgid: undefined, startedAt, done, stop: () => done };
+  return { pid: undefined, pgid: undefined, startedAt, done, stop: () => done, release: () => {} };
 }
 
 function describeStartError(error: unknown, request: SpawnRequest): string {
@@ -211,14 +222,16 @@ function supervise(request: SpawnRequest, child: ChildProcess, pid: number, logF
   const pgid = pid;
   child.on('error', () => {}); // kill() is never used on it; an 'error' must not become an uncaught exception
 
-  let log: OutputLog | undefined;
-  const splitters: LineSplitter[] = [];
+  closeSync(logFile.fd); // the agent holds its own copy
+  let follower: LogFollower | undefined;
+  let splitter: LineSplitter | undefined;
   if (detach) {
-    closeSync(logFile.fd); // the agent holds its own copy
     child.unref();
   } else {
-    log = new OutputLog(logFile.fd, request.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES);
-    attachOutput(child, request, log, splitters);
+    splitter = lineSplitterFor(request);
+    const lines = splitter;
+    follower = new LogFollower(request.logFile, logFile.outputStart, request.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES, (chunk) => lines?.push(chunk));
+    follower.follow(FOLLOW_MS);
   }
 
   let leaderExited = false;
@@ -228,7 +241,6 @@ function supervise(request: SpawnRequest, child: ChildProcess, pid: number, logF
       resolveExit({ code, signal });
     });
   });
-  const closed = new Promise<void>((resolveClose) => child.once('close', () => resolveClose()));
 
   let stopRequest: StopRequest | undefined;
   let wake!: () => void;
@@ -261,13 +273,9 @@ function supervise(request: SpawnRequest, child: ChildProcess, pid: number, logF
     request.signal?.removeEventListener('abort', onAbort);
 
     let tail: string;
-    if (log) {
-      await withinMs(closed, DRAIN_MS);
-      child.stdout?.destroy();
-      child.stderr?.destroy();
-      for (const splitter of splitters) splitter.end();
-      await log.close();
-      tail = log.tail();
+    if (follower) {
+      tail = follower.finish();
+      splitter?.end();
     } else {
       tail = readLogTail(request.logFile, logFile.outputStart);
     }
@@ -280,7 +288,7 @@ function supervise(request: SpawnRequest, child: ChildProcess, pid: number, logF
       tail,
       forcedKill: termination?.killed ?? false,
       strayProcesses,
-      logTruncated: log?.truncated ?? false,
+      logTruncated: follower?.truncated ?? false,
     };
   }
 
@@ -291,10 +299,10 @@ function supervise(request: SpawnRequest, child: ChildProcess, pid: number, logF
       signal: null,
       durationMs: Date.now() - startedAt,
       error: `supervising the agent failed: ${(error as Error).message}`,
-      tail: log?.tail() ?? '',
+      tail: follower?.tail() ?? '',
       forcedKill: false,
       strayProcesses: false,
-      logTruncated: log?.truncated ?? false,
+      logTruncated: follower?.truncated ?? false,
     }),
   );
   return {
@@ -306,39 +314,26 @@ function supervise(request: SpawnRequest, child: ChildProcess, pid: number, logF
       requestStop({ kind: 'stopped', reason });
       return done;
     },
+    release() {
+      cancelTimeout();
+      request.signal?.removeEventListener('abort', onAbort);
+      follower?.detach();
+      child.unref();
+    },
   };
 }
 
-function attachOutput(child: ChildProcess, request: SpawnRequest, log: OutputLog, splitters: LineSplitter[]): void {
-  const maxLength = request.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
-  const { onStdoutLine, onOutputLine } = request;
-  const guard = (call: () => void) => {
+/** A splitter of the output into lines for `onLine`; none when nobody wants lines. */
+function lineSplitterFor(request: SpawnRequest): LineSplitter | undefined {
+  const { onLine } = request;
+  if (!onLine) return undefined;
+  return createLineSplitter((line) => {
     try {
-      call();
+      onLine(line);
     } catch {
       // A callback's bug must not take the supervision of the agent down with it.
     }
-  };
-  const streams = [
-    [child.stdout!, 'stdout'],
-    [child.stderr!, 'stderr'],
-  ] as const;
-  for (const [stream, name] of streams) {
-    const wantsLines = onOutputLine !== undefined || (name === 'stdout' && onStdoutLine !== undefined);
-    const splitter = wantsLines
-      ? createLineSplitter((line) => {
-          if (name === 'stdout' && onStdoutLine) guard(() => onStdoutLine(line));
-          if (onOutputLine) guard(() => onOutputLine(name, line));
-        }, maxLength)
-      : undefined;
-    if (splitter) splitters.push(splitter);
-    stream.on('data', (chunk: Buffer) => {
-      log.write(chunk);
-      splitter?.push(chunk);
-    });
-    stream.on('end', () => splitter?.end());
-    stream.on('error', () => {});
-  }
+  }, request.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH);
 }
 
 /** setTimeout for any length (longer than ~24.8 days is re-armed). Returns a cancel function. */
@@ -359,13 +354,4 @@ function abortReason(signal: AbortSignal): string {
   if (typeof reason === 'string') return reason;
   if (reason instanceof Error && reason.name !== 'AbortError') return reason.message;
   return 'aborted';
-}
-
-/** Waits for `promise`, but no longer than `ms` (a descendant that escaped the group may hold a pipe). */
-function withinMs(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<void>((resolveLimit) => {
-    timer = setTimeout(resolveLimit, ms);
-  });
-  return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
 }

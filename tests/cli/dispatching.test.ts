@@ -90,6 +90,24 @@ describe('run', () => {
     assert.ok(ledger.runs.every((run) => !['running', 'starting'].includes(run.status)));
   });
 
+  it('--drain 0 leaves agents running; the next start adopts them and they report back through its API', async () => {
+    const p = project([task('1')], `[routing."Todo"]\ncommand = ${NODE}\nargs = [${JSON.stringify(join(AGENTS, 'self-mover.mjs'))}, "Done", "3000"]\nin_progress_queue = "In Progress"\n`);
+    const first = startDaemon(p.dir, ['--drain', '0']);
+    await waitFor(() => /dispatched task 1/.test(first.output()), 15_000, 'dispatch');
+    const stoppedAt = Date.now();
+    first.child.kill('SIGTERM');
+    assert.equal(await first.exited, 0, first.output());
+    assert.ok(Date.now() - stoppedAt < 5_000, 'the daemon does not wait for the agent');
+    const { runs } = readJson<{ runs: Array<{ pid: number; status: string }> }>(join(p.dir, '.dispatcher/ledger.json'));
+    assert.equal(runs[0].status, 'running');
+    process.kill(runs[0].pid, 0); // still alive
+    const second = startDaemon(p.dir);
+    await waitFor(() => queueOf(readJson<Board>(p.board), '1') === 'Done', 20_000, 'the agent moved its task');
+    await waitFor(() => /adopted run/.test(second.output()) && / succeeded /.test(second.output()), 10_000, 'the adopted run settled');
+    second.child.kill('SIGTERM');
+    assert.equal(await second.exited, 0, second.output());
+  });
+
   it('SIGTERM with --stop-agents stops agents, comments, and exits 0; status works meanwhile', async () => {
     const p = project([task('1')], `[routing."Todo"]\ncommand = ${NODE}\nargs = [${JSON.stringify(join(AGENTS, 'sleeper.mjs'))}, "60"]\nin_progress_queue = "In Progress"\n`);
     const daemon = startDaemon(p.dir, ['--stop-agents']);

@@ -94,7 +94,7 @@ describe('spawnAgent: timeouts, stops and process groups', () => {
   it('resolves the same outcome to every stop() caller', async () => {
     let ready!: () => void;
     const readyLine = new Promise<void>((resolve) => (ready = resolve));
-    const run = track(spawnAgent(nodeAgent(dir, 'term-ignorer.mjs', [], { killGraceMs: 300, onStdoutLine: ready })));
+    const run = track(spawnAgent(nodeAgent(dir, 'term-ignorer.mjs', [], { killGraceMs: 300, onLine: ready })));
     await readyLine; // its TERM handler is installed
     const [first, second] = await Promise.all([run.stop('one'), run.stop('two')]);
     assert.equal(first, second);

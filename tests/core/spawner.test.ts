@@ -154,10 +154,10 @@ describe('spawnAgent: argv, env and cwd are exactly what was asked', () => {
     const outcome = await track(
       spawnAgent(
         nodeAgent(dir, 'failer.mjs', ['0'], {
-          onStdoutLine: () => {
+          onLine: (line) => {
+            lines.push(line);
             throw new Error('parser bug');
           },
-          onOutputLine: (_stream, line) => lines.push(line),
         }),
       ),
     ).done;

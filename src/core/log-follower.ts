@@ -1,0 +1,90 @@
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { appendToTail, decodeTail } from './output-log.ts';
+
+const CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Follows an agent's log file as the agent appends to it. The agent writes its output straight
+ * into the file (not into a pipe of ours), so it can outlive this process — a restart or a crash of
+ * the dispatcher never kills it with a broken pipe. We read what it appends, for the line
+ * callbacks and the tail. The cap: when the output passes `maxBytes`, the file is cut back to where
+ * the output began and a marker is written; the agent goes on appending after it, and the newest
+ * output — what the tail and a human want — is what the file keeps.
+ */
+export class LogFollower {
+  #fd: number;
+  #offset: number;
+  #tail: Buffer = Buffer.alloc(0);
+  #truncated = false;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(
+    path: string,
+    private readonly start: number,
+    private readonly maxBytes: number,
+    private readonly onChunk: (chunk: Buffer) => void,
+  ) {
+    this.#fd = openSync(path, 'a+');
+    this.#offset = start;
+  }
+
+  get truncated(): boolean {
+    return this.#truncated;
+  }
+
+  /** Reads what arrives every `intervalMs` until {@link finish} or {@link detach}. */
+  follow(intervalMs: number): void {
+    this.#timer = setInterval(() => this.poll(), intervalMs);
+  }
+
+  /** Reads everything appended so far. */
+  poll(): void {
+    if (this.#closed) return;
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    for (;;) {
+      const read = readSync(this.#fd, buffer, 0, CHUNK_BYTES, this.#offset);
+      if (read <= 0) break;
+      const chunk = Buffer.from(buffer.subarray(0, read));
+      this.#offset += read;
+      this.#tail = appendToTail(this.#tail, chunk);
+      try {
+        this.onChunk(chunk);
+      } catch {
+        // A consumer's bug must not stop the following.
+      }
+    }
+    if (this.#offset - this.start > this.maxBytes) this.#cut();
+  }
+
+  #cut(): void {
+    ftruncateSync(this.#fd, this.start);
+    const marker = Buffer.from(`[dispatcher: output passed the log limit of ${this.maxBytes} bytes; earlier output was dropped]\n`);
+    writeSync(this.#fd, marker);
+    this.#truncated = true;
+    this.#offset = Math.min(this.start + marker.length, fstatSync(this.#fd).size);
+  }
+
+  /** Reads the rest and closes the file; the tail is final. */
+  finish(): string {
+    this.poll();
+    this.#stop();
+    return decodeTail(this.#tail);
+  }
+
+  /** Stops following and leaves the file to the agent (it outlives us). */
+  detach(): void {
+    this.#stop();
+  }
+
+  tail(): string {
+    return decodeTail(this.#tail);
+  }
+
+  #stop(): void {
+    clearInterval(this.#timer);
+    if (this.#closed) return;
+    this.#closed = true;
+    closeSync(this.#fd);
+  }
+}
