@@ -74,6 +74,11 @@ export interface TrackerAdapter {
   /** The user name the dispatcher acts as; added to a task's assignees when it is claimed. */
   whoami(): Promise<string>;
   /**
+   * Optional: claim in one step — move to `inProgressQueue` and, when given, add `assignee` to the
+   * assignees. Without it the router calls moveTask, then updateTask. A failed move must change nothing.
+   */
+  claimTask?(taskId: string, inProgressQueue: string, assignee?: string): Promise<void>;
+  /**
    * The queues under a scope, for trackers that can list them. Gitea: every repository of a user
    * or organisation, as `owner/repo` (archived ones and those without issues left out). Unknown
    * scope: AdapterError 'not_found'.

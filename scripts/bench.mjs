@@ -1,6 +1,7 @@
 // Runs a benchmark as the product ships: bundled by esbuild like dist/, then run by plain node
 // (no tsx in the process, whose compiler would inflate memory and fork costs).
 //   node scripts/bench.mjs bench/dispatch-overhead.ts [args...]
+// BENCH_CPU_PROF=<folder> writes a CPU profile of the run there.
 import { build } from 'esbuild';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +26,8 @@ try {
     logLevel: 'warning',
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   });
-  const result = spawnSync(process.execPath, ['--expose-gc', outfile, ...args], { stdio: 'inherit', cwd: process.cwd() });
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const result = spawnSync(process.execPath, ['--expose-gc', ...profile, outfile, ...args], { stdio: 'inherit', cwd: process.cwd() });
   process.exitCode = result.status ?? 1;
 } finally {
   rmSync(dir, { recursive: true, force: true });

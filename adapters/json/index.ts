@@ -49,13 +49,13 @@ export default function createJsonTracker(context: TrackerContext): TrackerAdapt
       return toTask(found.task, found.queue);
     },
     async moveTask(taskId, targetQueue) {
+      await updateBoard((board) => move(board, taskId, targetQueue));
+    },
+    async claimTask(taskId, inProgressQueue, assignee) {
       await updateBoard((board) => {
-        const found = locate(board, taskId);
-        const target = queueOf(board, targetQueue);
-        if (found.queue === targetQueue) return;
-        board.queues[found.queue].splice(found.index, 1);
-        found.task.updated_at = new Date().toISOString();
-        target.push(found.task);
+        const task = move(board, taskId, inProgressQueue);
+        const assignees = stringList(task.assignees);
+        if (assignee && !assignees.includes(assignee)) task.assignees = [...assignees, assignee];
       });
     },
     async addComment(taskId, text) {
@@ -87,6 +87,17 @@ export default function createJsonTracker(context: TrackerContext): TrackerAdapt
       return identity;
     },
   };
+
+  function move(board: Board, taskId: string, targetQueue: string): RawTask {
+    const found = locate(board, taskId);
+    const target = queueOf(board, targetQueue);
+    if (found.queue !== targetQueue) {
+      board.queues[found.queue].splice(found.index, 1);
+      target.push(found.task);
+    }
+    found.task.updated_at = new Date().toISOString();
+    return found.task;
+  }
 
   function locate(board: Board, taskId: string): { task: RawTask; queue: string; index: number } {
     for (const [queue, tasks] of Object.entries(board.queues)) {

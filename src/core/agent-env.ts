@@ -10,12 +10,23 @@ export function buildAgentEnv(
   routeEnv: Record<string, string>,
   runVars: Record<string, string>,
 ): Record<string, string> {
+  const env: Record<string, string> = { ...withoutSecrets(base, secretNames) };
+  for (const [name, value] of Object.entries(routeEnv)) {
+    if (!isSecretEnvName(name, secretNames)) env[name] = value;
+  }
+  return Object.assign(env, runVars);
+}
+
+const filtered = new WeakMap<object, { secretNames: readonly string[]; env: Record<string, string> }>();
+
+/** Our environment minus secrets and DISPATCHER_* variables, worked out once per environment. */
+function withoutSecrets(base: NodeJS.ProcessEnv, secretNames: readonly string[]): Record<string, string> {
+  const hit = filtered.get(base);
+  if (hit && hit.secretNames === secretNames) return hit.env;
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(base)) {
     if (value !== undefined && !isSecretEnvName(name, secretNames) && !name.startsWith('DISPATCHER_')) env[name] = value;
   }
-  for (const [name, value] of Object.entries(routeEnv)) {
-    if (!isSecretEnvName(name, secretNames)) env[name] = value;
-  }
-  return { ...env, ...runVars };
+  filtered.set(base, { secretNames, env });
+  return env;
 }

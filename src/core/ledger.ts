@@ -2,10 +2,12 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { isProcessAlive } from '../util/file-lock.ts';
 import { JsonFileStore } from '../util/json-file-store.ts';
+import { RunHistory } from './run-history.ts';
 import type { TokenUsage } from '../../adapters/types.ts';
 
 /**
- * The durable truth of what runs on this host, in `<state_dir>/ledger.json`. Written before a
+ * The durable truth of what runs on this host: active runs in `<state_dir>/ledger.json`, finished
+ * ones in `<state_dir>/runs.jsonl` (src/core/run-history.ts). Written before a
  * spawn and after an exit, under an inter-process lock with atomic writes; read at start-up to
  * adopt or settle what an earlier process left. Concurrency is counted from it, so overlapping
  * `poll-once` runs, a daemon and restarts all agree.
@@ -84,31 +86,61 @@ export interface LedgerData {
   lastApiPort?: number;
 }
 
-const HISTORY = 500;
+/** Finished runs kept for `status` and the dashboard. */
+const HISTORY = 200;
 
 export class Ledger {
   readonly file: string;
   readonly owner: RunOwner = { pid: process.pid, instance: randomUUID() };
   private readonly store: JsonFileStore<LedgerData>;
+  private readonly history: RunHistory;
+  /** Runs finished by changes whose write is under way: still part of every view until appended. */
+  private finishing: RunRecord[] = [];
+  private view?: { active: LedgerData; recent: RunRecord[]; merged: LedgerData };
 
   constructor(readonly stateDir: string) {
     this.file = join(stateDir, 'ledger.json');
+    this.history = new RunHistory(join(stateDir, 'runs.jsonl'), HISTORY);
     this.store = new JsonFileStore<LedgerData>(this.file, {
       parse: (text) => parseLedger(this.file, text),
       empty,
       serialize: (data) => `${JSON.stringify(data)}\n`,
       mode: 0o600,
-      beforeWrite: prune,
+      afterWrite: () => {
+        this.history.append(this.finishing);
+        this.finishing = [];
+      },
     });
   }
 
-  read(): Promise<LedgerData> {
-    return this.store.read();
+  /**
+   * Active runs (from ledger.json) and the newest finished ones (from runs.jsonl), as one view.
+   * Shared between readers until something changes: do not mutate it.
+   */
+  async read(): Promise<LedgerData> {
+    const active = await this.store.read();
+    const recent = this.history.recent();
+    if (this.view?.active !== active || this.view.recent !== recent) {
+      this.view = { active, recent, merged: { ...active, runs: [...recent, ...active.runs] } };
+    }
+    return this.view.merged;
   }
 
-  /** Read-modify-write under the lock; a burst of changes is one write. */
+  /**
+   * Read-modify-write under the lock; a burst of changes is one write. `change` sees finished and
+   * active runs alike; runs it finishes move to the history after the ledger is written.
+   */
   update<T>(change: (data: LedgerData) => T): Promise<Awaited<T>> {
-    return this.store.update(change);
+    return this.store.update((stored) => {
+      const history = [...this.history.recent(), ...this.finishing];
+      const known = new Set(history.map((run) => run.id));
+      const data: LedgerData = { ...stored, runs: [...history, ...stored.runs] };
+      const result = change(data);
+      const finished = data.runs.filter((run) => !ACTIVE.has(run.status) && !known.has(run.id));
+      Object.assign(stored, data, { runs: data.runs.filter((run) => ACTIVE.has(run.status)) });
+      this.finishing.push(...finished);
+      return result;
+    }) as Promise<Awaited<T>>;
   }
 
   async patch(runId: string, fields: Partial<RunRecord>): Promise<RunRecord | undefined> {
@@ -139,12 +171,4 @@ export function isOwnerAlive(owner: RunOwner | undefined, self: RunOwner): boole
 
 function empty(): LedgerData {
   return { version: 1, runs: [], daemons: [] };
-}
-
-/** Keeps every active run and the latest finished ones. */
-function prune(data: LedgerData): void {
-  const finished = data.runs.filter((run) => !ACTIVE.has(run.status));
-  if (finished.length <= HISTORY) return;
-  const drop = new Set(finished.slice(0, finished.length - HISTORY).map((run) => run.id));
-  data.runs = data.runs.filter((run) => !drop.has(run.id));
 }

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, readSync, writeSync } from 'node:fs';
 import { appendToTail, decodeTail } from './output-log.ts';
 
 const CHUNK_BYTES = 256 * 1024;
@@ -19,13 +19,14 @@ export class LogFollower {
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
+  /** Takes ownership of `fd`, opened to read and append (see openLogForAppend). */
   constructor(
-    path: string,
+    fd: number,
     private readonly start: number,
     private readonly maxBytes: number,
     private readonly onChunk: (chunk: Buffer) => void,
   ) {
-    this.#fd = openSync(path, 'a+');
+    this.#fd = fd;
     this.#offset = start;
   }
 

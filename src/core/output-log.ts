@@ -93,7 +93,8 @@ export function decodeTail(bytes: Buffer): string {
  * the header (where this run's output starts).
  */
 export function openLogForAppend(path: string, header?: string): { fd: number; outputStart: number } {
-  const fd = openSync(path, 'a', 0o644);
+  // Read and append: the agent gets a copy to write to, and we read what it wrote through the same fd.
+  const fd = openSync(path, 'a+', 0o644);
   try {
     if (header) {
       const bytes = Buffer.from(header.endsWith('\n') ? header : `${header}\n`);

@@ -150,23 +150,43 @@ export function createRouter(options: RouterOptions) {
 
   /** Claim = move to the in-progress queue, then add our identity to the assignees. */
   async function claim(task: Task, route: RouteConfig, run: RunRecord): Promise<boolean> {
-    if (route.inProgressQueue && task.queue !== route.inProgressQueue) {
+    const move = route.inProgressQueue && task.queue !== route.inProgressQueue ? route.inProgressQueue : undefined;
+    let assignee: string | undefined;
+    try {
+      identity ??= await tracker.whoami();
+      if (!task.assignees.includes(identity)) assignee = identity;
+    } catch (error) {
+      log.warn(`cannot tell who the dispatcher is on the tracker; task ${task.id} is claimed unassigned: ${redact((error as Error).message)}`);
+    }
+    if (move && tracker.claimTask) {
+      // One step where the tracker can (the JSON board: one write for both).
       try {
-        await tracker.moveTask(task.id, route.inProgressQueue);
+        await tracker.claimTask(task.id, move, assignee);
+        return true;
       } catch (error) {
-        const message = redact((error as Error).message);
-        log.warn(`could not claim task ${task.id} (move to "${route.inProgressQueue}"): ${message}`);
-        await ledger.patch(run.id, { status: 'claim_failed', owner: undefined, endedAt: new Date().toISOString(), outcome: `claim failed: ${message}` });
-        return false;
+        return claimFailed(task, route, run, error);
+      }
+    }
+    if (move) {
+      try {
+        await tracker.moveTask(task.id, move);
+      } catch (error) {
+        return claimFailed(task, route, run, error);
       }
     }
     try {
-      identity ??= await tracker.whoami();
-      if (!task.assignees.includes(identity)) await tracker.updateTask(task.id, { assignees: [...task.assignees, identity] });
+      if (assignee) await tracker.updateTask(task.id, { assignees: [...task.assignees, assignee] });
     } catch (error) {
       log.warn(`claimed task ${task.id} but could not assign it: ${redact((error as Error).message)}`);
     }
     return true;
+  }
+
+  async function claimFailed(task: Task, route: RouteConfig, run: RunRecord, error: unknown): Promise<false> {
+    const message = redact((error as Error).message);
+    log.warn(`could not claim task ${task.id} (move to "${route.inProgressQueue}"): ${message}`);
+    await ledger.patch(run.id, { status: 'claim_failed', owner: undefined, tokenHash: undefined, endedAt: new Date().toISOString(), outcome: `claim failed: ${message}` });
+    return false;
   }
 
   async function dispatch({ task, route, run, token }: Reservation): Promise<RunRecord | undefined> {
@@ -246,9 +266,25 @@ export function createRouter(options: RouterOptions) {
     });
   }
 
+  /** Claims and spawns under way (between reservation and a running agent). */
+  const starting = new Set<Promise<unknown>>();
+  function inFlight<T>(promise: Promise<T>): Promise<T> {
+    starting.add(promise);
+    void promise.catch(() => {}).finally(() => starting.delete(promise));
+    return promise;
+  }
+  const settleStarts = async () => {
+    while (starting.size > 0) await Promise.allSettled([...starting]);
+  };
+
   return {
-    /** One tick. Never throws for tracker trouble; the error is in the result and the log. */
-    async tick(): Promise<TickResult> {
+    /**
+     * One tick. Never throws for tracker trouble; the error is in the result and the log.
+     * With `background`, it returns once the slots are reserved and leaves claiming and spawning
+     * under way: the daemon's next tick may start meanwhile (the ledger keeps them from picking
+     * the same task), so storage writes of one batch overlap the spawns of the next.
+     */
+    async tick(options: { background?: boolean } = {}): Promise<TickResult> {
       const snapshot = await ledger.read();
       await reconcile(snapshot);
       const dispatched = await startDueRetries(snapshot);
@@ -260,8 +296,12 @@ export function createRouter(options: RouterOptions) {
         return route ? [{ task, route }] : [];
       });
       const reserved = candidates.length > 0 ? await reserve(candidates) : [];
-      const results = await Promise.all(reserved.map(dispatch));
-      dispatched.push(...results.filter((run): run is RunRecord => run !== undefined));
+      const starts = inFlight(Promise.all(reserved.map(dispatch)));
+      if (options.background) {
+        starts.catch((error) => log.error(`dispatch failed: ${redact(String((error as Error)?.message ?? error))}`));
+        return { dispatched: [...dispatched, ...reserved.map(({ run }) => run)], ready: tasks.length };
+      }
+      dispatched.push(...(await starts).filter((run): run is RunRecord => run !== undefined));
       return { dispatched, ready: tasks.length };
     },
 
@@ -280,19 +320,22 @@ export function createRouter(options: RouterOptions) {
       return planned;
     },
 
-    activeCount: () => active.size,
+    activeCount: () => active.size + starting.size,
     /** Resolves when every run this process supervises has settled. */
     async waitForAll(): Promise<RunRecord[]> {
       const settled: RunRecord[] = [];
+      await settleStarts();
       while (active.size > 0) settled.push(...(await Promise.all([...active.values()].map((run) => run.settled.catch(() => run.record)))));
       return settled;
     },
     async stopAll(reason: string): Promise<void> {
+      await settleStarts();
       await Promise.all([...active.values()].map((run) => run.stop(reason)));
       await this.waitForAll();
     },
     /** Leaves running agents to the next dispatcher (drain ran out): they will be adopted. */
     async release(): Promise<void> {
+      await settleStarts();
       const ids = [...active.keys()];
       if (ids.length === 0) return;
       await ledger.update((data) => {

@@ -31,6 +31,8 @@ export type RouterEvent =
   | { type: 'exit'; run: RunRecord }
   | { type: 'retry'; run: RunRecord }
   | { type: 'poll'; ok: boolean; error?: string; tasks?: number }
+  /** The agent's process ended; its outcome is being recorded (a slot is about to be free). */
+  | { type: 'ended'; runId: string }
   | { type: 'adopt'; run: RunRecord };
 
 export interface ActiveRun {
@@ -114,7 +116,10 @@ export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Ta
     log.info(`dispatched task ${task.id} (${task.name}) → ${route.command} [pid ${running.pid}, run ${record.id}, attempt ${record.attempt}/${record.maxAttempts}]`);
     deps.emit({ type: 'dispatch', run: record });
   }
-  const settled = running.done.then((outcome) => settleRun(deps, record, route, fromSpawn(outcome, parser?.report(), timeoutMs)));
+  const settled = running.done.then((outcome) => {
+    deps.emit({ type: 'ended', runId: record.id });
+    return settleRun(deps, record, route, fromSpawn(outcome, parser?.report(), timeoutMs));
+  });
   return { record, settled, stop: async (reason) => void (await running.stop(reason)), release: () => running.release() };
 }
 

@@ -222,15 +222,15 @@ function supervise(request: SpawnRequest, child: ChildProcess, pid: number, logF
   const pgid = pid;
   child.on('error', () => {}); // kill() is never used on it; an 'error' must not become an uncaught exception
 
-  closeSync(logFile.fd); // the agent holds its own copy
   let follower: LogFollower | undefined;
   let splitter: LineSplitter | undefined;
   if (detach) {
+    closeSync(logFile.fd); // the agent holds its own copy
     child.unref();
   } else {
     splitter = lineSplitterFor(request);
     const lines = splitter;
-    follower = new LogFollower(request.logFile, logFile.outputStart, request.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES, (chunk) => lines?.push(chunk));
+    follower = new LogFollower(logFile.fd, logFile.outputStart, request.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES, (chunk) => lines?.push(chunk));
     follower.follow(FOLLOW_MS);
   }
 

@@ -3,14 +3,16 @@ import type { AppLogger } from '../log.ts';
 
 /**
  * Ticks the router every poll interval until `signal` aborts. When a run ends, a tick follows
- * at once (at most one per `minGapMs`, so exits close together share a tick) so a freed slot is filled without waiting a whole interval.
+ * at once (at most one per `minGapMs`, so exits close together share a tick) so a freed slot is
+ * filled without waiting a whole interval. Ticks run in the background mode: claiming and
+ * spawning of one tick overlap the next.
  */
 export async function runTickLoop(router: Router, options: { pollIntervalMs: number; signal: AbortSignal; log: AppLogger; minGapMs?: number }): Promise<void> {
   const minGapMs = Math.min(options.minGapMs ?? 20, options.pollIntervalMs);
   let wake: (() => void) | undefined;
   let woken = false;
   const unsubscribe = router.onEvent((event) => {
-    if (event.type !== 'exit' && event.type !== 'retry') return;
+    if (event.type !== 'ended' && event.type !== 'exit' && event.type !== 'retry') return;
     woken = true;
     wake?.();
   });
@@ -20,7 +22,7 @@ export async function runTickLoop(router: Router, options: { pollIntervalMs: num
     while (!options.signal.aborted) {
       const started = Date.now();
       woken = false;
-      await router.tick().catch((error) => options.log.error(`tick failed: ${(error as Error).message}`));
+      await router.tick({ background: true }).catch((error) => options.log.error(`tick failed: ${(error as Error).message}`));
       if (options.signal.aborted) break;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, options.pollIntervalMs);

@@ -1,10 +1,13 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open, rename, unlink, mkdir } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 /**
  * Writes a whole file so that readers see the old content or the new, never a torn mix:
- * temp file in the same folder, fsync, rename over the target, fsync the folder.
+ * temp file in the same folder, fsync, rename over the target. A crash of the process at any
+ * moment leaves the old file or the new one. (The folder is not fsynced: after a power loss the
+ * rename itself may be undone, which leaves the old, whole file — and it halves the cost.)
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const folder = dirname(path);
@@ -26,17 +29,34 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await unlink(temp).catch(() => {});
     throw error;
   }
-  await syncFolder(folder);
 }
 
-async function syncFolder(folder: string): Promise<void> {
-  let handle;
+/**
+ * The same, synchronously: for small files written often (the ledger, a board), where a few
+ * hundred microseconds on the event loop beat five trips through the thread pool.
+ */
+export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode = 0o644): void {
+  const folder = dirname(path);
+  const temp = join(folder, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  let fd: number | undefined;
   try {
-    handle = await open(folder, 'r');
-    await handle.sync();
-  } catch {
-    // Some file systems refuse fsync on a folder; the rename is still atomic.
-  } finally {
-    await handle?.close();
+    fd = openSync(temp, 'w', mode);
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(temp, path);
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd);
+    try {
+      unlinkSync(temp);
+    } catch {
+      // never created
+    }
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(folder)) {
+      mkdirSync(folder, { recursive: true });
+      return writeFileAtomicSync(path, data, mode);
+    }
+    throw error;
   }
 }

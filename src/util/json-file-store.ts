@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from './atomic-write.ts';
+import { writeFileAtomicSync } from './atomic-write.ts';
 import { withFileLock } from './file-lock.ts';
 
 export interface JsonFileStoreOptions<T> {
@@ -11,8 +11,8 @@ export interface JsonFileStoreOptions<T> {
   serialize(value: T): string;
   /** File mode for a new file. */
   mode?: number;
-  /** Called on the value before each write (pruning). */
-  beforeWrite?(value: T): void;
+  /** Called under the lock once the value is written (what must follow the write, in order). */
+  afterWrite?(value: T): void;
 }
 
 interface Pending<T> {
@@ -37,19 +37,16 @@ export class JsonFileStore<T> {
   ) {}
 
   private shared?: { stamp: string; value: Promise<T> };
+  /** What this process last wrote (never handed to readers, so never shared). */
+  private own?: { stamp: string | undefined; value: T };
 
   /**
    * The current content, shared by every reader until the file changes (its inode, size or change
    * times): callers must not mutate it. A 1,000-task board is parsed once, not once per request.
    */
   read(): Promise<T> {
-    let stamp: string;
-    try {
-      const info = statSync(this.path, { bigint: true });
-      stamp = `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
-    } catch {
-      return this.readFresh(); // missing or unreadable: readFresh says which
-    }
+    const stamp = stampOf(this.path);
+    if (stamp === undefined) return this.readFresh(); // missing or unreadable: readFresh says which
     if (this.shared?.stamp === stamp) return this.shared.value;
     const value = this.readFresh();
     const entry = { stamp, value };
@@ -76,7 +73,7 @@ export class JsonFileStore<T> {
   update<R>(change: (value: T) => R | Promise<R>): Promise<Awaited<R>> {
     return new Promise((resolve, reject) => {
       this.pending.push({ change, resolve: resolve as (result: unknown) => void, reject });
-      if (this.pending.length === 1) this.flushing = this.flushing.then(() => this.flush());
+      if (this.pending.length === 1) this.flushing = this.flushing.then(() => new Promise<void>((resolve) => setImmediate(() => this.flush().then(resolve))));
     });
   }
 
@@ -86,7 +83,9 @@ export class JsonFileStore<T> {
     const results: Array<{ ok: boolean; value: unknown }> = [];
     try {
       await withFileLock(this.path, async () => {
-        const value = await this.readFresh();
+        // Unless another process wrote since our last write, what we wrote is what is there.
+        const value = this.own !== undefined && this.own.stamp === stampOf(this.path) ? this.own.value : await this.readFresh();
+        this.own = undefined;
         let changed = false;
         for (const { change } of batch) {
           try {
@@ -97,13 +96,24 @@ export class JsonFileStore<T> {
           }
         }
         if (!changed) return;
-        this.options.beforeWrite?.(value);
-        await writeFileAtomic(this.path, this.options.serialize(value), this.options.mode);
+        writeFileAtomicSync(this.path, this.options.serialize(value), this.options.mode);
+        this.own = { stamp: stampOf(this.path), value };
+        this.options.afterWrite?.(value);
       });
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;
     }
     batch.forEach((item, index) => (results[index].ok ? item.resolve(results[index].value) : item.reject(results[index].value)));
+  }
+}
+
+/** The file's identity and change stamps; an atomic write (a new inode) always changes it. */
+function stampOf(path: string): string | undefined {
+  try {
+    const info = statSync(path, { bigint: true });
+    return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+  } catch {
+    return undefined;
   }
 }

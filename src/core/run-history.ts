@@ -1,0 +1,79 @@
+import { appendFileSync, closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { writeFileAtomicSync } from '../util/atomic-write.ts';
+import type { RunRecord } from './ledger.ts';
+
+/**
+ * Finished runs, one JSON line each, appended to `<state_dir>/runs.jsonl`. Kept apart from the
+ * ledger so that the ledger — rewritten on every change — stays as small as the set of active
+ * runs. Readers keep what they parsed and read only what was appended since; the file is cut back
+ * to the newest `keep` runs when it has grown to twice that.
+ */
+export class RunHistory {
+  #parsed: RunRecord[] = [];
+  #identity = '';
+  #offset = 0;
+  #lines = 0;
+
+  constructor(
+    readonly file: string,
+    private readonly keep: number,
+  ) {}
+
+  /** The newest finished runs, oldest first (at most `keep`). Do not mutate them. */
+  recent(): RunRecord[] {
+    let fd: number;
+    try {
+      fd = openSync(this.file, 'r');
+    } catch {
+      this.#reset('');
+      return this.#parsed;
+    }
+    try {
+      const info = fstatSync(fd);
+      const identity = `${info.dev}:${info.ino}`;
+      if (identity !== this.#identity || info.size < this.#offset) this.#reset(identity);
+      if (info.size > this.#offset) this.#readFrom(fd, info.size);
+    } finally {
+      closeSync(fd);
+    }
+    return this.#parsed;
+  }
+
+  /** Appends finished runs; call under the ledger's lock. */
+  append(runs: RunRecord[]): void {
+    if (runs.length === 0) return;
+    appendFileSync(this.file, runs.map((run) => `${JSON.stringify(run)}\n`).join(''), { mode: 0o600 });
+    this.recent();
+    if (this.#lines > this.keep * 2) {
+      writeFileAtomicSync(this.file, this.#parsed.map((run) => `${JSON.stringify(run)}\n`).join(''), 0o600);
+      this.#reset('');
+      this.recent();
+    }
+  }
+
+  #reset(identity: string): void {
+    this.#parsed = [];
+    this.#identity = identity;
+    this.#offset = 0;
+    this.#lines = 0;
+  }
+
+  #readFrom(fd: number, size: number): void {
+    const buffer = Buffer.alloc(size - this.#offset);
+    const read = readSync(fd, buffer, 0, buffer.length, this.#offset);
+    const text = buffer.subarray(0, read).toString('utf8');
+    const end = text.lastIndexOf('\n') + 1; // a line still being written waits for the next read
+    this.#offset += Buffer.byteLength(text.slice(0, end));
+    const added: RunRecord[] = [];
+    for (const line of text.slice(0, end).split('\n')) {
+      if (line === '') continue;
+      this.#lines++;
+      try {
+        added.push(JSON.parse(line) as RunRecord);
+      } catch {
+        // A damaged line costs that one run's history, nothing more.
+      }
+    }
+    this.#parsed = [...this.#parsed, ...added].slice(-this.keep);
+  }
+}
