@@ -1,11 +1,12 @@
 import { pathToFileURL } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
 import { AdapterError, type AdapterErrorKind, ConfigError } from '../src/errors.ts';
+import createJsonTracker from './json/index.ts';
 import type { AgentFactory, TrackerAdapter, TrackerContext, TrackerFactory } from './types.ts';
 
 /** Every tracker type, loaded lazily so a command only pays for the adapter it uses. */
 const trackers: Record<string, () => Promise<TrackerFactory>> = {
-  json: async () => (await import('./json/index.ts')).default,
+  json: async () => createJsonTracker,
   planka: async () => (await import('./planka/index.ts')).default,
   gitea: async () => (await import('./gitea/index.ts')).default,
   api: async () => (await import('./api/index.ts')).default,

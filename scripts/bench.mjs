@@ -3,10 +3,26 @@
 //   node scripts/bench.mjs bench/dispatch-overhead.ts [args...]
 // BENCH_CPU_PROF=<folder> writes a CPU profile of the run there.
 import { build } from 'esbuild';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+
+/** Bundled, every module would see the bundle's location: give each its own source location. */
+const keepModuleLocations = {
+  name: 'keep-module-locations',
+  setup(build) {
+    build.onLoad({ filter: /\.(ts|mjs)$/ }, (args) => {
+      if (args.path.includes('node_modules')) return undefined;
+      const contents = readFileSync(args.path, 'utf8')
+        .replaceAll('import.meta.dirname', JSON.stringify(dirname(args.path)))
+        .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href));
+      return { contents, loader: args.path.endsWith('.ts') ? 'ts' : 'js' };
+    });
+  },
+};
 
 const [entry, ...args] = process.argv.slice(2);
 if (!entry) {
@@ -24,6 +40,7 @@ try {
     platform: 'node',
     target: 'node20',
     logLevel: 'warning',
+    plugins: [keepModuleLocations],
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   });
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];

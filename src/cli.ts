@@ -1,7 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AdapterError, ConfigError, DispatcherError, ExitError, UsageError } from './errors.ts';
 import { redact } from './util/redact.ts';
-import type { CommandContext, GlobalOptions } from './commands/context.ts';
+import { createContext, type CommandContext, type GlobalOptions } from './commands/context.ts';
+import * as taskCommands from './commands/task.ts';
 
 /**
  * Commander wiring only. Each action lazily imports its command module, so `task show` never
@@ -23,7 +24,6 @@ export function exitCodeFor(error: unknown): number {
 type Printable = { json: unknown; text: string };
 
 async function context(command: Command): Promise<CommandContext> {
-  const { createContext } = await import('./commands/context.ts');
   return createContext(command.optsWithGlobals() as GlobalOptions);
 }
 
@@ -125,7 +125,7 @@ function registerTaskCommands(program: Command): void {
     .command('task')
     .description('read and change tasks: through the dispatcher API inside an agent (DISPATCHER_API_URL), else on the tracker directly')
     .addHelpText('after', examples(['dispatcher task show 42', 'dispatcher task comment 42 "Tests pass; opening a PR"', 'git log -1 | dispatcher task comment 42 -', 'dispatcher task move 42 Done']));
-  const load = () => import('./commands/task.ts');
+  const load = async () => taskCommands;
 
   task
     .command('show')

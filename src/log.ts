@@ -1,4 +1,4 @@
-import { createConsola, type ConsolaInstance } from 'consola';
+import type { ConsolaInstance, createConsola } from 'consola';
 import { format as formatArgs } from 'node:util';
 import type { Logger } from '../adapters/types.ts';
 import { redact } from './util/redact.ts';
@@ -26,6 +26,13 @@ export interface LoggerOptions {
   level?: LogLevelName;
   /** Where records go; stderr by default so that stdout stays for command output. */
   stream?: NodeJS.WritableStream;
+  /** consola's factory, for pretty output on a terminal (see {@link loadPrettyPrinter}); plain without it. */
+  pretty?: typeof createConsola;
+}
+
+/** consola, loaded only when output goes to a terminal: scripts and pipes never pay for it. */
+export async function loadPrettyPrinter(stream: NodeJS.WritableStream = process.stderr): Promise<typeof createConsola | undefined> {
+  return (stream as NodeJS.WriteStream).isTTY ? (await import('consola')).createConsola : undefined;
 }
 
 /**
@@ -35,7 +42,7 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions = {}): AppLogger {
   const stream = options.stream ?? process.stderr;
   const level = levels[options.level ?? 'info'];
-  const format = options.format === 'auto' || options.format === undefined ? ((stream as NodeJS.WriteStream).isTTY ? 'fancy' : 'plain') : options.format;
+  const format = options.format === 'auto' || options.format === undefined ? ((stream as NodeJS.WriteStream).isTTY && options.pretty ? 'fancy' : 'plain') : options.format;
   const listeners = new Set<(record: LogRecord) => void>();
   let consola: ConsolaInstance | undefined;
 
@@ -50,7 +57,7 @@ export function createLogger(options: LoggerOptions = {}): AppLogger {
     } else if (format === 'plain') {
       stream.write(`${record.time} ${levelName.toUpperCase().padEnd(5)} ${tag ? `[${tag}] ` : ''}${text}\n`);
     } else {
-      consola ??= createConsola({ level: 5, stdout: stream as NodeJS.WriteStream, stderr: stream as NodeJS.WriteStream, formatOptions: { date: true } });
+      consola ??= options.pretty!({ level: 5, stdout: stream as NodeJS.WriteStream, stderr: stream as NodeJS.WriteStream, formatOptions: { date: true } });
       (tag ? consola.withTag(tag) : consola)[levelName](text);
     }
   }

@@ -1,4 +1,4 @@
-import { createLogger, type AppLogger, type LogFormat, type LogLevelName } from '../log.ts';
+import { createLogger, loadPrettyPrinter, type AppLogger, type LogFormat, type LogLevelName } from '../log.ts';
 import { loadConfig, requireBackend, routedQueues } from '../config/load.ts';
 import type { Config } from '../config/types.ts';
 import type { TrackerAdapter } from '../../adapters/types.ts';
@@ -21,9 +21,10 @@ export interface CommandContext {
   openTracker(): Promise<TrackerAdapter>;
 }
 
-export function createContext(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): CommandContext {
+export async function createContext(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env): Promise<CommandContext> {
   const level: LogLevelName = options.quiet ? 'error' : options.verbose ? 'debug' : 'info';
-  const log = createLogger({ format: options.logFormat ?? 'auto', level });
+  const format = options.logFormat ?? 'auto';
+  const log = createLogger({ format, level, pretty: format === 'auto' ? await loadPrettyPrinter() : undefined });
   let config: Config | undefined;
   const context: CommandContext = {
     options,
