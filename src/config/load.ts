@@ -135,16 +135,18 @@ export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir:
     structuredOutput: route.structured_output,
   }));
   const backend = raw.backend as BackendConfig | undefined;
+  const mergePriority = (base: Record<PriorityName, string[]>, levels: Partial<Record<PriorityName, string[] | undefined>> | undefined) => {
+    const merged = { ...base };
+    for (const [level, names] of Object.entries(levels ?? {})) if (names) merged[level as PriorityName] = names.map((name) => name.toLowerCase());
+    return merged;
+  };
+  const priority = mergePriority(DEFAULT_PRIORITY, raw.priority);
   let dispatchFile: DispatchFileConfig | undefined;
   const df = raw.dispatch_file;
   if (df) {
     const dfBackend = (df.backend as BackendConfig | undefined) ?? backend;
     if (!dfBackend) throw new ConfigError(`${where.file ?? 'config'}: dispatch_file needs a tracker: add [dispatch_file.backend] or [backend]`);
     if (!df.repos?.length && !df.owner) throw new ConfigError(`${where.file ?? 'config'}: dispatch_file: set \`repos = ["owner/repo"]\` or \`owner\``);
-    const priority = { ...DEFAULT_PRIORITY };
-    for (const [level, names] of Object.entries(df.priority ?? {})) {
-      if (names) priority[level as PriorityName] = names.map((name) => name.toLowerCase());
-    }
     dispatchFile = {
       repos: df.repos ?? [],
       owner: df.owner,
@@ -155,7 +157,7 @@ export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir:
       dashboardHost: df.dashboard_host,
       dashboardPort: df.dashboard_port,
       commentsLimit: df.comments_limit,
-      priority,
+      priority: mergePriority(priority, df.priority),
       backend: dfBackend,
     };
   }
@@ -175,6 +177,7 @@ export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir:
     logFile: raw.log_file ? at(raw.log_file) : undefined,
     backend,
     routes,
+    priority,
     dispatchFile,
     env,
   };

@@ -88,6 +88,8 @@ export const configSchema = v.strictObject({
   backend: v.optional(backendSchema),
   routing: v.optional(v.record(v.string(), routeSchema), {}),
   api: v.optional(apiSchema, { auth: 'token' }),
+  /** Label names and title prefixes per priority, for the router's order (and dispatch-file's by default). */
+  priority: v.optional(priorityLevels),
   dispatch_file: v.optional(dispatchFileSchema),
 });
 

@@ -57,6 +57,8 @@ export interface Config {
   logFile?: string;
   backend?: BackendConfig;
   routes: RouteConfig[];
+  /** Lower-cased label names / title prefixes per priority: the router's dispatch order. */
+  priority: Record<PriorityName, string[]>;
   dispatchFile?: DispatchFileConfig;
   /** Environment with the config's .env applied (process env wins). Secrets live here only. */
   env: Record<string, string | undefined>;

@@ -4,6 +4,7 @@ import { isProcessAlive } from '../util/file-lock.ts';
 import { JsonFileStore } from '../util/json-file-store.ts';
 import { RunHistory } from './run-history.ts';
 import type { TokenUsage } from '../../adapters/types.ts';
+import type { PriorityName } from '../config/types.ts';
 
 /**
  * The durable truth of what runs on this host: active runs in `<state_dir>/ledger.json`, finished
@@ -45,6 +46,8 @@ export interface RunRecord {
   agent: string;
   attempt: number;
   maxAttempts: number;
+  /** The task's priority when it was claimed. */
+  priority?: PriorityName;
   status: RunStatus;
   /** The dispatcher process that supervises it; undefined once detached. */
   owner?: RunOwner;

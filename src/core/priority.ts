@@ -1,6 +1,5 @@
 import type { Task } from '../../adapters/types.ts';
 import type { PriorityName } from '../config/types.ts';
-import { compareIds } from './order.ts';
 
 /** Most urgent first. */
 export const PRIORITIES: readonly PriorityName[] = ['CRITICAL', 'HIGH', 'NORMAL', 'LOW'];
@@ -61,4 +60,10 @@ export function compareTaskIds(a: string, b: string): number {
   const right = /^(.*#)(\d+)$/.exec(b);
   if (left && right && left[1] === right[1]) return compareIds(left[2], right[2]);
   return compareIds(a, b);
+}
+
+/** Numeric ids compare as numbers (19-digit ones too, without losing precision). */
+export function compareIds(a: string, b: string): number {
+  if (/^\d+$/.test(a) && /^\d+$/.test(b) && a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
 }

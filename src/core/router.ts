@@ -5,7 +5,7 @@ import { redact } from '../util/redact.ts';
 import { backoffDelay } from './backoff.ts';
 import { ACTIVE, isOwnerAlive, type Ledger, type LedgerData, OCCUPYING, type RunRecord } from './ledger.ts';
 import { createRunToken } from './run-token.ts';
-import { compareForDispatch } from './order.ts';
+import { compareByPriority, PRIORITIES, priorityOf } from './priority.ts';
 import { isProcessGroupAlive, processStartTicks } from './spawner.ts';
 import { type ActiveRun, adoptRun, type ExecutorDeps, newRunId, type RouterEvent, settleRun, startRun } from './run-executor.ts';
 
@@ -135,6 +135,7 @@ export function createRouter(options: RouterOptions) {
           agent: route.agent,
           attempt: 1,
           maxAttempts: route.maxAttempts,
+          priority: PRIORITIES[task.priority ?? 2],
           status: 'starting',
           owner: ledger.owner,
           createdAt: new Date().toISOString(),
@@ -242,7 +243,7 @@ export function createRouter(options: RouterOptions) {
       lastPollAt = new Date().toISOString();
       lastPollError = undefined;
       deps.emit({ type: 'poll', ok: true, tasks: tasks.length });
-      return tasks.sort(compareForDispatch);
+      return ordered(tasks);
     } catch (error) {
       fetchFailures++;
       const delay = backoffDelay(fetchFailures, Math.max(FETCH_BACKOFF_BASE_MS, config.pollIntervalMs), FETCH_BACKOFF_MAX_MS);
@@ -264,6 +265,14 @@ export function createRouter(options: RouterOptions) {
       data.lastPollAt = lastPollAt ?? data.lastPollAt;
       data.lastPollError = lastPollError;
     });
+  }
+
+  /** Dispatch order: priority (the adapter's, labels, title prefix), then oldest, then id. */
+  function ordered(tasks: Task[]): Task[] {
+    return tasks
+      .map((task) => ({ task, priority: priorityOf(task, config.priority) }))
+      .sort(compareByPriority)
+      .map(({ task, priority }) => ({ ...task, priority: PRIORITIES.indexOf(priority) }));
   }
 
   /** Claims and spawns under way (between reservation and a running agent). */
@@ -311,7 +320,7 @@ export function createRouter(options: RouterOptions) {
       const data = await ledger.read();
       const runs = [...data.runs];
       const planned: PlannedDispatch[] = [];
-      for (const task of tasks.sort(compareForDispatch)) {
+      for (const task of ordered(tasks)) {
         const route = routes.get(task.queue);
         if (!route || runs.some((run) => run.taskId === task.id && ACTIVE.has(run.status)) || freeSlots(runs, route) <= 0) continue;
         runs.push({ taskId: task.id, route: route.queue, status: 'starting' } as RunRecord);

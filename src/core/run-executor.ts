@@ -235,7 +235,7 @@ export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: Ro
 }
 
 function pickTask(run: RunRecord): Omit<RunRecord, 'id' | 'attempt' | 'status' | 'createdAt'> {
-  return { taskId: run.taskId, taskName: run.taskName, taskUrl: run.taskUrl, route: run.route, inProgressQueue: run.inProgressQueue, agent: run.agent, maxAttempts: run.maxAttempts };
+  return { taskId: run.taskId, taskName: run.taskName, taskUrl: run.taskUrl, route: run.route, inProgressQueue: run.inProgressQueue, agent: run.agent, maxAttempts: run.maxAttempts, priority: run.priority };
 }
 
 function describeOutcome(result: RunResult): string {

@@ -10,8 +10,11 @@ import type { Config } from '../../src/config/types.ts';
 import { registerSecret } from '../../src/util/redact.ts';
 
 const NOW = Date.parse('2026-04-09T12:00:00.000Z');
-const config: Pick<Config, 'maxConcurrentAgents' | 'pollIntervalMs' | 'backend' | 'routes' | 'dispatchFile'> = {
+import { DEFAULT_PRIORITY } from '../../src/config/load.ts';
+
+const config: Pick<Config, 'maxConcurrentAgents' | 'pollIntervalMs' | 'backend' | 'routes' | 'dispatchFile' | 'priority'> = {
   maxConcurrentAgents: 2,
+  priority: DEFAULT_PRIORITY,
   pollIntervalMs: 30_000,
   backend: { type: 'json', url: '/srv/boards/team.json' },
   routes: [

@@ -9,6 +9,8 @@ import type { RouterEvent } from '../../src/core/run-executor.ts';
 import { mountRunDashboard, captureLog, type RunDashboard } from '../../src/api/dashboard/run-dashboard.ts';
 import { capturingLogger, startHarness, type Harness } from '../api/harness.ts';
 
+import { DEFAULT_PRIORITY } from '../../src/config/load.ts';
+
 const HOSTILE = '<img src=x onerror=alert(1)>';
 
 function config(stateDir: string, auth: 'token' | 'none'): Config {
@@ -25,6 +27,7 @@ function config(stateDir: string, auth: 'token' | 'none'): Config {
     secretEnv: [],
     backend: { type: 'planka', url: 'https://bot:hunter2@planka.example.com/boards' },
     routes: [{ queue: 'Todo', command: '/usr/bin/claude', args: [], env: {}, maxAttempts: 1, agent: 'claude', structuredOutput: true }],
+    priority: DEFAULT_PRIORITY,
     env: {},
   };
 }

@@ -145,7 +145,7 @@ describe('router', () => {
     assert.match(after.comments.at(-1)!.text, /no-such-agent-xyz/);
   });
 
-  it('orders by priority, then age, then id', async () => {
+  it('orders by priority (the adapter\'s, a label or a title prefix), then age, then id', async () => {
     const s0 = setupBoard(queues([]), {});
     const out = join(s0.dir, 'order.log');
     const s = setupBoard(queues([
@@ -153,14 +153,19 @@ describe('router', () => {
       task('10', 'b', { created_at: '2026-01-01T00:00:00Z' }),
       task('2', 'a', { created_at: '2026-01-01T00:00:00Z' }),
       task('4', 'urgent', { created_at: '2026-01-09T00:00:00Z', priority: 0 }),
+      task('5', 'HIGH: by title', { created_at: '2026-01-09T00:00:00Z' }),
+      task('6', 'by label', { created_at: '2026-01-08T00:00:00Z', labels: ['P1'] }),
+      task('7', 'low', { created_at: '2025-01-01T00:00:00Z', labels: ['low'] }),
     ]), { max_concurrent_agents: 1, routing: { Todo: { command: node, args: [join(AGENTS, 'probe.mjs'), out, '0'], in_progress_queue: 'In Progress' } } });
     const order: string[] = [];
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 7; i++) {
       const tick = await s.router.tick();
       order.push(...tick.dispatched.map((run) => run.taskId));
       await s.router.waitForAll();
     }
-    assert.deepEqual(order, ['4', '2', '10', '3']);
+    assert.deepEqual(order, ['4', '6', '5', '2', '10', '3', '7']);
+    const runs = (await s.ledger.read()).runs;
+    assert.equal(runs.find((run) => run.taskId === '6')?.priority, 'HIGH');
   });
 
   it('keeps running when the tracker fails, backs off, and dispatches again once it is back', async () => {

@@ -12,7 +12,7 @@ export const RECENT_RUNS = 100;
 const FAILED: ReadonlySet<string> = new Set(['failed', 'timed_out', 'start_failed', 'lost', 'claim_failed']);
 
 export interface RunStateContext {
-  config: Pick<Config, 'maxConcurrentAgents' | 'pollIntervalMs' | 'backend' | 'routes' | 'dispatchFile'>;
+  config: Pick<Config, 'maxConcurrentAgents' | 'pollIntervalMs' | 'backend' | 'routes' | 'dispatchFile' | 'priority'>;
   health: ReturnType<Router['health']>;
   /** This process, to tell it from the other dispatchers of the host. */
   self?: RunOwner;
@@ -25,13 +25,13 @@ export interface RunStateContext {
 export function buildRunState(data: LedgerData, context: RunStateContext): DashboardState {
   const { config, health } = context;
   const now = context.now ?? Date.now();
-  const priority = (title: string) => priorityFromTitle(title, config.dispatchFile?.priority);
+  const priority = (title: string) => priorityFromTitle(title, config.priority);
   const occupying = data.runs.filter((run) => OCCUPYING.has(run.status));
 
   const running: RunningItem[] = occupying.map((run) => {
     const started = run.startedAt ? Date.parse(run.startedAt) : undefined;
     return {
-      ...taskRef(run.taskId, run.taskName, run.taskUrl, priority(run.taskName)),
+      ...taskRef(run.taskId, run.taskName, run.taskUrl, run.priority ?? priority(run.taskName)),
       runId: run.id,
       route: run.route,
       agent: run.agent,
@@ -47,7 +47,7 @@ export function buildRunState(data: LedgerData, context: RunStateContext): Dashb
   const waiting: WaitingItem[] = data.runs
     .filter((run) => run.status === 'retry_wait')
     .map((run) => ({
-      ...taskRef(run.taskId, run.taskName, run.taskUrl, priority(run.taskName)),
+      ...taskRef(run.taskId, run.taskName, run.taskUrl, run.priority ?? priority(run.taskName)),
       runId: run.id,
       route: run.route,
       attempt: run.attempt,
@@ -61,7 +61,7 @@ export function buildRunState(data: LedgerData, context: RunStateContext): Dashb
     .map((run) => ({ run, at: run.endedAt ?? run.startedAt ?? run.createdAt }))
     .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0))
     .slice(0, RECENT_RUNS)
-    .map(({ run, at }) => recentRun(run, at, priority(run.taskName)));
+    .map(({ run, at }) => recentRun(run, at, run.priority ?? priority(run.taskName)));
 
   const lastPollAt = health.lastPollAt ?? data.lastPollAt;
   const backoff = health.consecutiveFailures > 0 && health.nextFetchAt > now ? new Date(health.nextFetchAt).toISOString() : undefined;
