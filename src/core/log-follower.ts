@@ -1,7 +1,9 @@
 import { closeSync, fstatSync, ftruncateSync, readSync, writeSync } from 'node:fs';
 import { appendToTail, decodeTail } from './output-log.ts';
 
-const CHUNK_BYTES = 256 * 1024;
+const CHUNK_BYTES = 64 * 1024;
+/** One read buffer for every follower: reads are synchronous, and chunks handed on are copies. */
+const readBuffer = Buffer.allocUnsafe(CHUNK_BYTES);
 
 /**
  * Follows an agent's log file as the agent appends to it. The agent writes its output straight
@@ -42,11 +44,10 @@ export class LogFollower {
   /** Reads everything appended so far. */
   poll(): void {
     if (this.#closed) return;
-    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
     for (;;) {
-      const read = readSync(this.#fd, buffer, 0, CHUNK_BYTES, this.#offset);
+      const read = readSync(this.#fd, readBuffer, 0, CHUNK_BYTES, this.#offset);
       if (read <= 0) break;
-      const chunk = Buffer.from(buffer.subarray(0, read));
+      const chunk = Buffer.from(readBuffer.subarray(0, read));
       this.#offset += read;
       this.#tail = appendToTail(this.#tail, chunk);
       try {
