@@ -10,7 +10,7 @@ import {
   countField,
   isObject,
   isSafeSessionId,
-  parseJsonObjectLine,
+  jsonEventLines,
   stringField,
   withoutUndefined,
   type JsonObject,
@@ -62,14 +62,7 @@ export function createClaudeParser(launch: AgentLaunch): AgentOutputParser {
   }
 
   return {
-    onLine(line) {
-      try {
-        const event = parseJsonObjectLine(line);
-        if (event) onEvent(event);
-      } catch {
-        // A parser must never take the run down; the line stays in the run log.
-      }
-    },
+    onLine: jsonEventLines(onEvent),
     report(): AgentReport {
       const id = sessionId ?? knownSessionId;
       return withoutUndefined({

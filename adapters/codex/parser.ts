@@ -12,7 +12,7 @@ import {
   countField,
   isObject,
   isSafeSessionId,
-  parseJsonObjectLine,
+  jsonEventLines,
   stringField,
   withoutUndefined,
   type JsonObject,
@@ -68,14 +68,7 @@ export function createCodexParser(launch: AgentLaunch): AgentOutputParser {
   }
 
   return {
-    onLine(line) {
-      try {
-        const event = parseJsonObjectLine(line);
-        if (event) onEvent(event);
-      } catch {
-        // A parser must never take the run down; the line stays in the run log.
-      }
-    },
+    onLine: jsonEventLines(onEvent),
     report(): AgentReport {
       const failed = turnFailure !== undefined || unresolvedErrors > 0;
       return withoutUndefined({

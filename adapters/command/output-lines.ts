@@ -55,3 +55,15 @@ export function isSafeSessionId(value: unknown): value is string {
 export function withoutUndefined<T extends object>(object: T): T {
   return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;
 }
+
+/** An `onLine` that feeds each JSON object line to `onEvent` and never throws: a bad line stays in the log only. */
+export function jsonEventLines(onEvent: (event: Record<string, unknown>) => void): (line: string) => void {
+  return (line) => {
+    try {
+      const event = parseJsonObjectLine(line);
+      if (event) onEvent(event);
+    } catch {
+      // A parser must never take the run down; the line stays in the run log.
+    }
+  };
+}

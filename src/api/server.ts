@@ -8,6 +8,7 @@ import { assertLoopbackHostHeader, authorize, bearerToken, createIdentify, isLoo
 import { DEFAULT_BODY_LIMIT, readJsonObject } from './body.ts';
 import { ApiError, toErrorReply } from './errors.ts';
 import { buildOpenApiDocument } from './openapi.ts';
+import { closeServer, listen, parseTarget, send, serverUrl } from './http-server-kit.ts';
 import { AllowAnswer, RouteTable, type OperationDoc, type Reply, type RouteHandler } from './route-table.ts';
 import { taskRoutes } from './routes.ts';
 
@@ -68,7 +69,6 @@ export interface ApiServer {
 }
 
 const defaults: ServerLimits = { bodyBytes: DEFAULT_BODY_LIMIT, bodyTimeoutMs: 15_000, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 };
-const CLOSE_GRACE_MS = 2_000;
 
 /**
  * Starts the agents' HTTP API: the reference's task endpoints over the task service, /status,
@@ -160,11 +160,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   server.on('clientError', answerClientError);
   server.on('connect', (_request: IncomingMessage, socket: Socket) => writeRawError(socket, 405, 'Method Not Allowed', 'method_not_allowed', 'CONNECT is not supported'));
 
-  await listen(server, options.host, options.port);
+  await listen(server, options.host, options.port, 'the API', 'api_port');
   const port = (server.address() as AddressInfo).port;
   // Agents run on this host: a wildcard bind is reached through loopback.
   const reachable = options.host === '0.0.0.0' ? '127.0.0.1' : options.host === '::' ? '::1' : options.host;
-  url = `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+  url = serverUrl(reachable, port);
   log.info('API listening on %s (auth: %s)%s', url, options.auth, reachable === options.host ? '' : `, bound to ${options.host}`);
 
   let closing: Promise<void> | undefined;
@@ -176,40 +176,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     },
     routes: () => table.list().map(({ method, path, access }) => ({ method, path, access })),
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
-        force.unref();
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
+      closing ??= closeServer(server);
       return closing;
     },
   };
-}
-
-function send(response: ServerResponse, reply: Reply): void {
-  const status = reply.status ?? 200;
-  let payload: string | Buffer | undefined = reply.raw;
-  const headers: Record<string, string | number> = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...reply.headers };
-  if (reply.json !== undefined) {
-    payload = JSON.stringify(reply.json);
-    headers['content-type'] = 'application/json; charset=utf-8';
-  }
-  headers['content-length'] = payload === undefined ? 0 : Buffer.byteLength(payload);
-  response.writeHead(status, headers);
-  response.end(payload);
-}
-
-function parseTarget(target: string | undefined): URL {
-  const raw = target ?? '/';
-  try {
-    return new URL(raw.startsWith('/') ? `http://localhost${raw}` : raw);
-  } catch {
-    throw new ApiError(400, 'invalid_request', 'malformed request target');
-  }
 }
 
 function parseTargetSafe(target: string | undefined): string {
@@ -218,20 +188,6 @@ function parseTargetSafe(target: string | undefined): string {
   } catch {
     return '?';
   }
-}
-
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      const reason = error.code === 'EADDRINUSE' ? 'the port is in use (another dispatcher?); pick another api_port, or 0 for a free one' : error.code === 'EADDRNOTAVAIL' ? 'no such address on this machine' : error.message;
-      reject(new ConfigError(`cannot serve the API on ${host}:${port}: ${reason}`, { cause: error }));
-    };
-    server.once('error', onError);
-    server.listen({ host, port }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
 }
 
 /** Requests node cannot even parse (garbage, huge headers, timeouts) still get a JSON answer. */

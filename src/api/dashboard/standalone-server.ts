@@ -5,7 +5,8 @@ import type { AppLogger } from '../../log.ts';
 import { assertLoopbackHostHeader, bearerToken, createIdentify, isLoopbackHost, type Caller } from '../auth.ts';
 import { DEFAULT_BODY_LIMIT, readJsonObject } from '../body.ts';
 import { ApiError, toErrorReply } from '../errors.ts';
-import { AllowAnswer, RouteTable, type Reply } from '../route-table.ts';
+import { AllowAnswer, RouteTable } from '../route-table.ts';
+import { closeServer, listen, parseTarget, send, serverUrl } from '../http-server-kit.ts';
 import type { RouteMount } from './routes.ts';
 
 export interface DashboardServerOptions {
@@ -25,8 +26,6 @@ export interface DashboardServer extends RouteMount {
   /** Stops accepting and closes connections; end the streams first (the feed's close()). */
   close(): Promise<void>;
 }
-
-const CLOSE_GRACE_MS = 2_000;
 
 /**
  * A small HTTP server for a daemon without the task API (`dispatch-file`): the API's route
@@ -81,19 +80,9 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     handle(request, response).catch(() => response.destroy());
   });
   server.on('clientError', (_error, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      const reason = error.code === 'EADDRINUSE' ? `the port is in use (another dispatcher?); set ${setting}, or 0 for a free one` : error.code === 'EADDRNOTAVAIL' ? 'no such address on this machine' : error.message;
-      reject(new ConfigError(`cannot serve the dashboard on ${options.host}:${options.port}: ${reason}`, { cause: error }));
-    };
-    server.once('error', onError);
-    server.listen({ host: options.host, port: options.port }, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
+  await listen(server, options.host, options.port, 'the dashboard', setting);
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  const url = serverUrl(options.host, port);
 
   let closing: Promise<void> | undefined;
   return {
@@ -103,37 +92,8 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       table.add({ method, path, handler, access: mount.access ?? 'operator', doc: mount.doc });
     },
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
-        force.unref();
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
+      closing ??= closeServer(server);
       return closing;
     },
   };
-}
-
-function send(response: ServerResponse, reply: Reply): void {
-  let payload: string | Buffer | undefined = reply.raw;
-  const headers: Record<string, string | number> = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...reply.headers };
-  if (reply.json !== undefined) {
-    payload = JSON.stringify(reply.json);
-    headers['content-type'] = 'application/json; charset=utf-8';
-  }
-  headers['content-length'] = payload === undefined ? 0 : Buffer.byteLength(payload);
-  response.writeHead(reply.status ?? 200, headers);
-  response.end(payload);
-}
-
-function parseTarget(target: string | undefined): URL {
-  const raw = target ?? '/';
-  try {
-    return new URL(raw.startsWith('/') ? `http://localhost${raw}` : raw);
-  } catch {
-    throw new ApiError(400, 'invalid_request', 'malformed request target');
-  }
 }
