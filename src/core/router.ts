@@ -84,11 +84,13 @@ export function createRouter(options: RouterOptions) {
   async function reconcile(snapshot: LedgerData): Promise<void> {
     const unwatched = (run: RunRecord) => OCCUPYING.has(run.status) && !active.has(run.id) && !isOwnerAlive(run.owner, ledger.owner);
     if (!snapshot.runs.some(unwatched)) return;
+    const isAlive = (run: RunRecord) => run.pgid !== undefined && isProcessGroupAlive(run.pgid) && sameProcess(run);
     const orphans = await ledger.update((data) => {
       const found: RunRecord[] = [];
       for (const run of data.runs) {
-        if (!OCCUPYING.has(run.status) || active.has(run.id)) continue;
-        if (isOwnerAlive(run.owner, ledger.owner)) continue;
+        if (!unwatched(run)) continue;
+        // A detaching poll-once will not stay to watch: it leaves live agents to the next watcher.
+        if (deps.detach && isAlive(run)) continue;
         run.owner = ledger.owner; // ours now: no other process settles it twice
         found.push({ ...run });
       }
@@ -96,7 +98,7 @@ export function createRouter(options: RouterOptions) {
     });
     for (const run of orphans) {
       const route = routes.get(run.route);
-      const alive = run.pgid !== undefined && isProcessGroupAlive(run.pgid) && sameProcess(run);
+      const alive = isAlive(run);
       if (alive && route) {
         track(adoptRun(deps, run, route));
       } else if (alive) {

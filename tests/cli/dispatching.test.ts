@@ -53,6 +53,9 @@ describe('poll-once', () => {
     const tasks = Array.from({ length: 8 }, (_, i) => task(String(i + 1)));
     const p = project(tasks, `[routing."Todo"]\ncommand = ${NODE}\nargs = [${JSON.stringify(join(AGENTS, 'term-ignorer.mjs'))}]\nin_progress_queue = "In Progress"\ntimeout = 6\n`, 'max_concurrent_agents = 3');
     const [a, b] = await Promise.all([runCli(['poll-once', '--detach', '--json'], { cwd: p.dir }), runCli(['poll-once', '--detach', '--json'], { cwd: p.dir })]);
+    // A third that starts once the first two have left: it must neither adopt nor kill their agents.
+    const third = await runCli(['poll-once', '--detach', '--json'], { cwd: p.dir });
+    assert.equal(JSON.parse(third.stdout).dispatched.length, 0);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
     const ids = [...JSON.parse(a.stdout).dispatched, ...JSON.parse(b.stdout).dispatched].map((run: { taskId: string }) => run.taskId);
