@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { writeFileAtomicSync } from '../util/atomic-write.ts';
 import type { RunRecord } from './ledger.ts';
 
@@ -21,20 +21,22 @@ export class RunHistory {
 
   /** The newest finished runs, oldest first (at most `keep`). Do not mutate them. */
   recent(): RunRecord[] {
-    let fd: number;
+    let info;
     try {
-      fd = openSync(this.file, 'r');
+      info = statSync(this.file);
     } catch {
       this.#reset('');
       return this.#parsed;
     }
-    try {
-      const info = fstatSync(fd);
-      const identity = `${info.dev}:${info.ino}`;
-      if (identity !== this.#identity || info.size < this.#offset) this.#reset(identity);
-      if (info.size > this.#offset) this.#readFrom(fd, info.size);
-    } finally {
-      closeSync(fd);
+    const identity = `${info.dev}:${info.ino}`;
+    if (identity !== this.#identity || info.size < this.#offset) this.#reset(identity);
+    if (info.size > this.#offset) {
+      const fd = openSync(this.file, 'r');
+      try {
+        this.#readFrom(fd, fstatSync(fd).size);
+      } finally {
+        closeSync(fd);
+      }
     }
     return this.#parsed;
   }

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { hostname } from 'node:os';
@@ -62,14 +62,20 @@ async function acquireLock(lockPath: string, timeoutMs: number): Promise<() => P
       const fd = openSync(lockPath, 'wx');
       try {
         writeSync(fd, token);
-      } finally {
+      } catch (error) {
         closeSync(fd);
+        unlinkSync(lockPath);
+        throw error;
       }
+      // Held open until release: the lock file is still ours if it is still this inode.
+      const { ino } = fstatSync(fd);
       return async () => {
         try {
-          if (readFileSync(lockPath, 'utf8') === token) unlinkSync(lockPath);
+          if (statSync(lockPath).ino === ino) unlinkSync(lockPath);
         } catch {
           // Already gone: someone judged it stale.
+        } finally {
+          closeSync(fd);
         }
       };
     } catch (error) {
