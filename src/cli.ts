@@ -66,7 +66,7 @@ export function buildProgram(): Command {
     .addHelpText('after', examples(['dispatcher config check', 'dispatcher config check --json --config ./pyproject.toml']))
     .action(async (_options, command: Command) => {
       const { checkConfig } = await import('./commands/config-check.ts');
-      print(command, checkConfig((await context(command)).config()));
+      print(command, await checkConfig((await context(command)).config()));
     });
 
   registerTaskCommands(program);

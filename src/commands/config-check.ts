@@ -1,12 +1,18 @@
 import type { Config } from '../config/types.ts';
 import { redact, REDACTED } from '../util/redact.ts';
+import { checkRouteCommands } from './route-commands.ts';
 
 /** The effective config as users write it (snake_case), with secrets and the environment left out. */
-export function checkConfig(config: Config): { json: unknown; text: string } {
+export async function checkConfig(config: Config): Promise<{ json: unknown; text: string }> {
+  const commands = await checkRouteCommands(config);
   const { env: _env, ...rest } = config;
   const effective = JSON.parse(redact(JSON.stringify(rest))) as Record<string, unknown>;
-  if (config.backend?.token_env) (effective.backend as Record<string, unknown>).token = config.env[config.backend.token_env] ? REDACTED : '(not set)';
-  const routes = config.routes.map((route) => `  ${JSON.stringify(route.queue)} → ${route.command} ${route.args.join(' ')}`.trimEnd());
+  if (config.backend) (effective.backend as Record<string, unknown>).credentials = credentialsOf(config);
+  const routes = config.routes.map((route, index) => {
+    const found = commands[index];
+    const where = found.path ? `${found.version ? `${found.version}, ` : ''}${found.path}` : 'NOT FOUND on PATH';
+    return `  ${JSON.stringify(route.queue)} → ${`${route.command} ${route.args.join(' ')}`.trimEnd()}  (${where})`;
+  });
   const text = [
     `config ok: ${config.file ?? '(built-in)'}`,
     `backend: ${config.backend ? `${config.backend.type} ${redact(config.backend.url ?? config.backend.path ?? '')}` : '(none)'}`,
@@ -15,5 +21,14 @@ export function checkConfig(config: Config): { json: unknown; text: string } {
     routes.length ? `routes:\n${routes.join('\n')}` : 'routes: (none)',
     ...(config.dispatchFile ? [`dispatch-file: ${config.dispatchFile.repos.join(', ') || `every repo of ${config.dispatchFile.owner}`} → ${config.dispatchFile.tasksDir}`] : []),
   ].join('\n');
-  return { json: { ok: true, config: effective }, text };
+  return { json: { ok: true, config: effective, commands }, text };
+}
+
+/** Which credential variables the backend reads, and whether each is set — never their values. */
+function credentialsOf(config: Config): Record<string, string> {
+  const names: Record<string, string[]> = {
+    planka: ['PLANKA_TOKEN', 'PLANKA_API_KEY', 'PLANKA_USER', 'PLANKA_PASSWORD'],
+    gitea: [config.backend?.token_env ?? 'GITEA_TOKEN'],
+  };
+  return Object.fromEntries((names[config.backend?.type ?? ''] ?? []).map((name) => [name, config.env[name] ? REDACTED : '(not set)']));
 }
