@@ -1,9 +1,11 @@
 import type { CommandContext } from './context.ts';
+import { preferSmallHeap } from '../util/long-running.ts';
 import { dispatchFile, type DispatchFileSummary } from './dispatch-file.ts';
 import { startDispatchFileDashboard } from '../api/dashboard/dispatch-file-dashboard.ts';
 
 /** The CLI shell of dispatch-file: signals in, a summary out (for --once and --dry-run). */
 export async function runDispatchFile(context: CommandContext, options: { once: boolean; dryRun: boolean }): Promise<{ ok: boolean; json: DispatchFileSummary; text: string } | undefined> {
+  if (!options.once && !options.dryRun) preferSmallHeap();
   const stop = new AbortController();
   const onSignal = () => {
     if (stop.signal.aborted) process.exit(130);

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommandContext } from './context.ts';
 import { openRuntime } from './runtime.ts';
 import { runTickLoop } from '../core/tick-loop.ts';
+import { preferSmallHeap } from '../util/long-running.ts';
 import { captureLog, mountRunDashboard } from '../api/dashboard/run-dashboard.ts';
 
 export interface RunOptions {
@@ -19,6 +20,7 @@ export interface RunOptions {
  * agents keep running and the next start adopts them.
  */
 export async function runDaemon(context: CommandContext, options: RunOptions): Promise<void> {
+  preferSmallHeap();
   const tail = captureLog(context.log, { debug: context.options.verbose });
   const runtime = await openRuntime(context, { mode: 'run', serveApi: true }).catch((error) => {
     tail.detach();
