@@ -23,6 +23,12 @@ export function exitCodeFor(error: unknown): number {
 
 type Printable = { json: unknown; text: string };
 
+/** Two-stage SIGINT/SIGTERM for the daemons; a forced stop exits 130 from here. */
+async function stopSignals(onFirst?: (signal: NodeJS.Signals) => void) {
+  const { listenForStop } = await import('./commands/stop-signals.ts');
+  return listenForStop(() => process.exit(130), onFirst);
+}
+
 async function context(command: Command): Promise<CommandContext> {
   return createContext(command.optsWithGlobals() as GlobalOptions);
 }
@@ -79,7 +85,12 @@ export function buildProgram(): Command {
     .addHelpText('after', examples(['dispatcher run', 'dispatcher run --config examples/dispatcher.toml --drain 60', 'dispatcher run --stop-agents --log-format json']))
     .action(async (options, command: Command) => {
       const { runDaemon } = await import('./commands/run.ts');
-      await runDaemon(await context(command), { drainSeconds: Number(options.drain), stopAgents: Boolean(options.stopAgents) });
+      const stop = await stopSignals();
+      try {
+        await runDaemon(await context(command), { drainSeconds: Number(options.drain), stopAgents: Boolean(options.stopAgents), stop });
+      } finally {
+        stop.dispose();
+      }
     });
 
   program
@@ -103,7 +114,13 @@ export function buildProgram(): Command {
     .addHelpText('after', examples(['dispatcher dispatch-file', 'dispatcher dispatch-file --once', 'dispatcher dispatch-file --once --dry-run --json']))
     .action(async (options, command: Command) => {
       const { runDispatchFile } = await import('./commands/dispatch-file-cli.ts');
-      const result = await runDispatchFile(await context(command), { once: Boolean(options.once), dryRun: Boolean(options.dryRun) });
+      const stop = await stopSignals((signal) => process.stderr.write(`dispatcher: ${signal}: stopping after the current cycle (send again to leave now)\n`));
+      let result;
+      try {
+        result = await runDispatchFile(await context(command), { once: Boolean(options.once), dryRun: Boolean(options.dryRun), stop });
+      } finally {
+        stop.dispose();
+      }
       if (result) print(command, result);
       if (result && !result.ok) throw new ExitError(EXIT.failed);
     });

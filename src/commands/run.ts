@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommandContext } from './context.ts';
 import { openRuntime } from './runtime.ts';
 import { runTickLoop } from '../core/tick-loop.ts';
+import type { StopSignals } from './stop-signals.ts';
 import { preferSmallHeap } from '../util/long-running.ts';
 import { captureLog, mountRunDashboard } from '../api/dashboard/run-dashboard.ts';
 
@@ -10,6 +11,8 @@ export interface RunOptions {
   drainSeconds: number;
   /** On SIGINT/SIGTERM, stop running agents (TERM → grace → KILL) and comment. */
   stopAgents: boolean;
+  /** SIGINT/SIGTERM: the first stops the loop, the second forces an exit (src/cli.ts decides how). */
+  stop: StopSignals;
   /** Tests and embedding: resolves when the daemon has started. */
   onReady?: (info: { apiUrl?: string }) => void;
 }
@@ -33,31 +36,20 @@ export async function runDaemon(context: CommandContext, options: RunOptions): P
         throw error;
       })
     : undefined;
-  const stopping = new AbortController();
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    if (signals === 1) {
-      log.info(`${signal}: stopping; ${router.activeCount()} agent(s) running (${options.stopAgents ? 'stopping them' : `draining up to ${options.drainSeconds}s`}); send again to leave now`);
-      stopping.abort();
-    } else {
-      log.warn(`${signal} again: leaving now; running agents are left to the next start`);
-      void router.release().finally(() => process.exit(130));
-      // The last resort if even that hangs.
-      setTimeout(() => process.exit(130), 3000).unref();
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
+  const stopping = options.stop;
+  stopping.onForce(async () => {
+    log.warn('second signal: leaving now; running agents are left to the next start');
+    await router.release();
+  });
   try {
     log.info(`dispatcher running: ${config.routes.length} route(s), polling every ${config.pollIntervalMs / 1000}s, at most ${config.maxConcurrentAgents} agents${runtime.apiUrl ? `, agent API on ${runtime.apiUrl}` : ''}`);
     options.onReady?.({ apiUrl: runtime.apiUrl });
     await runTickLoop(router, { pollIntervalMs: config.pollIntervalMs, signal: stopping.signal, log });
+    log.info(`${stopping.received ?? 'stop'}: stopping; ${router.activeCount()} agent(s) running (${options.stopAgents ? 'stopping them' : `draining up to ${options.drainSeconds}s`}); send again to leave now`);
     if (options.stopAgents) {
       await router.stopAll('the dispatcher is shutting down');
     } else if (router.activeCount() > 0) {
-      const drained = await Promise.race([router.waitForAll().then(() => true), sleep(options.drainSeconds * 1000).then(() => false)]);
+      const drained = await Promise.race([router.waitForAll().then(() => true), sleep(options.drainSeconds * 1000, undefined, { ref: false }).then(() => false)]);
       if (!drained) {
         log.warn(`${router.activeCount()} agent(s) still running after ${options.drainSeconds}s; leaving them to the next start, which adopts them`);
         await router.release();
@@ -65,8 +57,6 @@ export async function runDaemon(context: CommandContext, options: RunOptions): P
     }
     log.info('dispatcher stopped');
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
     dashboard?.close();
     await runtime.close();
   }

@@ -118,6 +118,20 @@ describe('run', () => {
     assert.equal(await second.exited, 0, second.output());
   });
 
+  it('a second signal leaves at once (exit 130) and leaves the agent running for the next start', async () => {
+    const p = project([task('1')], `[routing."Todo"]\ncommand = ${NODE}\nargs = [${JSON.stringify(join(AGENTS, 'sleeper.mjs'))}, "60"]\nin_progress_queue = "In Progress"\n`);
+    const daemon = startDaemon(p.dir, ['--drain', '60']);
+    await waitFor(() => /dispatched task 1/.test(daemon.output()), 15_000, 'dispatch');
+    daemon.child.kill('SIGTERM');
+    await waitFor(() => /draining up to 60s/.test(daemon.output()), 10_000, 'draining');
+    daemon.child.kill('SIGTERM');
+    assert.equal(await daemon.exited, 130, daemon.output());
+    const [run] = allRuns(p.dir).filter((candidate) => candidate.taskId === '1');
+    assert.equal(run.status, 'running');
+    process.kill(run.pid, 0); // still alive
+    process.kill(-run.pid, 'SIGKILL');
+  });
+
   it('SIGTERM with --stop-agents stops agents, comments, and exits 0; status works meanwhile', async () => {
     const p = project([task('1')], `[routing."Todo"]\ncommand = ${NODE}\nargs = [${JSON.stringify(join(AGENTS, 'sleeper.mjs'))}, "60"]\nin_progress_queue = "In Progress"\n`);
     const daemon = startDaemon(p.dir, ['--stop-agents']);
