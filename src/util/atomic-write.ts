@@ -31,10 +31,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   }
 }
 
-/**
- * The same, synchronously: for small files written often (the ledger, a board), where a few
- * hundred microseconds on the event loop beat five trips through the thread pool.
- */
+/** The same, synchronously: for a write that must happen inside a synchronous step (history rotation). */
 export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode = 0o644): void {
   const folder = dirname(path);
   const temp = join(folder, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);

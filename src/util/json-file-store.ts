@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomicSync } from './atomic-write.ts';
+import { writeFileAtomic } from './atomic-write.ts';
 import { withFileLock } from './file-lock.ts';
 
 export interface JsonFileStoreOptions<T> {
@@ -96,7 +96,7 @@ export class JsonFileStore<T> {
           }
         }
         if (!changed) return;
-        writeFileAtomicSync(this.path, this.options.serialize(value), this.options.mode);
+        await writeFileAtomic(this.path, this.options.serialize(value), this.options.mode);
         this.own = { stamp: stampOf(this.path), value };
         this.options.afterWrite?.(value);
       });
