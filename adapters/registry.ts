@@ -20,7 +20,7 @@ const agents: Record<string, () => Promise<AgentFactory>> = {
 };
 
 export const trackerTypes = Object.keys(trackers);
-export const agentKinds = Object.keys(agents);
+export const agentKinds = Object.keys(agents) as Array<'command' | 'claude' | 'codex'>;
 
 export async function createTracker(context: TrackerContext): Promise<TrackerAdapter> {
   const load = trackers[context.options.type];

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { agentKinds } from '../../adapters/registry.ts';
 
 /**
  * The configuration file's schema: the reference's keys with their defaults, and ours beside them.
@@ -36,7 +37,7 @@ export const routeSchema = v.strictObject({
   on_failure_queue: v.optional(nonEmpty('on_failure_queue')),
   max_attempts: v.optional(positiveInt('max_attempts'), 1),
   max_concurrent: v.optional(positiveInt('max_concurrent')),
-  agent: v.optional(nonEmpty('agent'), 'command'),
+  agent: v.optional(v.picklist(agentKinds, `must be one of: ${agentKinds.map((kind) => `"${kind}"`).join(', ')}`), 'command'),
   /** Agent adapters: ask the agent for machine-readable output (default true). */
   structured_output: v.optional(v.boolean('must be true or false'), true),
 });

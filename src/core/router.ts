@@ -194,9 +194,17 @@ export function createRouter(options: RouterOptions) {
 
   async function dispatch({ task, route, run, token }: Reservation): Promise<RunRecord | undefined> {
     if (!(await claim(task, route, run))) return undefined;
-    const started = await startRun(deps, run, { ...task, queue: route.inProgressQueue ?? task.queue }, route, token);
-    track(started);
-    return started.record;
+    try {
+      const started = await startRun(deps, run, { ...task, queue: route.inProgressQueue ?? task.queue }, route, token);
+      track(started);
+      return started.record;
+    } catch (error) {
+      // Whatever went wrong before the agent existed, the slot is given back and the task told why.
+      const reason = redact((error as Error)?.message ?? String(error));
+      log.error(`could not start the agent of task ${task.id}: ${reason}`);
+      await settleRun(deps, run, route, { outcome: 'start_failed', durationMs: 0, reason });
+      return undefined;
+    }
   }
 
   /** Failed runs whose backoff is over: the task is still claimed, so it goes again from here. */

@@ -81,6 +81,13 @@ describe('config loading', () => {
     assert.match(error.message, /:3: routing\."Proj\.Board\.Todo"\.timeout: .*number/);
   });
 
+  it('names the agent kinds when a route asks for an unknown one', () => {
+    const dir = tempDir();
+    const file = writeFile(dir, 'dispatcher.toml', '[routing."Todo"]\ncommand = "x"\nagent = "gpt"\n');
+    const error = configError(() => loadConfig({ path: file, env: {} }));
+    assert.match(error.message, /:3: routing\.Todo\.agent: must be one of: "command", "claude", "codex"/);
+  });
+
   it('requires a backend type', () => {
     const dir = tempDir();
     const file = writeFile(dir, 'dispatcher.toml', '[backend]\nurl = "x.json"\n');
