@@ -115,7 +115,9 @@ export const DEFAULT_PRIORITY: Record<PriorityName, string[]> = {
 export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir: string; env: Record<string, string | undefined> }): Config {
   const { baseDir, env } = where;
   const at = (path: string) => (isAbsolute(path) ? path : resolve(baseDir, path));
-  const secretEnv = raw.secret_env;
+  // A token variable the config names is a secret too, whatever it is called.
+  const tokenVariables = [raw.backend?.token_env, raw.dispatch_file?.backend?.token_env].filter((name): name is string => Boolean(name));
+  const secretEnv = [...new Set([...raw.secret_env, ...tokenVariables])];
   for (const [name, value] of Object.entries(env)) {
     if (secretEnv.includes(name) || SECRET_ENV_PATTERNS.some((pattern) => pattern.test(name))) registerSecret(value);
   }

@@ -46,14 +46,14 @@ describe('router', () => {
     const dir = setupBoard(queues([]), {}).dir;
     const out = join(dir, 'seen.json');
     const hostile = `$(touch ${join(dir, 'pwned')}); "quoted" 'x' \` ; rm -rf /`;
-    const s = setupBoard(queues([task('1', hostile)]), { routing: { Todo: { command: node, args: [join(AGENTS, 'echo-args.mjs'), out, '{task_name}'], in_progress_queue: 'In Progress', env: { EXTRA: 'id={task_id}' } } }, secret_env: ['MY_SECRET'] },
-      { PATH: process.env.PATH, PLANKA_TOKEN: 'planka-secret', PLANKA_PASSWORD: 'pw', GITEA_TOKEN: 'gitea-secret', MY_SECRET: 'mine', HOME: '/tmp' });
+    const s = setupBoard(queues([task('1', hostile)]), { routing: { Todo: { command: node, args: [join(AGENTS, 'echo-args.mjs'), out, '{task_name}'], in_progress_queue: 'In Progress', env: { EXTRA: 'id={task_id}' } } }, secret_env: ['MY_SECRET'], backend: { type: 'json', url: 'board.json', token_env: 'TEAM_TOKEN' } },
+      { PATH: process.env.PATH, PLANKA_TOKEN: 'planka-secret', PLANKA_PASSWORD: 'pw', GITEA_TOKEN: 'gitea-secret', MY_SECRET: 'mine', TEAM_TOKEN: 'team', HOME: '/tmp' });
     await s.router.tick();
     await s.router.waitForAll();
     const seen = JSON.parse(readFileSync(out, 'utf8'));
     assert.equal(seen.argv[0], hostile);
     assert.equal(existsSync(join(dir, 'pwned')), false);
-    for (const name of ['PLANKA_TOKEN', 'PLANKA_PASSWORD', 'GITEA_TOKEN', 'MY_SECRET']) assert.equal(seen.env[name], undefined, name);
+    for (const name of ['PLANKA_TOKEN', 'PLANKA_PASSWORD', 'GITEA_TOKEN', 'MY_SECRET', 'TEAM_TOKEN']) assert.equal(seen.env[name], undefined, name);
     assert.equal(seen.env.EXTRA, 'id=1');
     assert.equal(seen.env.HOME, '/tmp');
   });
