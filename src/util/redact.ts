@@ -11,6 +11,7 @@ export function registerSecret(value: string | undefined): void {
 }
 
 const patterns: Array<[RegExp, string]> = [
+  [/\b([a-z][a-z0-9+.-]*:\/\/)([^\/\s:@]+):([^@\s\/]+)@/gi, `$1$2:${REDACTED}@`],
   [/\b(authorization|x-api-key|cookie|set-cookie)(["']?\s*[:=]\s*["']?)(bearer\s+|token\s+|basic\s+)?[^\s"',;}]+/gi, `$1$2$3${REDACTED}`],
   [/\b(access_token|token|password|api_key|apikey|secret)=([^&\s"']+)/gi, `$1=${REDACTED}`],
   [/("(?:password|token|accessToken|pendingToken|apiKey|api_key|secret)"\s*:\s*")[^"]*"/gi, `$1${REDACTED}"`],

@@ -1,0 +1,56 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/log.ts';
+import { redact, registerSecret } from '../../src/util/redact.ts';
+
+function capture() {
+  let text = '';
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      text += chunk;
+      done();
+    },
+  });
+  return { stream, text: () => text };
+}
+
+describe('redaction', () => {
+  it('scrubs registered secrets, credential headers, query tokens and URL passwords', () => {
+    registerSecret('s3cr3t-token-value');
+    const line = redact(
+      'token s3cr3t-token-value; Authorization: Bearer abc.def.ghi; X-Api-Key: k-123; GET /x?access_token=zzz&a=1; url https://bot:hunter2@planka.example.com/x; {"password":"p4ss"}',
+    );
+    for (const secret of ['s3cr3t-token-value', 'abc.def.ghi', 'k-123', 'zzz', 'hunter2', 'p4ss']) assert.ok(!line.includes(secret), `${secret} in ${line}`);
+    assert.match(line, /https:\/\/bot:\[redacted\]@planka\.example\.com\/x/);
+    assert.match(line, /a=1/);
+  });
+
+  it('reaches every log format and every subscriber', () => {
+    registerSecret('another-secret-123');
+    for (const format of ['plain', 'json'] as const) {
+      const out = capture();
+      const log = createLogger({ format, stream: out.stream, level: 'debug' });
+      const seen: string[] = [];
+      log.subscribe((record) => seen.push(record.message));
+      log.withTag('planka').warn('login failed for %s with %s', 'bot', 'another-secret-123');
+      log.debug('Authorization: token another-secret-123');
+      assert.ok(!out.text().includes('another-secret-123'), out.text());
+      assert.ok(seen.every((message) => !message.includes('another-secret-123')));
+      assert.match(out.text(), /login failed for bot with \[redacted\]/);
+      if (format === 'json') assert.equal(JSON.parse(out.text().split('\n')[0]).tag, 'planka');
+    }
+  });
+
+  it('respects the level for output but still feeds subscribers (the dashboard tail)', () => {
+    const out = capture();
+    const log = createLogger({ format: 'plain', stream: out.stream, level: 'error' });
+    const seen: string[] = [];
+    log.subscribe((record) => seen.push(`${record.level} ${record.message}`));
+    log.info('quiet');
+    log.error('loud');
+    assert.doesNotMatch(out.text(), /quiet/);
+    assert.match(out.text(), /ERROR loud/);
+    assert.deepEqual(seen, ['info quiet', 'error loud']);
+  });
+});
