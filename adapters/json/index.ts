@@ -33,14 +33,20 @@ export default function createJsonTracker(context: TrackerContext): TrackerAdapt
     ...(typeof raw.priority === 'number' ? { priority: raw.priority } : {}),
   });
 
+  const mapped = new WeakMap<Board, Map<string, Task[]>>();
+  /** A queue's tasks, mapped once per version of the (shared, read-only) board. */
+  const tasksOf = (board: Board, queue: string): Task[] => {
+    let queues = mapped.get(board);
+    if (!queues) mapped.set(board, (queues = new Map()));
+    let tasks = queues.get(queue);
+    if (!tasks) queues.set(queue, (tasks = (board.queues[queue] ?? []).map((raw) => toTask(raw, queue))));
+    return tasks;
+  };
+
   return {
     async getReadyTasks(queueNames) {
       const board = await readBoard(store);
-      const tasks: Task[] = [];
-      for (const queue of queueNames) {
-        for (const raw of board.queues[queue] ?? []) tasks.push(toTask(raw, queue));
-      }
-      return tasks;
+      return queueNames.flatMap((queue) => tasksOf(board, queue));
     },
     async getTask(taskId) {
       const board = await readBoard(store);

@@ -123,10 +123,27 @@ export function createRouter(options: RouterOptions) {
   /** Reserves slots for as many candidates as fit, in one ledger write. */
   async function reserve(candidates: Array<{ task: Task; route: RouteConfig }>): Promise<Reservation[]> {
     return ledger.update((data) => {
+      // One pass over the runs, then one over the candidates: a tick costs the same with 500 ready tasks as with 5.
+      const busy = new Set<string>();
+      const ranOnce = new Set<string>();
+      let used = 0;
+      const usedByRoute = new Map<string, number>();
+      for (const run of data.runs) {
+        if (ACTIVE.has(run.status)) busy.add(run.taskId);
+        else if (run.status !== 'claim_failed') ranOnce.add(`${run.route}\u0000${run.taskId}`);
+        if (OCCUPYING.has(run.status)) {
+          used++;
+          usedByRoute.set(run.route, (usedByRoute.get(run.route) ?? 0) + 1);
+        }
+      }
       const reserved: Reservation[] = [];
       for (const { task, route } of candidates) {
-        if (data.runs.some((run) => run.taskId === task.id && (ACTIVE.has(run.status) || (!route.inProgressQueue && run.route === route.queue && run.status !== 'claim_failed')))) continue;
-        if (freeSlots(data.runs, route) <= 0) continue;
+        if (used >= config.maxConcurrentAgents) break;
+        if (busy.has(task.id)) continue;
+        // Without an in-progress queue the task stays where it is: once is enough while the ledger remembers it.
+        if (!route.inProgressQueue && ranOnce.has(`${route.queue}\u0000${task.id}`)) continue;
+        const routeUsed = usedByRoute.get(route.queue) ?? 0;
+        if (route.maxConcurrent !== undefined && routeUsed >= route.maxConcurrent) continue;
         const run: RunRecord = {
           id: newRunId(),
           taskId: task.id,
@@ -146,6 +163,9 @@ export function createRouter(options: RouterOptions) {
         run.tokenHash = hash;
         data.runs.push(run);
         reserved.push({ task, route, run: { ...run }, token });
+        busy.add(task.id);
+        used++;
+        usedByRoute.set(route.queue, routeUsed + 1);
       }
       return reserved;
     });
