@@ -4,12 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../errors.ts';
 import type { AppLogger } from '../log.ts';
 import type { TaskService } from '../core/task-service.ts';
-import { assertLoopbackHostHeader, authorize, bearerToken, createIdentify, isLoopbackHost, type Access, type Caller, type ResolveRunToken } from './auth.ts';
-import { DEFAULT_BODY_LIMIT, readJsonObject } from './body.ts';
-import { ApiError, toErrorReply } from './errors.ts';
+import { createIdentify, isLoopbackHost, type Access, type ResolveRunToken } from './auth.ts';
+import { DEFAULT_BODY_LIMIT } from './body.ts';
 import { buildOpenApiDocument } from './openapi.ts';
-import { closeServer, listen, parseTarget, send, serverUrl } from './http-server-kit.ts';
-import { AllowAnswer, RouteTable, type OperationDoc, type Reply, type RouteHandler } from './route-table.ts';
+import { closeServer, listen, serverUrl } from './http-server-kit.ts';
+import { routeRequests } from './route-requests.ts';
+import { RouteTable, type OperationDoc, type Reply, type RouteHandler } from './route-table.ts';
 import { taskRoutes } from './routes.ts';
 
 export { ensureOperatorToken, readOperatorToken, type OperatorToken } from './operator-token.ts';
@@ -96,54 +96,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     doc: { summary: 'This description of the API (OpenAPI 3.1)', responses: { 200: { description: 'The OpenAPI document', schema: { type: 'object' } } } },
   });
 
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const started = performance.now();
-    const method = request.method ?? 'GET';
-    let pathname = '?';
-    let caller: Caller = { kind: 'anonymous' };
-    try {
-      const target = parseTarget(request.url);
-      pathname = target.pathname;
-      if (options.auth === 'none' && loopback) assertLoopbackHostHeader(request);
-      const { route, params } = table.match(method, pathname);
-      const identified = Promise.resolve().then(() => identify(bearerToken(request)));
-      // A public route ignores a bad token instead of refusing the request.
-      caller = await (route.access === 'public' ? identified.catch((): Caller => ({ kind: 'anonymous' })) : identified);
-      authorize(caller, route.access, params);
-      let body: Promise<Record<string, unknown>> | undefined;
-      const reply = await route.handler({
-        request,
-        response,
-        params,
-        query: target.searchParams,
-        caller,
-        readJson: () => (body ??= readJsonObject(request, { maxBytes: limits.bodyBytes, timeoutMs: limits.bodyTimeoutMs })),
-        identify: (token) => identify(token),
-      });
-      if (reply) send(response, reply);
-    } catch (error) {
-      if (error instanceof AllowAnswer) {
-        send(response, { status: 204, headers: { allow: error.allow } });
-      } else {
-        sendError(request, response, error);
-      }
-    } finally {
-      const who = caller.kind === 'run' ? `run ${caller.runId}` : caller.kind;
-      log.debug('%s %s → %d in %d ms (%s)', method, pathname, response.statusCode, Math.round(performance.now() - started), who);
-    }
-  }
-
-  function sendError(request: IncomingMessage, response: ServerResponse, error: unknown): void {
-    const reply = toErrorReply(error);
-    if (reply.status === 500) log.error('unexpected error on %s %s: %s', request.method, parseTargetSafe(request.url), (error as Error)?.stack ?? String(error));
-    else if (reply.serverFault) log.warn('%s %s → %d: %s', request.method, parseTargetSafe(request.url), reply.status, reply.body.error.message);
-    if (response.headersSent) {
-      response.destroy();
-      return;
-    }
-    const headers = { ...reply.headers, ...(reply.closeConnection ? { connection: 'close' } : {}) };
-    send(response, { status: reply.status, headers, json: reply.body });
-  }
+  const handle = routeRequests({ table, identify, checkHost: options.auth === 'none' && loopback, body: { maxBytes: limits.bodyBytes, timeoutMs: limits.bodyTimeoutMs }, log });
 
   const server = createServer({
     requestTimeout: limits.requestTimeoutMs,
@@ -182,13 +135,6 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   };
 }
 
-function parseTargetSafe(target: string | undefined): string {
-  try {
-    return parseTarget(target).pathname;
-  } catch {
-    return '?';
-  }
-}
 
 /** Requests node cannot even parse (garbage, huge headers, timeouts) still get a JSON answer. */
 function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {

@@ -1,12 +1,12 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../../errors.ts';
 import type { AppLogger } from '../../log.ts';
-import { assertLoopbackHostHeader, authorize, bearerToken, createIdentify, isLoopbackHost, type Caller } from '../auth.ts';
-import { DEFAULT_BODY_LIMIT, readJsonObject } from '../body.ts';
-import { toErrorReply } from '../errors.ts';
-import { AllowAnswer, RouteTable } from '../route-table.ts';
-import { closeServer, listen, parseTarget, send, serverUrl } from '../http-server-kit.ts';
+import { createIdentify, isLoopbackHost } from '../auth.ts';
+import { DEFAULT_BODY_LIMIT } from '../body.ts';
+import { RouteTable } from '../route-table.ts';
+import { routeRequests } from '../route-requests.ts';
+import { closeServer, listen, serverUrl } from '../http-server-kit.ts';
 import type { RouteMount } from './routes.ts';
 
 export interface DashboardServerOptions {
@@ -42,37 +42,7 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   const identify = createIdentify({ auth: options.auth, operatorTokenHash: options.operatorTokenHash, resolveRunToken: () => undefined });
   const table = new RouteTable();
 
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const method = request.method ?? 'GET';
-    try {
-      const target = parseTarget(request.url);
-      if (options.auth === 'none') assertLoopbackHostHeader(request);
-      const { route, params } = table.match(method, target.pathname);
-      const identified = Promise.resolve().then(() => identify(bearerToken(request)));
-      // A public route ignores a bad token instead of refusing the request.
-      const caller = await (route.access === 'public' ? identified.catch((): Caller => ({ kind: 'anonymous' })) : identified);
-      authorize(caller, route.access, params);
-      const reply = await route.handler({
-        request,
-        response,
-        params,
-        query: target.searchParams,
-        caller,
-        readJson: () => readJsonObject(request, { maxBytes: DEFAULT_BODY_LIMIT, timeoutMs: 15_000 }),
-        identify,
-      });
-      if (reply) send(response, reply);
-    } catch (error) {
-      if (error instanceof AllowAnswer) return send(response, { status: 204, headers: { allow: error.allow } });
-      const reply = toErrorReply(error);
-      if (reply.status === 500) log.error('unexpected error on %s %s: %s', method, request.url?.split('?')[0], (error as Error)?.stack ?? String(error));
-      if (response.headersSent) {
-        response.destroy();
-        return;
-      }
-      send(response, { status: reply.status, headers: { ...reply.headers, ...(reply.closeConnection ? { connection: 'close' } : {}) }, json: reply.body });
-    }
-  }
+  const handle = routeRequests({ table, identify, checkHost: options.auth === 'none', body: { maxBytes: DEFAULT_BODY_LIMIT, timeoutMs: 15_000 }, log });
 
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 });
   server.on('request', (request, response) => {
