@@ -9,7 +9,7 @@ import { DEFAULT_BODY_LIMIT } from './body.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { closeServer, listen, serverUrl } from './http-server-kit.ts';
 import { routeRequests } from './route-requests.ts';
-import { RouteTable, type OperationDoc, type Reply, type RouteHandler } from './route-table.ts';
+import { RouteTable, type OperationDoc, type RouteHandler } from './route-table.ts';
 import { taskRoutes } from './routes.ts';
 
 export { ensureOperatorToken, readOperatorToken, type OperatorToken } from './operator-token.ts';

@@ -1,78 +1,11 @@
-import { closeSync, createWriteStream, fstatSync, openSync, readSync, writeSync, type WriteStream } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+
+/** Helpers for an agent's log file: opening it for a run, the in-memory tail, reading a tail back. */
 
 /** Default cap on what one run writes to its log file. */
 export const DEFAULT_MAX_LOG_BYTES = 10 * 1024 * 1024;
 /** How much of the most recent output is kept in memory for the outcome. */
 export const TAIL_BYTES = 4096;
-
-/**
- * An agent's combined output: appended to its log file up to `maxBytes` (then one
- * "[output truncated ...]" marker and nothing more), while the last {@link TAIL_BYTES} stay current in
- * memory whatever the cap. A failing disk never stops the agent: write errors only end the logging.
- */
-export class OutputLog {
-  #stream: WriteStream;
-  #written = 0;
-  #tail: Buffer = Buffer.alloc(0);
-  #closed = false;
-  #truncated = false;
-  #error: Error | undefined;
-
-  /** Takes ownership of `fd` (opened for appending) and closes it in {@link close}. */
-  constructor(
-    fd: number,
-    readonly maxBytes: number = DEFAULT_MAX_LOG_BYTES,
-  ) {
-    this.#stream = createWriteStream('', { fd, autoClose: true });
-    this.#stream.on('error', (error) => {
-      this.#error ??= error;
-    });
-  }
-
-  /** true once output went past the cap. */
-  get truncated(): boolean {
-    return this.#truncated;
-  }
-
-  /** The first write error, if the log could not be written. */
-  get error(): Error | undefined {
-    return this.#error;
-  }
-
-  write(chunk: Buffer): void {
-    this.#tail = appendToTail(this.#tail, chunk);
-    if (this.#closed || this.#truncated || this.#error) return;
-    const room = this.maxBytes - this.#written;
-    if (chunk.length <= room) {
-      this.#written += chunk.length;
-      this.#stream.write(chunk);
-      return;
-    }
-    this.#truncated = true;
-    this.#written = this.maxBytes;
-    if (room > 0) this.#stream.write(chunk.subarray(0, room));
-    this.#stream.write(`\n[output truncated: log limit of ${this.maxBytes} bytes reached]\n`);
-  }
-
-  /** A line of our own (not agent output): written even past the cap, not part of the tail. */
-  note(text: string): void {
-    if (!this.#closed && !this.#error) this.#stream.write(text);
-  }
-
-  tail(): string {
-    return decodeTail(this.#tail);
-  }
-
-  /** Flushes and closes the file. */
-  close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    this.#closed = true;
-    return new Promise((resolve) => {
-      this.#stream.end(() => resolve());
-      this.#stream.once('error', () => resolve());
-    });
-  }
-}
 
 /** The last {@link TAIL_BYTES} of `tail` followed by `chunk`. */
 export function appendToTail(tail: Buffer, chunk: Buffer): Buffer {

@@ -8,7 +8,7 @@ import { redact } from '../util/redact.ts';
 import { buildAgentEnv } from './agent-env.ts';
 import { backoffDelay } from './backoff.ts';
 import type { Ledger, RunRecord, RunStatus } from './ledger.ts';
-import { formatRunComment, type RunOutcome } from './run-comment.ts';
+import { formatRunComment, outcomeOfExit, type RunOutcome } from './run-comment.ts';
 import { processStartTicks, spawnAgent, watchForeignGroup, type SpawnOutcome } from './spawner.ts';
 import { renderPathTemplate, renderTemplate, type TemplateVars } from './templates.ts';
 
@@ -157,7 +157,7 @@ function fromSpawn(outcome: SpawnOutcome, report: AgentReport | undefined, timeo
   const base = { exitCode: outcome.exitCode, signal: outcome.signal, durationMs: outcome.durationMs, tail: outcome.tail, report, timeoutMs };
   switch (outcome.kind) {
     case 'exited':
-      return { ...base, outcome: outcome.exitCode === 0 && report?.ok !== false ? 'succeeded' : 'failed' };
+      return { ...base, outcome: outcomeOfExit(outcome.exitCode, report) };
     case 'timed_out':
       return { ...base, outcome: 'timed_out' };
     case 'start_failed':

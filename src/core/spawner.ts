@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, statSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createLineSplitter, DEFAULT_MAX_LINE_LENGTH, type LineSplitter } from './line-splitter.ts';
 import { LogFollower } from './log-follower.ts';
-import { DEFAULT_MAX_LOG_BYTES, openLogForAppend, OutputLog, readLogTail } from './output-log.ts';
+import { DEFAULT_MAX_LOG_BYTES, openLogForAppend, readLogTail } from './output-log.ts';
 import { isProcessGroupAlive, MAX_TIMER_MS, terminateProcessGroup, type TerminationResult } from './process-group.ts';
 
 export { isProcessGroupAlive, killProcessGroup, processStartTicks } from './process-group.ts';
@@ -183,9 +183,13 @@ function failedStart(request: SpawnRequest, logFd: number, startedAt: number, th
     : Promise.resolve(thrown);
   const done = reason.then(async (error) => {
     const message = describeStartError(error, request);
-    const log = new OutputLog(logFd);
-    log.note(`[dispatcher] could not start: ${message}\n`);
-    await log.close();
+    try {
+      writeSync(logFd, `[dispatcher] could not start: ${message}\n`);
+    } catch {
+      // The log is a courtesy here; the outcome carries the reason.
+    } finally {
+      closeSync(logFd);
+    }
     return {
       kind: 'start_failed' as const,
       exitCode: null,

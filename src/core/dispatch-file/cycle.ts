@@ -4,7 +4,7 @@ import type { RateLimiter, RateLimitStatus } from '../rate-limit.ts';
 import { mapLimit } from './map-limit.ts';
 import { publishCycle } from './publish.ts';
 import { describeIssue, icons, type DispatchLog } from './log-lines.ts';
-import { planned, scanTasksDir, selectCandidates, type Candidate, type PlannedFile } from './select.ts';
+import { planned, scanTasksDir, selectCandidates, type PlannedFile } from './select.ts';
 import { writeTaskFiles } from './write.ts';
 import type { DispatchStateStore } from './state.ts';
 
