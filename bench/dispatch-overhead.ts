@@ -33,8 +33,16 @@ async function bareSpawns(count: number): Promise<void> {
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
 }
 
+/**
+ * Scratch folders are removed at the end, not between rounds: a burst of deletions makes this
+ * machine's ext4 slow to create files for a minute after (it skips recently freed inodes), which
+ * would bill the next round's log files for the previous round's cleanup.
+ */
+const cleanups: Array<() => void> = [];
+
 async function dispatcherRun(count: number, onProgress?: (done: number) => void): Promise<void> {
   const { dir, cleanup } = scratch('dispatch-bench-');
+  cleanups.push(cleanup);
   const tasks = Array.from({ length: count }, (_, i) => ({ id: String(i + 1), name: `task ${i + 1}`, description: '', labels: [], assignees: [], comments: [], tasks: [] }));
   writeFileSync(join(dir, 'board.json'), JSON.stringify({ queues: { Todo: tasks, 'In Progress': [], Done: [] } }));
   const raw = v.parse(configSchema, {
@@ -56,7 +64,6 @@ async function dispatcherRun(count: number, onProgress?: (done: number) => void)
   });
   await runTickLoop(router, { pollIntervalMs: config.pollIntervalMs, signal: stop.signal, log: silentLogger });
   await router.waitForAll();
-  cleanup();
 }
 
 const rounds = 3;
@@ -67,6 +74,7 @@ for (let round = 0; round < rounds; round++) {
   bare.push((await timed(() => bareSpawns(TASKS))).ms);
   ours.push((await timed(() => dispatcherRun(TASKS))).ms);
 }
+for (const cleanup of cleanups) cleanup();
 const best = (values: number[]) => Math.min(...values);
 console.log(`dispatch overhead: ${TASKS} tasks → \`true\`, concurrency ${CONCURRENCY}, best of ${rounds}`);
 console.log(`  bare node spawner: ${fmt(best(bare))}  (${bare.map(fmt).join(', ')})`);

@@ -91,6 +91,8 @@ export interface LedgerData {
 
 /** Finished runs kept for `status` and the dashboard. */
 const HISTORY = 200;
+/** The longest a {@link Ledger.patchSoon} waits for another write to join. */
+const SOON_MS = 50;
 
 export class Ledger {
   readonly file: string;
@@ -100,6 +102,10 @@ export class Ledger {
   /** Runs finished by changes whose write is under way: still part of every view until appended. */
   private finishing: RunRecord[] = [];
   private view?: { active: LedgerData; recent: RunRecord[]; merged: LedgerData };
+  /** Fields waiting to go with the next write (see patchSoon). */
+  private soon = new Map<string, Partial<RunRecord>>();
+  private soonTimer: NodeJS.Timeout | undefined;
+  private carried = new Map<string, Partial<RunRecord>>();
 
   constructor(readonly stateDir: string) {
     this.file = join(stateDir, 'ledger.json');
@@ -112,6 +118,7 @@ export class Ledger {
       afterWrite: () => {
         this.history.append(this.finishing);
         this.finishing = [];
+        this.written();
       },
     });
   }
@@ -138,12 +145,47 @@ export class Ledger {
       const history = [...this.history.recent(), ...this.finishing];
       const known = new Set(history.map((run) => run.id));
       const data: LedgerData = { ...stored, runs: [...history, ...stored.runs] };
+      this.applySoon(data.runs);
       const result = change(data);
       const finished = data.runs.filter((run) => !ACTIVE.has(run.status) && !known.has(run.id));
       Object.assign(stored, data, { runs: data.runs.filter((run) => ACTIVE.has(run.status)) });
       this.finishing.push(...finished);
       return result;
     }) as Promise<Awaited<T>>;
+  }
+
+  /**
+   * Records `fields` with the next write, or within {@link SOON_MS}: for what may wait a moment,
+   * such as the pid of an agent just started (recovery finds an agent whose pid never reached the
+   * ledger by its DISPATCHER_RUN_ID). On a busy host it shares a write with the outcomes of earlier
+   * runs instead of holding them up behind a write of its own.
+   */
+  patchSoon(runId: string, fields: Partial<RunRecord>): void {
+    this.soon.set(runId, { ...this.soon.get(runId), ...fields });
+    this.soonTimer ??= setTimeout(() => {
+      this.soonTimer = undefined;
+      if (this.soon.size > 0) this.update(() => {}).catch(() => {}); // kept for the next write
+    }, SOON_MS);
+  }
+
+  /** Applies what waits in `soon` to active runs; it leaves `soon` once a write has carried it. */
+  private applySoon(runs: RunRecord[]): void {
+    if (this.soon.size === 0) return;
+    for (const run of runs) {
+      const fields = this.soon.get(run.id);
+      if (fields && ACTIVE.has(run.status)) Object.assign(run, fields);
+    }
+    this.carried = new Map(this.soon);
+  }
+
+  /** After a write: what it carried is on disk. */
+  private written(): void {
+    for (const [id, fields] of this.carried) if (this.soon.get(id) === fields) this.soon.delete(id);
+    this.carried.clear();
+    if (this.soon.size === 0) {
+      clearTimeout(this.soonTimer);
+      this.soonTimer = undefined;
+    }
   }
 
   async patch(runId: string, fields: Partial<RunRecord>): Promise<RunRecord | undefined> {

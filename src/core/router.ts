@@ -6,8 +6,8 @@ import { backoffDelay } from './backoff.ts';
 import { ACTIVE, isOwnerAlive, type Ledger, type LedgerData, OCCUPYING, type RunRecord } from './ledger.ts';
 import { createRunToken } from './run-token.ts';
 import { compareByPriority, PRIORITIES, priorityOf } from './priority.ts';
-import { isProcessGroupAlive, processStartTicks } from './spawner.ts';
-import { type ActiveRun, adoptRun, type ExecutorDeps, newRunId, type RouterEvent, settleRun, startRun } from './run-executor.ts';
+import { findRunGroup, isProcessGroupAlive, processStartTicks } from './spawner.ts';
+import { type ActiveRun, adoptRun, type ExecutorDeps, newRunId, type RouterEvent, runLogFile, settleRun, startRun } from './run-executor.ts';
 
 export interface RouterOptions {
   config: Config;
@@ -89,6 +89,7 @@ export function createRouter(options: RouterOptions) {
       const found: RunRecord[] = [];
       for (const run of data.runs) {
         if (!unwatched(run)) continue;
+        if (run.status === 'starting' && run.pgid === undefined) findStartedAgent(run);
         // A detaching poll-once will not stay to watch: it leaves live agents to the next watcher.
         if (deps.detach && isAlive(run)) continue;
         run.owner = ledger.owner; // ours now: no other process settles it twice
@@ -110,6 +111,22 @@ export function createRouter(options: RouterOptions) {
         await settleRun(deps, run, route, { outcome: 'lost', durationMs: run.startedAt ? Date.now() - Date.parse(run.startedAt) : 0, reason });
       }
     }
+  }
+
+  /** An agent started just before its dispatcher died, before its pid reached the ledger. */
+  function findStartedAgent(run: RunRecord): void {
+    const group = findRunGroup(run.id);
+    if (!group) return;
+    const timeoutMs = routes.get(run.route)?.timeoutMs ?? config.defaultAgentTimeoutMs;
+    log.info(`found the agent of run ${run.id} (task ${run.taskId}) by its run id [pid ${group.pid}]`);
+    Object.assign(run, {
+      status: 'running',
+      ...group,
+      startedAt: run.createdAt,
+      deadline: timeoutMs === undefined ? undefined : Date.parse(run.createdAt) + timeoutMs,
+      timeoutMs,
+      logFile: runLogFile(config.stateDir, run.id),
+    } satisfies Partial<RunRecord>);
   }
 
   /** Slots: counted from the ledger, so agents of other dispatcher processes on this host count too. */

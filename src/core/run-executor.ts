@@ -48,6 +48,11 @@ export function newRunId(): string {
   return `${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;
 }
 
+/** Where a run's output goes. */
+export function runLogFile(stateDir: string, runId: string): string {
+  return join(stateDir, 'runs', `${runId}.log`);
+}
+
 export function templateVars(task: Pick<Task, 'id' | 'name' | 'url'>, route: RouteConfig, runId: string): TemplateVars {
   return { task_id: task.id, task_name: task.name, task_url: task.url, queue: route.queue, run_id: runId };
 }
@@ -78,7 +83,7 @@ export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Ta
   // Detached agents write straight to their log: the parser sees no line, but still reports what
   // the launch told it (Claude's pre-assigned session id, so the resume hint survives).
   const parser: AgentOutputParser | undefined = agent.createParser?.(launch);
-  const logFile = join(config.stateDir, 'runs', `${reserved.id}.log`);
+  const logFile = runLogFile(config.stateDir, reserved.id);
   const timeoutMs = route.timeoutMs ?? config.defaultAgentTimeoutMs;
   const tagged = log.withTag(`task ${task.id}`);
 
@@ -97,21 +102,22 @@ export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Ta
     },
     detach: deps.detach,
   });
-  const startedAt = new Date(running.startedAt).toISOString();
-  const record =
-    (await ledger.patch(reserved.id, {
-      status: running.pid ? 'running' : 'starting',
-      pid: running.pid,
-      pgid: running.pgid,
-      startTicks: running.pid ? processStartTicks(running.pid) : undefined,
-      startedAt,
-      deadline: timeoutMs === undefined ? undefined : running.startedAt + timeoutMs,
-      detached: deps.detach || undefined,
-      owner: deps.detach ? undefined : ledger.owner,
-      logFile,
-      cwd,
-      timeoutMs,
-    })) ?? reserved;
+  const started: Partial<RunRecord> = {
+    status: running.pid ? 'running' : 'starting',
+    pid: running.pid,
+    pgid: running.pgid,
+    startTicks: running.pid ? processStartTicks(running.pid) : undefined,
+    startedAt: new Date(running.startedAt).toISOString(),
+    deadline: timeoutMs === undefined ? undefined : running.startedAt + timeoutMs,
+    detached: deps.detach || undefined,
+    owner: deps.detach ? undefined : ledger.owner,
+    logFile,
+    cwd,
+    timeoutMs,
+  };
+  // Not awaited: it goes with the next ledger write (recovery can find the agent without it).
+  ledger.patchSoon(reserved.id, started);
+  const record: RunRecord = { ...reserved, ...started };
   if (running.pid) {
     log.info(`dispatched task ${task.id} (${task.name}) → ${route.command} [pid ${running.pid}, run ${record.id}, attempt ${record.attempt}/${record.maxAttempts}]`);
     deps.emit({ type: 'dispatch', run: record });

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, type Stats, statSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createLineSplitter, DEFAULT_MAX_LINE_LENGTH, type LineSplitter } from './line-splitter.ts';
 import { LogFollower } from './log-follower.ts';
 import { DEFAULT_MAX_LOG_BYTES, openLogForAppend, readLogTail } from './output-log.ts';
 import { isProcessGroupAlive, MAX_TIMER_MS, terminateProcessGroup, type TerminationResult } from './process-group.ts';
 
-export { isProcessGroupAlive, killProcessGroup, processStartTicks } from './process-group.ts';
+export { findRunGroup, isProcessGroupAlive, killProcessGroup, processStartTicks } from './process-group.ts';
 export { watchForeignGroup, type ForeignGroupOutcome, type ForeignGroupWatch } from './foreign-group.ts';
 
 /**
@@ -137,8 +137,14 @@ export function spawnAgent(request: SpawnRequest): RunningAgent {
 }
 
 function prepareWorkingFolder(cwd: string): void {
-  if (existsSync(cwd)) {
-    if (!statSync(cwd).isDirectory()) throw new Error(`working folder is not a folder: ${cwd}`);
+  let info: Stats | undefined;
+  try {
+    info = statSync(cwd, { throwIfNoEntry: false });
+  } catch {
+    // ENOTDIR and the like: mkdir below says it in its own words
+  }
+  if (info) {
+    if (!info.isDirectory()) throw new Error(`working folder is not a folder: ${cwd}`);
     return;
   }
   try {
@@ -150,8 +156,14 @@ function prepareWorkingFolder(cwd: string): void {
 
 function openLog(request: SpawnRequest): { fd: number; outputStart: number } {
   try {
-    mkdirSync(dirname(request.logFile), { recursive: true });
-    return openLogForAppend(request.logFile, request.header);
+    try {
+      return openLogForAppend(request.logFile, request.header);
+    } catch (error) {
+      // The folder is made once, when the first run finds it missing, not asked for on every run.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      mkdirSync(dirname(request.logFile), { recursive: true });
+      return openLogForAppend(request.logFile, request.header);
+    }
   } catch (error) {
     throw new Error(`cannot open log file ${request.logFile}: ${errorText(error)}`);
   }

@@ -2,8 +2,8 @@ import type { Router } from './router.ts';
 import type { AppLogger } from '../log.ts';
 
 /**
- * Ticks the router every poll interval until `signal` aborts. When a run ends, a tick follows
- * at once (at most one per `minGapMs`, so exits close together share a tick) so a freed slot is
+ * Ticks the router every poll interval until `signal` aborts. When a run's outcome is recorded, a
+ * tick follows at once (at most one per `minGapMs`, so exits close together share a tick) so a freed slot is
  * filled without waiting a whole interval. Ticks run in the background mode: claiming and
  * spawning of one tick overlap the next.
  */
@@ -12,7 +12,9 @@ export async function runTickLoop(router: Router, options: { pollIntervalMs: num
   let wake: (() => void) | undefined;
   let woken = false;
   const unsubscribe = router.onEvent((event) => {
-    if (event.type !== 'ended' && event.type !== 'exit' && event.type !== 'retry') return;
+    // Once the outcome is in the ledger, not when the process ends: a tick any sooner finds the slot
+    // still taken, and spends its turn (minGapMs) on nothing.
+    if (event.type !== 'exit' && event.type !== 'retry') return;
     woken = true;
     wake?.();
   });

@@ -11,9 +11,13 @@ import { randomBytes } from 'node:crypto';
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const folder = dirname(path);
-  await mkdir(folder, { recursive: true });
   const temp = join(folder, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(temp, 'w', mode);
+  // The folder is made when the first write finds it missing, not asked for on every write.
+  const handle = await open(temp, 'w', mode).catch(async (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+    await mkdir(folder, { recursive: true });
+    return open(temp, 'w', mode);
+  });
   try {
     await handle.writeFile(data);
     await handle.sync();

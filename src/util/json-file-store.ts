@@ -36,7 +36,8 @@ export class JsonFileStore<T> {
     private readonly options: JsonFileStoreOptions<T>,
   ) {}
 
-  private shared?: { stamp: string; value: Promise<T> };
+  /** What readers share; after our own write, the text we wrote, parsed when first read. */
+  private shared?: { stamp: string; value?: Promise<T>; written?: string };
   /** What this process last wrote (never handed to readers, so never shared). */
   private own?: { stamp: string | undefined; value: T };
 
@@ -47,7 +48,13 @@ export class JsonFileStore<T> {
   read(): Promise<T> {
     const stamp = stampOf(this.path);
     if (stamp === undefined) return this.readFresh(); // missing or unreadable: readFresh says which
-    if (this.shared?.stamp === stamp) return this.shared.value;
+    const shared = this.shared;
+    if (shared?.stamp === stamp) {
+      // Parsing what we wrote spares a trip through the thread pool for the file's content.
+      if (!shared.value) shared.value = Promise.resolve(this.options.parse(shared.written!));
+      shared.written = undefined;
+      return shared.value;
+    }
     const value = this.readFresh();
     const entry = { stamp, value };
     this.shared = entry;
@@ -96,8 +103,11 @@ export class JsonFileStore<T> {
           }
         }
         if (!changed) return;
-        await writeFileAtomic(this.path, this.options.serialize(value), this.options.mode);
-        this.own = { stamp: stampOf(this.path), value };
+        const text = this.options.serialize(value);
+        await writeFileAtomic(this.path, text, this.options.mode);
+        const stamp = stampOf(this.path);
+        this.own = { stamp, value };
+        if (stamp !== undefined) this.shared = { stamp, written: text };
         this.options.afterWrite?.(value);
       });
     } catch (error) {

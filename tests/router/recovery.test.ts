@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { findRunGroup, isProcessGroupAlive, killProcessGroup } from '../../src/core/spawner.ts';
+import type { LedgerData, RunRecord } from '../../src/core/ledger.ts';
+import { Ledger } from '../../src/core/ledger.ts';
+import { tempDir } from '../helpers.ts';
+import { AGENTS, setupBoard, task } from './support.ts';
+
+const groups: number[] = [];
+after(() => {
+  for (const pgid of groups) killProcessGroup(pgid, 'SIGKILL');
+});
+
+/** A sleeper in a group of its own carrying `runId`, as the dispatcher starts agents. */
+function startAgentOf(runId: string, seconds = 60): number {
+  const child = spawn(process.execPath, [join(AGENTS, 'sleeper.mjs'), String(seconds)], { detached: true, stdio: 'ignore', env: { ...process.env, DISPATCHER_RUN_ID: runId } });
+  child.unref();
+  groups.push(child.pid!);
+  return child.pid!;
+}
+
+const ledgerOnDisk = (ledger: Ledger) => JSON.parse(readFileSync(ledger.file, 'utf8')) as LedgerData;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('an agent whose pid never reached the ledger', () => {
+  it('is found by the DISPATCHER_RUN_ID in its environment, and only by the whole id', () => {
+    const pid = startAgentOf('run-abc-123');
+    const found = findRunGroup('run-abc-123');
+    assert.equal(found?.pid, pid);
+    assert.equal(found?.pgid, pid);
+    assert.match(found!.startTicks, /^\d+$/);
+    assert.equal(findRunGroup('run-abc-12'), undefined);
+    assert.equal(findRunGroup('nobody-has-this-run-id'), undefined);
+  });
+
+  it('is adopted after a crash (not settled as lost), and its deadline enforced', async () => {
+    const { router, ledger, config } = setupBoard({ Todo: [], 'In Progress': [task('7', 'crashed mid-start', { assignees: ['dispatcher'] })] }, { routing: { Todo: { command: 'true', in_progress_queue: 'In Progress', timeout: 2 } } });
+    const runId = 'crash-run-1';
+    const createdAt = new Date().toISOString();
+    // What a dispatcher killed between the spawn and its pid reaching the ledger leaves behind.
+    await ledger.update((data) => {
+      data.runs.push({ id: runId, taskId: '7', taskName: 'crashed mid-start', taskUrl: '', route: 'Todo', inProgressQueue: 'In Progress', agent: 'command', attempt: 1, maxAttempts: 1, status: 'starting', owner: { pid: 2 ** 22 + 7, instance: 'gone' }, createdAt });
+    });
+    const pid = startAgentOf(runId);
+
+    await router.tick();
+    const adopted = ledgerOnDisk(ledger).runs.find((run) => run.id === runId)!;
+    assert.equal(adopted.status, 'running');
+    assert.equal(adopted.pid, pid);
+    assert.equal(adopted.pgid, pid);
+    assert.equal(adopted.deadline, Date.parse(createdAt) + 2000);
+    assert.equal(adopted.logFile, join(config.stateDir, 'runs', `${runId}.log`));
+
+    const [settled] = await router.waitForAll();
+    assert.equal(settled.status, 'timed_out');
+    assert.equal(isProcessGroupAlive(pid), false);
+  });
+
+  it('is settled as lost when no process carries its run id', async () => {
+    const { router, ledger } = setupBoard({ Todo: [], 'In Progress': [task('8')] }, { routing: { Todo: { command: 'true', in_progress_queue: 'In Progress' } } });
+    await ledger.update((data) => {
+      data.runs.push({ id: 'never-started', taskId: '8', taskName: 'task 8', taskUrl: '', route: 'Todo', inProgressQueue: 'In Progress', agent: 'command', attempt: 1, maxAttempts: 1, status: 'starting', owner: { pid: 2 ** 22 + 8, instance: 'gone' }, createdAt: new Date().toISOString() });
+    });
+    await router.tick();
+    await router.waitForAll();
+    const run = (await ledger.read()).runs.find((candidate) => candidate.id === 'never-started')!;
+    assert.equal(run.status, 'lost');
+  });
+});
+
+describe('Ledger.patchSoon', () => {
+  const active = (id: string): RunRecord => ({ id, taskId: id, taskName: id, taskUrl: '', route: 'Todo', agent: 'command', attempt: 1, maxAttempts: 1, status: 'starting', createdAt: new Date().toISOString() });
+
+  it('writes within a moment by itself, and rides along with a write that comes first', async () => {
+    const ledger = new Ledger(tempDir());
+    await ledger.update((data) => void data.runs.push(active('a'), active('b')));
+
+    ledger.patchSoon('a', { status: 'running', pid: 4242 });
+    assert.equal(ledgerOnDisk(ledger).runs.find((run) => run.id === 'a')!.pid, undefined, 'not written at once');
+    await sleep(300);
+    assert.equal(ledgerOnDisk(ledger).runs.find((run) => run.id === 'a')!.pid, 4242, 'written within a moment');
+
+    ledger.patchSoon('b', { status: 'running', pid: 4343 });
+    await ledger.update((data) => void (data.lastPollAt = 'now'));
+    const onDisk = ledgerOnDisk(ledger);
+    assert.equal(onDisk.runs.find((run) => run.id === 'b')!.pid, 4343, 'carried by the next write');
+    assert.equal(onDisk.lastPollAt, 'now');
+  });
+
+  it('never brings a finished run back to life', async () => {
+    const ledger = new Ledger(tempDir());
+    await ledger.update((data) => void data.runs.push(active('c')));
+    ledger.patchSoon('c', { status: 'running', pid: 4444 });
+    await ledger.update((data) => void Object.assign(data.runs.find((run) => run.id === 'c')!, { status: 'succeeded' }));
+    await sleep(200);
+    const run = (await ledger.read()).runs.find((candidate) => candidate.id === 'c')!;
+    assert.equal(run.status, 'succeeded');
+  });
+});
