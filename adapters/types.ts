@@ -76,8 +76,11 @@ export interface TrackerAdapter {
   /**
    * Optional: claim in one step — move to `inProgressQueue` and, when given, add `assignee` to the
    * assignees. Without it the router calls moveTask, then updateTask. A failed move must change nothing.
+   * With `from`, only a task still in that queue is claimed; one that has left it is refused with
+   * AdapterError 'conflict' and left alone. That guard lets the router fill a slot freed moments
+   * after a poll from that poll's list.
    */
-  claimTask?(taskId: string, inProgressQueue: string, assignee?: string): Promise<void>;
+  claimTask?(taskId: string, inProgressQueue: string, assignee?: string, from?: string): Promise<void>;
   /**
    * The queues under a scope, for trackers that can list them. Gitea: every repository of a user
    * or organisation, as `owner/repo` (archived ones and those without issues left out). Unknown

@@ -57,8 +57,10 @@ export default function createJsonTracker(context: TrackerContext): TrackerAdapt
     async moveTask(taskId, targetQueue) {
       await updateBoard((board) => move(board, taskId, targetQueue));
     },
-    async claimTask(taskId, inProgressQueue, assignee) {
+    async claimTask(taskId, inProgressQueue, assignee, from) {
       await updateBoard((board) => {
+        const where = locate(board, taskId).queue;
+        if (from !== undefined && where !== from) throw new AdapterError('conflict', `task "${taskId}" is no longer in "${from}" (it is in "${where}")`);
         const task = move(board, taskId, inProgressQueue);
         const assignees = stringList(task.assignees);
         if (assignee && !assignees.includes(assignee)) task.assignees = [...assignees, assignee];

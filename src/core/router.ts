@@ -1,6 +1,7 @@
 import type { Task, TrackerAdapter } from '../../adapters/types.ts';
 import type { Config, RouteConfig } from '../config/types.ts';
 import type { AppLogger } from '../log.ts';
+import { isAdapterError } from '../errors.ts';
 import { redact } from '../util/redact.ts';
 import { backoffDelay } from './backoff.ts';
 import { ACTIVE, isOwnerAlive, type Ledger, type LedgerData, OCCUPYING, type RunRecord } from './ledger.ts';
@@ -18,6 +19,8 @@ export interface RouterOptions {
   apiUrl?: string;
   /** Agents outlive this process (poll-once --detach). */
   detach?: boolean;
+  /** How old a poll may be for a freed slot to be refilled from it (default 1 s). */
+  refillWithinMs?: number;
 }
 
 export interface TickResult {
@@ -42,6 +45,10 @@ interface Reservation {
   token: string;
 }
 
+type Candidate = { task: Task; route: RouteConfig };
+
+/** How old a poll may be, by default, for a freed slot to be refilled from it without polling again. */
+const REFILL_WITHIN_MS = 1_000;
 const FETCH_BACKOFF_BASE_MS = 2_000;
 const FETCH_BACKOFF_MAX_MS = 5 * 60_000;
 
@@ -52,6 +59,7 @@ const FETCH_BACKOFF_MAX_MS = 5 * 60_000;
 export function createRouter(options: RouterOptions) {
   const { config, tracker, ledger, log } = options;
   const routes = new Map(config.routes.map((route) => [route.queue, route]));
+  const refillWithinMs = options.refillWithinMs ?? REFILL_WITHIN_MS;
   const active = new Map<string, ActiveRun>();
   const listeners = new Set<(event: RouterEvent) => void>();
   let identity: string | undefined;
@@ -61,6 +69,7 @@ export function createRouter(options: RouterOptions) {
   let lastPollError: string | undefined;
 
   const deps: ExecutorDeps = {
+    onSettling: () => refill(),
     config,
     tracker,
     ledger,
@@ -130,62 +139,101 @@ export function createRouter(options: RouterOptions) {
   }
 
   /** Slots: counted from the ledger, so agents of other dispatcher processes on this host count too. */
-  function freeSlots(runs: RunRecord[], route: RouteConfig): number {
+  function freeSlots(runs: RunRecord[], route?: RouteConfig): number {
     const occupying = runs.filter((run) => OCCUPYING.has(run.status));
     let free = config.maxConcurrentAgents - occupying.length;
-    if (route.maxConcurrent !== undefined) free = Math.min(free, route.maxConcurrent - occupying.filter((run) => run.route === route.queue).length);
+    if (route?.maxConcurrent !== undefined) free = Math.min(free, route.maxConcurrent - occupying.filter((run) => run.route === route.queue).length);
     return free;
   }
 
-  /** Reserves slots for as many candidates as fit, in one ledger write. */
-  async function reserve(candidates: Array<{ task: Task; route: RouteConfig }>): Promise<Reservation[]> {
-    return ledger.update((data) => {
-      // One pass over the runs, then one over the candidates: a tick costs the same with 500 ready tasks as with 5.
-      const busy = new Set<string>();
-      const ranOnce = new Set<string>();
-      let used = 0;
-      const usedByRoute = new Map<string, number>();
-      for (const run of data.runs) {
-        if (ACTIVE.has(run.status)) busy.add(run.taskId);
-        else if (run.status !== 'claim_failed') ranOnce.add(`${run.route}\u0000${run.taskId}`);
-        if (OCCUPYING.has(run.status)) {
-          used++;
-          usedByRoute.set(run.route, (usedByRoute.get(run.route) ?? 0) + 1);
-        }
-      }
-      const reserved: Reservation[] = [];
-      for (const { task, route } of candidates) {
-        if (used >= config.maxConcurrentAgents) break;
-        if (busy.has(task.id)) continue;
-        // Without an in-progress queue the task stays where it is: once is enough while the ledger remembers it.
-        if (!route.inProgressQueue && ranOnce.has(`${route.queue}\u0000${task.id}`)) continue;
-        const routeUsed = usedByRoute.get(route.queue) ?? 0;
-        if (route.maxConcurrent !== undefined && routeUsed >= route.maxConcurrent) continue;
-        const run: RunRecord = {
-          id: newRunId(),
-          taskId: task.id,
-          taskName: task.name,
-          taskUrl: task.url,
-          route: route.queue,
-          inProgressQueue: route.inProgressQueue,
-          agent: route.agent,
-          attempt: 1,
-          maxAttempts: route.maxAttempts,
-          priority: PRIORITIES[task.priority ?? 2],
-          status: 'starting',
-          owner: ledger.owner,
-          createdAt: new Date().toISOString(),
-        };
-        const { token, hash } = createRunToken();
-        run.tokenHash = hash;
-        data.runs.push(run);
-        reserved.push({ task, route, run: { ...run }, token });
-        busy.add(task.id);
+  /** Reserves slots for as many candidates as fit, in one ledger write; they leave the last poll's list. */
+  async function reserve(candidates: Candidate[]): Promise<Reservation[]> {
+    return ledger.update((data) => taken(reserveIn(data, candidates)));
+  }
+
+  /** The last poll's candidates not reserved yet, and when it was made. */
+  let lastPoll: { at: number; candidates: Candidate[] } | undefined;
+  let refilling = false;
+  /** Tasks reserved lately, by when: a poll that read the tracker before their claim landed still lists them. */
+  const reservedAt = new Map<string, number>();
+
+  function taken(reserved: Reservation[]): Reservation[] {
+    if (reserved.length === 0) return reserved;
+    const now = Date.now();
+    for (const { task } of reserved) reservedAt.set(task.id, now);
+    if (lastPoll) lastPoll.candidates = lastPoll.candidates.filter(({ task }) => !reservedAt.has(task.id));
+    return reserved;
+  }
+
+  /**
+   * A fresh poll's candidates for refills, less what was reserved while it was on its way. Only
+   * tasks a claim moves: the tracker's guard can then refuse one that has left its queue since.
+   */
+  function rememberPoll(candidates: Candidate[]): void {
+    if (!tracker.claimTask) return;
+    const since = Date.now() - 2 * refillWithinMs;
+    for (const [id, at] of reservedAt) if (at < since) reservedAt.delete(id);
+    lastPoll = { at: Date.now(), candidates: candidates.filter(({ task, route }) => route.inProgressQueue && !reservedAt.has(task.id)) };
+  }
+
+  /**
+   * A run's outcome is about to be written: reserve its slot for the next task of a poll under a
+   * second old, in that same write, and claim it with the tracker's guard (only if the task is still
+   * where the poll saw it). A busy daemon refills a slot without another poll and another write.
+   */
+  function refill(): void {
+    const poll = lastPoll;
+    if (!refilling || !poll || poll.candidates.length === 0 || Date.now() - poll.at > refillWithinMs) return;
+    const starts = inFlight(ledger.update((data) => taken(reserveIn(data, poll.candidates))).then((reserved) => Promise.all(reserved.map(dispatch))));
+    starts.catch((error) => log.error(`dispatch failed: ${redact(String((error as Error)?.message ?? error))}`));
+  }
+
+  function reserveIn(data: LedgerData, candidates: Candidate[]): Reservation[] {
+    // One pass over the runs, then one over the candidates: a tick costs the same with 500 ready tasks as with 5.
+    const busy = new Set<string>();
+    const ranOnce = new Set<string>();
+    let used = 0;
+    const usedByRoute = new Map<string, number>();
+    for (const run of data.runs) {
+      if (ACTIVE.has(run.status)) busy.add(run.taskId);
+      else if (run.status !== 'claim_failed') ranOnce.add(`${run.route}\u0000${run.taskId}`);
+      if (OCCUPYING.has(run.status)) {
         used++;
-        usedByRoute.set(route.queue, routeUsed + 1);
+        usedByRoute.set(run.route, (usedByRoute.get(run.route) ?? 0) + 1);
       }
-      return reserved;
-    });
+    }
+    const reserved: Reservation[] = [];
+    for (const { task, route } of candidates) {
+      if (used >= config.maxConcurrentAgents) break;
+      if (busy.has(task.id)) continue;
+      // Without an in-progress queue the task stays where it is: once is enough while the ledger remembers it.
+      if (!route.inProgressQueue && ranOnce.has(`${route.queue}\u0000${task.id}`)) continue;
+      const routeUsed = usedByRoute.get(route.queue) ?? 0;
+      if (route.maxConcurrent !== undefined && routeUsed >= route.maxConcurrent) continue;
+      const run: RunRecord = {
+        id: newRunId(),
+        taskId: task.id,
+        taskName: task.name,
+        taskUrl: task.url,
+        route: route.queue,
+        inProgressQueue: route.inProgressQueue,
+        agent: route.agent,
+        attempt: 1,
+        maxAttempts: route.maxAttempts,
+        priority: PRIORITIES[task.priority ?? 2],
+        status: 'starting',
+        owner: ledger.owner,
+        createdAt: new Date().toISOString(),
+      };
+      const { token, hash } = createRunToken();
+      run.tokenHash = hash;
+      data.runs.push(run);
+      reserved.push({ task, route, run: { ...run }, token });
+      busy.add(task.id);
+      used++;
+      usedByRoute.set(route.queue, routeUsed + 1);
+    }
+    return reserved;
   }
 
   /** Claim = move to the in-progress queue, then add our identity to the assignees. */
@@ -201,7 +249,7 @@ export function createRouter(options: RouterOptions) {
     if (move && tracker.claimTask) {
       // One step where the tracker can (the JSON board: one write for both).
       try {
-        await tracker.claimTask(task.id, move, assignee);
+        await tracker.claimTask(task.id, move, assignee, task.queue);
         return true;
       } catch (error) {
         return claimFailed(task, route, run, error);
@@ -224,8 +272,13 @@ export function createRouter(options: RouterOptions) {
 
   async function claimFailed(task: Task, route: RouteConfig, run: RunRecord, error: unknown): Promise<false> {
     const message = redact((error as Error).message);
-    log.warn(`could not claim task ${task.id} (move to "${route.inProgressQueue}"): ${message}`);
-    await ledger.patch(run.id, { status: 'claim_failed', owner: undefined, tokenHash: undefined, endedAt: new Date().toISOString(), outcome: `claim failed: ${message}` });
+    // A conflict is the claim guard at work: the task left its queue since the poll.
+    if (isAdapterError(error, 'conflict')) log.info(`not claiming task ${task.id}: ${message}`);
+    else log.warn(`could not claim task ${task.id} (move to "${route.inProgressQueue}"): ${message}`);
+    const failed = await ledger.patch(run.id, { status: 'claim_failed', owner: undefined, tokenHash: undefined, endedAt: new Date().toISOString(), outcome: `claim failed: ${message}` });
+    // Its slot is free again: refill it, or wake the tick loop when the poll is too old for that.
+    refill();
+    deps.emit({ type: 'claim_failed', run: failed ?? run });
     return false;
   }
 
@@ -351,7 +404,9 @@ export function createRouter(options: RouterOptions) {
         const route = routes.get(task.queue);
         return route ? [{ task, route }] : [];
       });
-      const reserved = candidates.length > 0 ? await reserve(candidates) : [];
+      rememberPoll(candidates);
+      // Refills may have taken every slot already: then there is nothing to write.
+      const reserved = candidates.length > 0 && freeSlots(snapshot.runs) > 0 ? await reserve(candidates) : [];
       const starts = inFlight(Promise.all(reserved.map(dispatch)));
       if (options.background) {
         starts.catch((error) => log.error(`dispatch failed: ${redact(String((error as Error)?.message ?? error))}`));
@@ -376,6 +431,10 @@ export function createRouter(options: RouterOptions) {
       return planned;
     },
 
+    /** While on (the daemon's tick loop), a freed slot is refilled from the last poll (see refill). */
+    refillSlots(on: boolean): void {
+      refilling = on;
+    },
     activeCount: () => active.size + starting.size,
     /** Resolves when every run this process supervises has settled. */
     async waitForAll(): Promise<RunRecord[]> {

@@ -24,6 +24,8 @@ export interface ExecutorDeps {
   /** Agents outlive this process (poll-once --detach). */
   detach: boolean;
   emit(event: RouterEvent): void;
+  /** A run's outcome has just been queued for the ledger: its slot frees with that write. */
+  onSettling?(): void;
 }
 
 export type RouterEvent =
@@ -33,6 +35,8 @@ export type RouterEvent =
   | { type: 'poll'; ok: boolean; error?: string; tasks?: number }
   /** The agent's process ended; its outcome is being recorded (a slot is about to be free). */
   | { type: 'ended'; runId: string }
+  /** The tracker refused the claim: nothing ran, and the slot is free again. */
+  | { type: 'claim_failed'; run: RunRecord }
   | { type: 'adopt'; run: RunRecord };
 
 export interface ActiveRun {
@@ -185,7 +189,7 @@ export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: Ro
   const failed = result.outcome !== 'succeeded';
   const willRetry = failed && result.outcome !== 'stopped' && record.attempt < record.maxAttempts && route !== undefined;
   const summary = describeOutcome(result);
-  const final = (await ledger.update((data) => {
+  const written = ledger.update((data) => {
     const run = data.runs.find((candidate) => candidate.id === record.id);
     if (!run) return undefined;
     Object.assign(run, {
@@ -215,7 +219,9 @@ export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: Ro
       });
     }
     return { ...run };
-  })) ?? record;
+  });
+  deps.onSettling?.();
+  const final = (await written) ?? record;
 
   const level = failed ? 'warn' : 'info';
   log[level](`task ${record.taskId} ${summary} after ${Math.round(result.durationMs / 100) / 10}s [run ${record.id}, attempt ${record.attempt}/${record.maxAttempts}]${willRetry ? '; will retry' : ''}`);

@@ -14,12 +14,16 @@ export async function runTickLoop(router: Router, options: { pollIntervalMs: num
   const unsubscribe = router.onEvent((event) => {
     // Once the outcome is in the ledger, not when the process ends: a tick any sooner finds the slot
     // still taken, and spends its turn (minGapMs) on nothing.
-    if (event.type !== 'exit' && event.type !== 'retry') return;
+    if (event.type !== 'exit' && event.type !== 'retry' && event.type !== 'claim_failed') return;
     woken = true;
     wake?.();
   });
-  const onAbort = () => wake?.();
+  const onAbort = () => {
+    router.refillSlots(false);
+    wake?.();
+  };
   options.signal.addEventListener('abort', onAbort);
+  router.refillSlots(!options.signal.aborted);
   try {
     while (!options.signal.aborted) {
       const started = Date.now();
@@ -27,20 +31,28 @@ export async function runTickLoop(router: Router, options: { pollIntervalMs: num
       await router.tick({ background: true }).catch((error) => options.log.error(`tick failed: ${(error as Error).message}`));
       if (options.signal.aborted) break;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, options.pollIntervalMs);
+        let timer = setTimeout(done, options.pollIntervalMs);
+        let soon = false;
         function done() {
           clearTimeout(timer);
-          wake = undefined;
+          if (wake === wakeThis) wake = undefined;
           resolve();
         }
-        wake = () => {
+        // One early end per wait, whatever the number of wakes: a stray timer of this wait must
+        // never end the next one, nor take its `wake` away.
+        const wakeThis = () => {
           if (options.signal.aborted) return done();
-          setTimeout(done, Math.max(0, minGapMs - (Date.now() - started)));
+          if (soon) return;
+          soon = true;
+          clearTimeout(timer);
+          timer = setTimeout(done, Math.max(0, minGapMs - (Date.now() - started)));
         };
-        if (woken) wake();
+        wake = wakeThis;
+        if (woken) wakeThis();
       });
     }
   } finally {
+    router.refillSlots(false);
     unsubscribe();
     options.signal.removeEventListener('abort', onAbort);
   }

@@ -28,6 +28,19 @@ describe('json board file', () => {
     assert.equal(board.queues.Done[0].id, 7, 'a numeric id stays numeric in the file');
   });
 
+  it('claims a task only while it is still in the queue it was seen in, when asked to', async () => {
+    const path = writeFile(tempDir(), 'board.json', JSON.stringify({ queues: { Todo: [{ id: '1', name: 'a' }, { id: '2', name: 'b' }], 'In Progress': [], Done: [{ id: '3', name: 'c' }] } }));
+    const tracker = open(path);
+    await tracker.claimTask!('1', 'In Progress', 'dispatcher', 'Todo');
+    const before = readFileSync(path, 'utf8');
+    await assert.rejects(tracker.claimTask!('3', 'In Progress', 'dispatcher', 'Todo'), (error: unknown) => error instanceof AdapterError && error.kind === 'conflict' && /no longer in "Todo" \(it is in "Done"\)/.test(error.message));
+    assert.equal(readFileSync(path, 'utf8'), before, 'a refused claim changes nothing');
+    await tracker.claimTask!('3', 'In Progress', 'dispatcher');
+    const board = JSON.parse(readFileSync(path, 'utf8'));
+    assert.deepEqual(board.queues['In Progress'].map((task: { id: string }) => task.id), ['1', '3'], 'without the guard it moves from anywhere');
+    assert.deepEqual(board.queues['In Progress'][0].assignees, ['dispatcher']);
+  });
+
   it('creates a missing file on first write', async () => {
     const path = join(tempDir(), 'sub-missing.json');
     const tracker = open(path);

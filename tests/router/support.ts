@@ -5,7 +5,7 @@ import { normaliseConfig } from '../../src/config/load.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import type { Config } from '../../src/config/types.ts';
 import { Ledger } from '../../src/core/ledger.ts';
-import { createRouter } from '../../src/core/router.ts';
+import { createRouter, type RouterOptions } from '../../src/core/router.ts';
 import { silentLogger } from '../../src/log.ts';
 import * as v from 'valibot';
 import { tempDir } from '../helpers.ts';
@@ -22,7 +22,7 @@ export interface BoardSetup {
 }
 
 /** A temp folder with a board and a config built from `raw` (the TOML keys, as an object). */
-export function setupBoard(queues: Record<string, Array<Record<string, unknown>>>, raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): BoardSetup {
+export function setupBoard(queues: Record<string, Array<Record<string, unknown>>>, raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env, routerOptions: Partial<RouterOptions> = {}): BoardSetup {
   const dir = tempDir();
   const boardPath = join(dir, 'board.json');
   writeFileSync(boardPath, JSON.stringify({ queues }, null, 2));
@@ -30,7 +30,7 @@ export function setupBoard(queues: Record<string, Array<Record<string, unknown>>
   const config = normaliseConfig(parsed, { file: join(dir, 'dispatcher.toml'), baseDir: dir, env: {} });
   const tracker = createJsonTracker({ options: config.backend!, baseDir: dir, env: {}, log: silentLogger });
   const ledger = new Ledger(config.stateDir);
-  const router = createRouter({ config, tracker, ledger, log: silentLogger, baseEnv: env });
+  const router = createRouter({ config, tracker, ledger, log: silentLogger, baseEnv: env, ...routerOptions });
   return { dir, boardPath, config, tracker, ledger, router };
 }
 

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { RunRecord } from '../../src/core/ledger.ts';
+import type { Router } from '../../src/core/router.ts';
+import { runTickLoop } from '../../src/core/tick-loop.ts';
+import { silentLogger } from '../../src/log.ts';
+import { AGENTS, node, setupBoard, task } from './support.ts';
+
+const queues = (todo: Array<Record<string, unknown>>) => ({ Todo: todo, 'In Progress': [], Done: [] });
+
+/** Resolves with the settled runs once `count` runs have ended, or fails after `ms`. */
+function settledRuns(router: Router, count: number, ms = 20_000): Promise<RunRecord[]> {
+  const runs: RunRecord[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${runs.length} of ${count} runs ended`)), ms);
+    router.onEvent((event) => {
+      if (event.type !== 'exit') return;
+      runs.push(event.run);
+      if (runs.length === count) {
+        clearTimeout(timer);
+        resolve(runs);
+      }
+    });
+  });
+}
+
+describe('refilling a freed slot from the last poll', () => {
+  it('starts the next ready task when a run ends, without another poll', async () => {
+    const s = setupBoard(queues([task('1'), task('2'), task('3')]), { max_concurrent_agents: 1, routing: { Todo: { command: 'true', in_progress_queue: 'In Progress', on_success_queue: 'Done' } } }, process.env, { refillWithinMs: 60_000 });
+    let polls = 0;
+    const getReadyTasks = s.tracker.getReadyTasks.bind(s.tracker);
+    s.tracker.getReadyTasks = async (names) => (polls++, getReadyTasks(names));
+    const ended = settledRuns(s.router, 3);
+    s.router.refillSlots(true);
+    await s.router.tick();
+    const runs = await ended;
+    s.router.refillSlots(false);
+    await s.router.waitForAll();
+    assert.equal(polls, 1);
+    assert.deepEqual(runs.map((run) => [run.taskId, run.status]), [['1', 'succeeded'], ['2', 'succeeded'], ['3', 'succeeded']]);
+    assert.deepEqual((await s.tracker.getReadyTasks(['Done'])).map((t) => t.id), ['1', '2', '3']);
+  });
+
+  it('skips a task that left its queue since the poll, and takes the next', async () => {
+    // A poll stays good for refills all test long, however slow the machine: the guard is what is tested.
+    const s = setupBoard(queues([task('1'), task('2'), task('3')]), { max_concurrent_agents: 1, routing: { Todo: { command: node, args: [join(AGENTS, 'sleeper.mjs'), '0.3'], in_progress_queue: 'In Progress' } } }, process.env, { refillWithinMs: 60_000 });
+    const ended = settledRuns(s.router, 2);
+    s.router.refillSlots(true);
+    await s.router.tick();
+    await s.tracker.moveTask('2', 'Done'); // a human takes task 2 while task 1 runs
+    const runs = await ended;
+    s.router.refillSlots(false);
+    await s.router.waitForAll();
+    assert.deepEqual(runs.map((run) => run.taskId), ['1', '3']);
+    assert.equal((await s.tracker.getTask('2')).queue, 'Done', 'left where the human put it');
+    const refused = (await s.ledger.read()).runs.find((run) => run.taskId === '2')!;
+    assert.equal(refused.status, 'claim_failed');
+    assert.match(refused.outcome!, /no longer in "Todo"/);
+  });
+
+  it('dispatches nothing more once the daemon stops (only its tick loop refills)', async () => {
+    const s = setupBoard(queues([task('1'), task('2')]), { max_concurrent_agents: 1, routing: { Todo: { command: node, args: [join(AGENTS, 'sleeper.mjs'), '0.3'], in_progress_queue: 'In Progress' } } }, process.env, { refillWithinMs: 60_000 });
+    const stop = new AbortController();
+    s.router.onEvent((event) => {
+      if (event.type === 'dispatch') stop.abort(); // stop as soon as the first agent runs
+    });
+    await runTickLoop(s.router, { pollIntervalMs: 60_000, signal: stop.signal, log: silentLogger });
+    const runs = await s.router.waitForAll();
+    assert.deepEqual(runs.map((run) => run.taskId), ['1']);
+    assert.equal((await s.tracker.getTask('2')).queue, 'Todo');
+  });
+});
+
+describe('the tick loop', () => {
+  it('wakes for every burst of exits, not just the first (no wait is ended by an earlier wait\'s timer)', async () => {
+    const listeners = new Set<(event: { type: string }) => void>();
+    const emit = (type: string) => listeners.forEach((listener) => listener({ type }));
+    let ticks = 0;
+    const router = {
+      tick: async () => {
+        ticks++;
+        return { dispatched: [] };
+      },
+      onEvent: (listener: (event: { type: string }) => void) => (listeners.add(listener), () => listeners.delete(listener)),
+      refillSlots: () => {},
+    } as unknown as Router;
+    const stop = new AbortController();
+    const loop = runTickLoop(router, { pollIntervalMs: 60_000, signal: stop.signal, log: silentLogger, minGapMs: 30 });
+    const waitForTicks = async (count: number) => {
+      const deadline = Date.now() + 5_000;
+      while (ticks < count) {
+        if (Date.now() > deadline) throw new Error(`${ticks} ticks, expected ${count}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+    await waitForTicks(1);
+    for (let burst = 2; burst <= 6; burst++) {
+      for (let i = 0; i < 5; i++) emit('exit');
+      await waitForTicks(burst);
+    }
+    stop.abort();
+    await loop;
+    assert.equal(ticks, 6);
+  });
+});
