@@ -25,7 +25,7 @@ export interface RouterOptions {
 
 export interface TickResult {
   dispatched: RunRecord[];
-  /** Ready tasks found in routed queues (undefined when the fetch failed or was backed off). */
+  /** Ready tasks found in routed queues (undefined when the fetch failed, was backed off, or was not needed: every slot taken). */
   ready?: number;
   error?: string;
 }
@@ -67,6 +67,8 @@ export function createRouter(options: RouterOptions) {
   let nextFetchAt = 0;
   let lastPollAt: string | undefined;
   let lastPollError: string | undefined;
+  /** When the tracker was last asked for ready tasks (epoch ms). */
+  let fetchedAt = 0;
 
   const deps: ExecutorDeps = {
     onSettling: () => refill(),
@@ -151,17 +153,22 @@ export function createRouter(options: RouterOptions) {
     return ledger.update((data) => taken(reserveIn(data, candidates)));
   }
 
-  /** The last poll's candidates not reserved yet, and when it was made. */
-  let lastPoll: { at: number; candidates: Candidate[] } | undefined;
+  /**
+   * The last poll's candidates for refills, and when it was made. Reservations take them from the
+   * front, so `next` skips what was taken instead of the list being filtered each time.
+   */
+  let lastPoll: { at: number; candidates: Candidate[]; next: number } | undefined;
   let refilling = false;
   /** Tasks reserved lately, by when: a poll that read the tracker before their claim landed still lists them. */
   const reservedAt = new Map<string, number>();
 
   function taken(reserved: Reservation[]): Reservation[] {
-    if (reserved.length === 0) return reserved;
     const now = Date.now();
     for (const { task } of reserved) reservedAt.set(task.id, now);
-    if (lastPoll) lastPoll.candidates = lastPoll.candidates.filter(({ task }) => !reservedAt.has(task.id));
+    if (lastPoll) {
+      const { candidates } = lastPoll;
+      while (lastPoll.next < candidates.length && reservedAt.has(candidates[lastPoll.next].task.id)) lastPoll.next++;
+    }
     return reserved;
   }
 
@@ -173,7 +180,7 @@ export function createRouter(options: RouterOptions) {
     if (!tracker.claimTask) return;
     const since = Date.now() - 2 * refillWithinMs;
     for (const [id, at] of reservedAt) if (at < since) reservedAt.delete(id);
-    lastPoll = { at: Date.now(), candidates: candidates.filter(({ task, route }) => route.inProgressQueue && !reservedAt.has(task.id)) };
+    lastPoll = { at: Date.now(), candidates: candidates.filter(({ task, route }) => route.inProgressQueue && !reservedAt.has(task.id)), next: 0 };
   }
 
   /**
@@ -183,12 +190,14 @@ export function createRouter(options: RouterOptions) {
    */
   function refill(): void {
     const poll = lastPoll;
-    if (!refilling || !poll || poll.candidates.length === 0 || Date.now() - poll.at > refillWithinMs) return;
-    const starts = inFlight(ledger.update((data) => taken(reserveIn(data, poll.candidates))).then((reserved) => Promise.all(reserved.map(dispatch))));
+    if (!refilling || !poll || poll.next >= poll.candidates.length || Date.now() - poll.at > refillWithinMs) return;
+    const reserving = ledger.update((data) => taken(reserveIn(data, poll.candidates, poll.next, (task) => reservedAt.has(task.id))));
+    const starts = inFlight(reserving.then((reserved) => Promise.all(reserved.map(dispatch))));
     starts.catch((error) => log.error(`dispatch failed: ${redact(String((error as Error)?.message ?? error))}`));
   }
 
-  function reserveIn(data: LedgerData, candidates: Candidate[]): Reservation[] {
+  /** Reserves slots in `data` for candidates from `start` on, in order, as many as fit. */
+  function reserveIn(data: LedgerData, candidates: Candidate[], start = 0, skip: (task: Task) => boolean = () => false): Reservation[] {
     // One pass over the runs, then one over the candidates: a tick costs the same with 500 ready tasks as with 5.
     const busy = new Set<string>();
     const ranOnce = new Set<string>();
@@ -196,16 +205,17 @@ export function createRouter(options: RouterOptions) {
     const usedByRoute = new Map<string, number>();
     for (const run of data.runs) {
       if (ACTIVE.has(run.status)) busy.add(run.taskId);
-      else if (run.status !== 'claim_failed') ranOnce.add(`${run.route}\u0000${run.taskId}`);
+      else if (run.status !== 'claim_failed' && !routes.get(run.route)?.inProgressQueue) ranOnce.add(`${run.route}\u0000${run.taskId}`);
       if (OCCUPYING.has(run.status)) {
         used++;
         usedByRoute.set(run.route, (usedByRoute.get(run.route) ?? 0) + 1);
       }
     }
     const reserved: Reservation[] = [];
-    for (const { task, route } of candidates) {
+    for (let index = start; index < candidates.length; index++) {
+      const { task, route } = candidates[index];
       if (used >= config.maxConcurrentAgents) break;
-      if (busy.has(task.id)) continue;
+      if (busy.has(task.id) || skip(task)) continue;
       // Without an in-progress queue the task stays where it is: once is enough while the ledger remembers it.
       if (!route.inProgressQueue && ranOnce.has(`${route.queue}\u0000${task.id}`)) continue;
       const routeUsed = usedByRoute.get(route.queue) ?? 0;
@@ -336,6 +346,7 @@ export function createRouter(options: RouterOptions) {
 
   async function fetchReady(): Promise<Task[] | undefined> {
     if (Date.now() < nextFetchAt) return undefined;
+    fetchedAt = Date.now();
     try {
       const tasks = await tracker.getReadyTasks([...routes.keys()]);
       if (fetchFailures > 0) log.info(`tracker is back after ${fetchFailures} failed poll${fetchFailures > 1 ? 's' : ''}`);
@@ -397,6 +408,8 @@ export function createRouter(options: RouterOptions) {
       const snapshot = await ledger.read();
       await reconcile(snapshot);
       const dispatched = await startDueRetries(snapshot);
+      // Every slot taken, and polled within the interval: a poll now could dispatch nothing.
+      if (freeSlots(snapshot.runs) <= 0 && Date.now() - fetchedAt < config.pollIntervalMs) return { dispatched };
       const tasks = await fetchReady();
       await recordPoll(snapshot);
       if (!tasks) return { dispatched, error: lastPollError };
