@@ -72,6 +72,24 @@ describe('refilling a freed slot from the last poll', () => {
   });
 });
 
+describe('a tick with every slot taken', () => {
+  it('does not poll the tracker again within the poll interval', async () => {
+    const s = setupBoard(queues([task('1'), task('2')]), { max_concurrent_agents: 1, poll_interval: 60, routing: { Todo: { command: node, args: [join(AGENTS, 'sleeper.mjs'), '0.5'], in_progress_queue: 'In Progress' } } });
+    let polls = 0;
+    const getReadyTasks = s.tracker.getReadyTasks.bind(s.tracker);
+    s.tracker.getReadyTasks = async (names) => (polls++, getReadyTasks(names));
+    await s.router.tick();
+    const busy = await s.router.tick();
+    assert.equal(polls, 1, 'the only slot is taken: nothing to poll for');
+    assert.equal(busy.ready, undefined);
+    await s.router.waitForAll();
+    const next = await s.router.tick();
+    assert.equal(polls, 2, 'a slot is free again: poll');
+    assert.deepEqual(next.dispatched.map((run) => run.taskId), ['2']);
+    await s.router.waitForAll();
+  });
+});
+
 describe('the tick loop', () => {
   it('wakes for every burst of exits, not just the first (no wait is ended by an earlier wait\'s timer)', async () => {
     const listeners = new Set<(event: { type: string }) => void>();
