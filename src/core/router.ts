@@ -1,3 +1,5 @@
+import { mkdir, open, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Task, TrackerAdapter } from '../../adapters/types.ts';
 import type { Config, RouteConfig } from '../config/types.ts';
 import type { AppLogger } from '../log.ts';
@@ -293,7 +295,13 @@ export function createRouter(options: RouterOptions) {
   }
 
   async function dispatch({ task, route, run, token }: Reservation): Promise<RunRecord | undefined> {
-    if (!(await claim(task, route, run))) return undefined;
+    // The run's log file is created on the thread pool while the claim is written: creating a file
+    // can take a millisecond, and the spawns that follow run on the main thread one after another.
+    const [claimed, logReady] = await Promise.all([claim(task, route, run), createLogFile(runLogFile(config.stateDir, run.id))]);
+    if (!claimed) {
+      if (logReady) await unlink(runLogFile(config.stateDir, run.id)).catch(() => {});
+      return undefined;
+    }
     try {
       const started = await startRun(deps, run, { ...task, queue: route.inProgressQueue ?? task.queue }, route, token);
       track(started);
@@ -481,6 +489,21 @@ export function createRouter(options: RouterOptions) {
 }
 
 export type Router = ReturnType<typeof createRouter>;
+
+/** Creates an empty log file (and its folder); false when it could not (the spawner will say why). */
+async function createLogFile(path: string): Promise<boolean> {
+  const create = () => open(path, 'a', 0o644).then((handle) => handle.close());
+  try {
+    await create().catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+      await mkdir(dirname(path), { recursive: true });
+      await create();
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** The pid still names the process we started (not a later one that reused the number). */
 function sameProcess(run: RunRecord): boolean {

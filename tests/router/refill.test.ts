@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { RunRecord } from '../../src/core/ledger.ts';
@@ -57,6 +58,8 @@ describe('refilling a freed slot from the last poll', () => {
     const refused = (await s.ledger.read()).runs.find((run) => run.taskId === '2')!;
     assert.equal(refused.status, 'claim_failed');
     assert.match(refused.outcome!, /no longer in "Todo"/);
+    assert.equal(existsSync(join(s.config.stateDir, 'runs', `${refused.id}.log`)), false, 'no log file for a run that never started');
+    assert.equal(existsSync(join(s.config.stateDir, 'runs', `${runs[1].id}.log`)), true);
   });
 
   it('dispatches nothing more once the daemon stops (only its tick loop refills)', async () => {
