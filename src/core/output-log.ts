@@ -1,4 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { inFolder } from '../util/missing-folder.ts';
 
 /** Helpers for an agent's log file: opening it for a run, the in-memory tail, reading a tail back. */
 
@@ -39,6 +42,11 @@ export function openLogForAppend(path: string, header?: string): { fd: number; o
     closeSync(fd);
     throw error;
   }
+}
+
+/** Creates an empty log file, and its folder, without blocking the event loop. */
+export async function createLogFile(path: string): Promise<void> {
+  await inFolder(dirname(path), async () => (await open(path, 'a', 0o644)).close());
 }
 
 /** The last {@link TAIL_BYTES} a detached agent wrote to its log after `from`. */

@@ -1,11 +1,11 @@
-import { mkdir, open, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { unlink } from 'node:fs/promises';
 import type { Task, TrackerAdapter } from '../../adapters/types.ts';
 import type { Config, RouteConfig } from '../config/types.ts';
 import type { AppLogger } from '../log.ts';
 import { isAdapterError } from '../errors.ts';
 import { redact } from '../util/redact.ts';
 import { backoffDelay } from './backoff.ts';
+import { createLogFile } from './output-log.ts';
 import { ACTIVE, isOwnerAlive, type Ledger, type LedgerData, OCCUPYING, type RunRecord } from './ledger.ts';
 import { createRunToken } from './run-token.ts';
 import { compareByPriority, PRIORITIES, priorityOf } from './priority.ts';
@@ -297,9 +297,11 @@ export function createRouter(options: RouterOptions) {
   async function dispatch({ task, route, run, token }: Reservation): Promise<RunRecord | undefined> {
     // The run's log file is created on the thread pool while the claim is written: creating a file
     // can take a millisecond, and the spawns that follow run on the main thread one after another.
-    const [claimed, logReady] = await Promise.all([claim(task, route, run), createLogFile(runLogFile(config.stateDir, run.id))]);
+    // (If it cannot be created here, the spawner tries again and says why.)
+    const logFile = runLogFile(config.stateDir, run.id);
+    const [claimed] = await Promise.all([claim(task, route, run), createLogFile(logFile).catch(() => {})]);
     if (!claimed) {
-      if (logReady) await unlink(runLogFile(config.stateDir, run.id)).catch(() => {});
+      await unlink(logFile).catch(() => {});
       return undefined;
     }
     try {
@@ -489,21 +491,6 @@ export function createRouter(options: RouterOptions) {
 }
 
 export type Router = ReturnType<typeof createRouter>;
-
-/** Creates an empty log file (and its folder); false when it could not (the spawner will say why). */
-async function createLogFile(path: string): Promise<boolean> {
-  const create = () => open(path, 'a', 0o644).then((handle) => handle.close());
-  try {
-    await create().catch(async (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT') throw error;
-      await mkdir(dirname(path), { recursive: true });
-      await create();
-    });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The pid still names the process we started (not a later one that reused the number). */
 function sameProcess(run: RunRecord): boolean {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, type Stats, statSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createLineSplitter, DEFAULT_MAX_LINE_LENGTH, type LineSplitter } from './line-splitter.ts';
+import { inFolderSync } from '../util/missing-folder.ts';
 import { LogFollower } from './log-follower.ts';
 import { DEFAULT_MAX_LOG_BYTES, openLogForAppend, readLogTail } from './output-log.ts';
 import { isProcessGroupAlive, MAX_TIMER_MS, terminateProcessGroup, type TerminationResult } from './process-group.ts';
@@ -156,14 +157,7 @@ function prepareWorkingFolder(cwd: string): void {
 
 function openLog(request: SpawnRequest): { fd: number; outputStart: number } {
   try {
-    try {
-      return openLogForAppend(request.logFile, request.header);
-    } catch (error) {
-      // The folder is made once, when the first run finds it missing, not asked for on every run.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      mkdirSync(dirname(request.logFile), { recursive: true });
-      return openLogForAppend(request.logFile, request.header);
-    }
+    return inFolderSync(dirname(request.logFile), () => openLogForAppend(request.logFile, request.header));
   } catch (error) {
     throw new Error(`cannot open log file ${request.logFile}: ${errorText(error)}`);
   }

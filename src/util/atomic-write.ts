@@ -1,5 +1,6 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { open, rename, unlink, mkdir } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
+import { inFolder } from './missing-folder.ts';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -12,12 +13,7 @@ import { randomBytes } from 'node:crypto';
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const folder = dirname(path);
   const temp = join(folder, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  // The folder is made when the first write finds it missing, not asked for on every write.
-  const handle = await open(temp, 'w', mode).catch(async (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ENOENT') throw error;
-    await mkdir(folder, { recursive: true });
-    return open(temp, 'w', mode);
-  });
+  const handle = await inFolder(folder, () => open(temp, 'w', mode));
   try {
     await handle.writeFile(data);
     await handle.sync();
