@@ -9,8 +9,9 @@ import { createLogFile } from './output-log.ts';
 import { ACTIVE, isOwnerAlive, type Ledger, type LedgerData, OCCUPYING, type RunRecord } from './ledger.ts';
 import { createRunToken } from './run-token.ts';
 import { compareByPriority, PRIORITIES, priorityOf } from './priority.ts';
+import { type Candidate, RefillList, type Reservation, reserveIn, type SlotLimits } from './reservations.ts';
 import { findRunGroup, isProcessGroupAlive, processStartTicks } from './spawner.ts';
-import { type ActiveRun, adoptRun, type ExecutorDeps, newRunId, type RouterEvent, runLogFile, settleRun, startRun } from './run-executor.ts';
+import { type ActiveRun, adoptRun, type ExecutorDeps, type RouterEvent, runLogFile, settleRun, startRun } from './run-executor.ts';
 
 export interface RouterOptions {
   config: Config;
@@ -39,16 +40,6 @@ export interface PlannedDispatch {
   command: string;
 }
 
-interface Reservation {
-  task: Task;
-  route: RouteConfig;
-  run: RunRecord;
-  /** The run's API token; only its hash is stored. */
-  token: string;
-}
-
-type Candidate = { task: Task; route: RouteConfig };
-
 /** How old a poll may be, by default, for a freed slot to be refilled from it without polling again. */
 const REFILL_WITHIN_MS = 1_000;
 const FETCH_BACKOFF_BASE_MS = 2_000;
@@ -61,7 +52,9 @@ const FETCH_BACKOFF_MAX_MS = 5 * 60_000;
 export function createRouter(options: RouterOptions) {
   const { config, tracker, ledger, log } = options;
   const routes = new Map(config.routes.map((route) => [route.queue, route]));
-  const refillWithinMs = options.refillWithinMs ?? REFILL_WITHIN_MS;
+  const limits: SlotLimits = { maxConcurrentAgents: config.maxConcurrentAgents, routes, owner: ledger.owner };
+  const refills = new RefillList(options.refillWithinMs ?? REFILL_WITHIN_MS);
+  let refilling = false;
   const active = new Map<string, ActiveRun>();
   const listeners = new Set<(event: RouterEvent) => void>();
   let identity: string | undefined;
@@ -150,39 +143,9 @@ export function createRouter(options: RouterOptions) {
     return free;
   }
 
-  /** Reserves slots for as many candidates as fit, in one ledger write; they leave the last poll's list. */
+  /** Reserves slots for as many candidates as fit, in one ledger write. */
   async function reserve(candidates: Candidate[]): Promise<Reservation[]> {
-    return ledger.update((data) => taken(reserveIn(data, candidates)));
-  }
-
-  /**
-   * The last poll's candidates for refills, and when it was made. Reservations take them from the
-   * front, so `next` skips what was taken instead of the list being filtered each time.
-   */
-  let lastPoll: { at: number; candidates: Candidate[]; next: number } | undefined;
-  let refilling = false;
-  /** Tasks reserved lately, by when: a poll that read the tracker before their claim landed still lists them. */
-  const reservedAt = new Map<string, number>();
-
-  function taken(reserved: Reservation[]): Reservation[] {
-    const now = Date.now();
-    for (const { task } of reserved) reservedAt.set(task.id, now);
-    if (lastPoll) {
-      const { candidates } = lastPoll;
-      while (lastPoll.next < candidates.length && reservedAt.has(candidates[lastPoll.next].task.id)) lastPoll.next++;
-    }
-    return reserved;
-  }
-
-  /**
-   * A fresh poll's candidates for refills, less what was reserved while it was on its way. Only
-   * tasks a claim moves: the tracker's guard can then refuse one that has left its queue since.
-   */
-  function rememberPoll(candidates: Candidate[]): void {
-    if (!tracker.claimTask) return;
-    const since = Date.now() - 2 * refillWithinMs;
-    for (const [id, at] of reservedAt) if (at < since) reservedAt.delete(id);
-    lastPoll = { at: Date.now(), candidates: candidates.filter(({ task, route }) => route.inProgressQueue && !reservedAt.has(task.id)), next: 0 };
+    return ledger.update((data) => refills.taken(reserveIn(data, candidates, limits)));
   }
 
   /**
@@ -191,61 +154,10 @@ export function createRouter(options: RouterOptions) {
    * where the poll saw it). A busy daemon refills a slot without another poll and another write.
    */
   function refill(): void {
-    const poll = lastPoll;
-    if (!refilling || !poll || poll.next >= poll.candidates.length || Date.now() - poll.at > refillWithinMs) return;
-    const reserving = ledger.update((data) => taken(reserveIn(data, poll.candidates, poll.next, (task) => reservedAt.has(task.id))));
+    if (!refilling || !refills.ready) return;
+    const reserving = ledger.update((data) => refills.reserveIn(data, limits));
     const starts = inFlight(reserving.then((reserved) => Promise.all(reserved.map(dispatch))));
     starts.catch((error) => log.error(`dispatch failed: ${redact(String((error as Error)?.message ?? error))}`));
-  }
-
-  /** Reserves slots in `data` for candidates from `start` on, in order, as many as fit. */
-  function reserveIn(data: LedgerData, candidates: Candidate[], start = 0, skip: (task: Task) => boolean = () => false): Reservation[] {
-    // One pass over the runs, then one over the candidates: a tick costs the same with 500 ready tasks as with 5.
-    const busy = new Set<string>();
-    const ranOnce = new Set<string>();
-    let used = 0;
-    const usedByRoute = new Map<string, number>();
-    for (const run of data.runs) {
-      if (ACTIVE.has(run.status)) busy.add(run.taskId);
-      else if (run.status !== 'claim_failed' && !routes.get(run.route)?.inProgressQueue) ranOnce.add(`${run.route}\u0000${run.taskId}`);
-      if (OCCUPYING.has(run.status)) {
-        used++;
-        usedByRoute.set(run.route, (usedByRoute.get(run.route) ?? 0) + 1);
-      }
-    }
-    const reserved: Reservation[] = [];
-    for (let index = start; index < candidates.length; index++) {
-      const { task, route } = candidates[index];
-      if (used >= config.maxConcurrentAgents) break;
-      if (busy.has(task.id) || skip(task)) continue;
-      // Without an in-progress queue the task stays where it is: once is enough while the ledger remembers it.
-      if (!route.inProgressQueue && ranOnce.has(`${route.queue}\u0000${task.id}`)) continue;
-      const routeUsed = usedByRoute.get(route.queue) ?? 0;
-      if (route.maxConcurrent !== undefined && routeUsed >= route.maxConcurrent) continue;
-      const run: RunRecord = {
-        id: newRunId(),
-        taskId: task.id,
-        taskName: task.name,
-        taskUrl: task.url,
-        route: route.queue,
-        inProgressQueue: route.inProgressQueue,
-        agent: route.agent,
-        attempt: 1,
-        maxAttempts: route.maxAttempts,
-        priority: PRIORITIES[task.priority ?? 2],
-        status: 'starting',
-        owner: ledger.owner,
-        createdAt: new Date().toISOString(),
-      };
-      const { token, hash } = createRunToken();
-      run.tokenHash = hash;
-      data.runs.push(run);
-      reserved.push({ task, route, run: { ...run }, token });
-      busy.add(task.id);
-      used++;
-      usedByRoute.set(route.queue, routeUsed + 1);
-    }
-    return reserved;
   }
 
   /** Claim = move to the in-progress queue, then add our identity to the assignees. */
@@ -427,7 +339,7 @@ export function createRouter(options: RouterOptions) {
         const route = routes.get(task.queue);
         return route ? [{ task, route }] : [];
       });
-      rememberPoll(candidates);
+      if (tracker.claimTask) refills.remember(candidates);
       // Refills may have taken every slot already: then there is nothing to write.
       const reserved = candidates.length > 0 && freeSlots(snapshot.runs) > 0 ? await reserve(candidates) : [];
       const starts = inFlight(Promise.all(reserved.map(dispatch)));
