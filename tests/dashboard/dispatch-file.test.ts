@@ -1,31 +1,19 @@
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startFakeGitea, type FakeGitea } from '../../fixtures/gitea/fake-gitea.ts';
 import { dispatchFile } from '../../src/commands/dispatch-file.ts';
 import { dispatchLogLine, startDispatchFileDashboard } from '../../src/api/dashboard/dispatch-file-dashboard.ts';
 import { silentLogger } from '../../src/log.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { captureStream, makeConfig, tempDir } from '../dispatch-file/support.ts';
+import { captureStream, giteaAndFolderPerTest, makeConfig } from '../dispatch-file/support.ts';
 import { openSse } from './support.ts';
 
-let fake: FakeGitea;
-let dir: { path: string; remove: () => Promise<void> };
-
-beforeEach(async () => {
-  fake = await startFakeGitea();
-  dir = await tempDir();
-  fake.addRepo('acme/app');
-});
-afterEach(async () => {
-  await fake.close();
-  await dir.remove();
-});
+const each = giteaAndFolderPerTest();
 
 describe('the dispatch-file dashboard', () => {
   it('serves its own port behind the operator token and shows dispatches and the dispatch log live', async () => {
-    const config = makeConfig(dir.path, fake, { ratePerMinute: 1 });
+    const config = makeConfig(each.dir.path, each.fake, { ratePerMinute: 1 });
     const dashboard = (await startDispatchFileDashboard({ config, log: silentLogger, port: 0 }))!;
     const stop = new AbortController();
     try {
@@ -36,8 +24,8 @@ describe('the dispatch-file dashboard', () => {
       assert.equal(first.data.mode, 'dispatch-file');
       assert.deepEqual(first.data.recent, []);
 
-      fake.addIssue('acme/app', { title: 'CRITICAL: <img src=x onerror=alert(1)>', assignees: ['hans'] });
-      fake.addIssue('acme/app', { title: 'second', assignees: ['greta'] });
+      each.fake.addIssue('acme/app', { title: 'CRITICAL: <img src=x onerror=alert(1)>', assignees: ['hans'] });
+      each.fake.addIssue('acme/app', { title: 'second', assignees: ['greta'] });
       const loop = dispatchFile({
         config,
         log: silentLogger,
@@ -75,10 +63,10 @@ describe('the dispatch-file dashboard', () => {
   });
 
   it('refuses auth = "none" on a non-loopback address, and names the setting when the port is taken', async () => {
-    const open = makeConfig(dir.path, fake);
+    const open = makeConfig(each.dir.path, each.fake);
     open.apiAuth = 'none';
     await assert.rejects(startDispatchFileDashboard({ config: open, log: silentLogger, host: '0.0.0.0', port: 0 }), ConfigError);
-    const config = makeConfig(dir.path, fake);
+    const config = makeConfig(each.dir.path, each.fake);
     const first = (await startDispatchFileDashboard({ config, log: silentLogger, port: 0 }))!;
     try {
       const port = Number(new URL(first.url).port);

@@ -1,3 +1,4 @@
+import { afterEach, beforeEach } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import * as v from 'valibot';
 import type { Config, DispatchFileConfig } from '../../src/config/types.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { normaliseConfig } from '../../src/config/load.ts';
-import type { FakeGitea } from '../../fixtures/gitea/fake-gitea.ts';
+import { startFakeGitea, type FakeGitea } from '../../fixtures/gitea/fake-gitea.ts';
 import { dispatchFile, type DispatchFileOptions, type DispatchFileSummary } from '../../src/commands/dispatch-file.ts';
 import { silentLogger } from '../../src/log.ts';
 
@@ -61,6 +62,29 @@ export function manualClock(start = Date.parse('2026-04-09T12:00:00Z')) {
     now: () => now,
     advance(ms: number) {
       now += ms;
+    },
+  };
+}
+
+/** For each test of a file: a fresh fake Gitea with the repository acme/app, and a temp folder. */
+export function giteaAndFolderPerTest(): { readonly fake: FakeGitea; readonly dir: { path: string; remove: () => Promise<void> } } {
+  let fake: FakeGitea;
+  let dir: { path: string; remove: () => Promise<void> };
+  beforeEach(async () => {
+    fake = await startFakeGitea();
+    dir = await tempDir();
+    fake.addRepo('acme/app');
+  });
+  afterEach(async () => {
+    await fake.close();
+    await dir.remove();
+  });
+  return {
+    get fake() {
+      return fake;
+    },
+    get dir() {
+      return dir;
     },
   };
 }
