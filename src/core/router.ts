@@ -156,8 +156,11 @@ export function createRouter(options: RouterOptions) {
   function refill(): void {
     if (!refilling || !refills.ready) return;
     const reserving = ledger.update((data) => refills.reserveIn(data, limits));
-    const starts = inFlight(reserving.then((reserved) => Promise.all(reserved.map(dispatch))));
-    starts.catch((error) => log.error(`dispatch failed: ${redact(String((error as Error)?.message ?? error))}`));
+    inFlight(reserving.then((reserved) => Promise.all(reserved.map(dispatch)))).catch(dispatchFailed);
+  }
+
+  function dispatchFailed(error: unknown): void {
+    log.error(`dispatch failed: ${redact(String((error as Error)?.message ?? error))}`);
   }
 
   /** Claim = move to the in-progress queue, then add our identity to the assignees. */
@@ -340,11 +343,11 @@ export function createRouter(options: RouterOptions) {
         return route ? [{ task, route }] : [];
       });
       if (tracker.claimTask) refills.remember(candidates);
-      // Refills may have taken every slot already: then there is nothing to write.
+      // A poll due for its own sake with every slot taken: nothing to reserve, nothing to write.
       const reserved = candidates.length > 0 && freeSlots(snapshot.runs) > 0 ? await reserve(candidates) : [];
       const starts = inFlight(Promise.all(reserved.map(dispatch)));
       if (options.background) {
-        starts.catch((error) => log.error(`dispatch failed: ${redact(String((error as Error)?.message ?? error))}`));
+        starts.catch(dispatchFailed);
         return { dispatched: [...dispatched, ...reserved.map(({ run }) => run)], ready: tasks.length };
       }
       dispatched.push(...(await starts).filter((run): run is RunRecord => run !== undefined));
