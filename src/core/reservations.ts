@@ -108,7 +108,7 @@ export class RefillList {
   /** Reserves in `data` from the poll's untaken candidates; none when the poll is stale or used up. */
   reserveIn(data: LedgerData, limits: SlotLimits): Reservation[] {
     const poll = this.#poll;
-    if (!poll || poll.next >= poll.candidates.length || Date.now() - poll.at > this.freshForMs) return [];
+    if (!poll || !this.ready) return [];
     return this.taken(reserveIn(data, poll.candidates, limits, poll.next, (task) => this.#reservedAt.has(task.id)));
   }
 
