@@ -1,4 +1,5 @@
 import type { ConsolaInstance, createConsola } from 'consola';
+import type { Writable } from 'node:stream';
 import { format as formatArgs } from 'node:util';
 import type { Logger } from '../adapters/types.ts';
 import { redact } from './util/redact.ts';
@@ -44,6 +45,7 @@ export function createLogger(options: LoggerOptions = {}): AppLogger {
   const level = levels[options.level ?? 'info'];
   const format = options.format === 'auto' || options.format === undefined ? ((stream as NodeJS.WriteStream).isTTY && options.pretty ? 'fancy' : 'plain') : options.format;
   const listeners = new Set<(record: LogRecord) => void>();
+  const write = stream === process.stderr ? batchedWrites(process.stderr) : (text: string) => void stream.write(text);
   let consola: ConsolaInstance | undefined;
 
   function emit(levelName: LogLevelName, tag: string | undefined, message: string, args: unknown[]): void {
@@ -53,9 +55,9 @@ export function createLogger(options: LoggerOptions = {}): AppLogger {
     for (const listener of listeners) listener(record);
     if (levels[levelName] > level) return;
     if (format === 'json') {
-      stream.write(`${JSON.stringify(record)}\n`);
+      write(`${JSON.stringify(record)}\n`);
     } else if (format === 'plain') {
-      stream.write(`${record.time} ${levelName.toUpperCase().padEnd(5)} ${tag ? `[${tag}] ` : ''}${text}\n`);
+      write(`${record.time} ${levelName.toUpperCase().padEnd(5)} ${tag ? `[${tag}] ` : ''}${text}\n`);
     } else {
       consola ??= options.pretty!({ level: 5, stdout: stream as NodeJS.WriteStream, stderr: stream as NodeJS.WriteStream, formatOptions: { date: true } });
       (tag ? consola.withTag(tag) : consola)[levelName](text);
@@ -76,6 +78,31 @@ export function createLogger(options: LoggerOptions = {}): AppLogger {
     };
   }
   return make();
+}
+
+/** Streams with lines held back until the end of this turn of the event loop (or of the process). */
+const corked = new Set<Writable>();
+process.on('exit', () => {
+  for (const stream of corked) stream.uncork();
+});
+
+/**
+ * Lines logged in one turn of the event loop reach stderr in one write: a busy daemon logs a
+ * dispatch and an exit per run, and a system call per line cost more than formatting it. They are
+ * held for microseconds, and written at exit too.
+ */
+function batchedWrites(stream: Writable): (text: string) => void {
+  const flush = () => {
+    if (corked.delete(stream)) stream.uncork();
+  };
+  return (text) => {
+    if (!corked.has(stream)) {
+      corked.add(stream);
+      stream.cork();
+      process.nextTick(flush);
+    }
+    stream.write(text);
+  };
 }
 
 /** A logger that drops everything (tests, library use). */

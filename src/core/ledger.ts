@@ -91,6 +91,13 @@ export interface LedgerData {
 
 /** Finished runs kept for `status` and the dashboard. */
 const HISTORY = 200;
+/** A change waiting for the next write, and its caller. */
+interface Queued {
+  change: (data: LedgerData) => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
 /** The longest a {@link Ledger.patchSoon} waits for another write to join. */
 const SOON_MS = 50;
 
@@ -106,6 +113,8 @@ export class Ledger {
   private soon = new Map<string, Partial<RunRecord>>();
   private soonTimer: NodeJS.Timeout | undefined;
   private carried = new Map<string, Partial<RunRecord>>();
+  /** Changes waiting for the next write (see update). */
+  private queued: Queued[] = [];
 
   constructor(readonly stateDir: string) {
     this.file = join(stateDir, 'ledger.json');
@@ -137,21 +146,50 @@ export class Ledger {
   }
 
   /**
-   * Read-modify-write under the lock; a burst of changes is one write. `change` sees finished and
-   * active runs alike; runs it finishes move to the history after the ledger is written.
+   * Read-modify-write under the lock; a burst of changes is one write. `change` (synchronous) sees
+   * finished and active runs alike; runs it finishes move to the history after the ledger is written.
    */
-  update<T>(change: (data: LedgerData) => T): Promise<Awaited<T>> {
-    return this.store.update((stored) => {
-      const history = [...this.history.recent(), ...this.finishing];
-      const known = new Set(history.map((run) => run.id));
-      const data: LedgerData = { ...stored, runs: [...history, ...stored.runs] };
-      this.applySoon(data.runs);
-      const result = change(data);
-      const finished = data.runs.filter((run) => !ACTIVE.has(run.status) && !known.has(run.id));
-      Object.assign(stored, data, { runs: data.runs.filter((run) => ACTIVE.has(run.status)) });
-      this.finishing.push(...finished);
-      return result;
-    }) as Promise<Awaited<T>>;
+  update<T>(change: (data: LedgerData) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queued.push({ change, resolve: resolve as (value: unknown) => void, reject });
+      // The first change of a burst asks the store for a write; the others join it.
+      if (this.queued.length > 1) return;
+      let taken: Queued[] | undefined;
+      this.store
+        .update((stored) => {
+          taken = this.queued;
+          this.queued = [];
+          return this.apply(taken, stored);
+        })
+        .then(
+          (deliver) => deliver(),
+          (error: unknown) => {
+            // Failed before it took the queue (lock, unreadable file): everything queued waited on it.
+            const failed = taken ?? this.queued.splice(0);
+            for (const { reject } of failed) reject(error);
+          },
+        );
+    });
+  }
+
+  /** Applies a batch of changes to one view of the runs (built once per write, not per change). */
+  private apply(batch: Queued[], stored: LedgerData): () => void {
+    const history = [...this.history.recent(), ...this.finishing];
+    const known = new Set(history.map((run) => run.id));
+    const data: LedgerData = { ...stored, runs: [...history, ...stored.runs] };
+    this.applySoon(data.runs);
+    const results = batch.map(({ change }) => {
+      try {
+        return { ok: true, value: change(data) };
+      } catch (error) {
+        return { ok: false, value: error };
+      }
+    });
+    const finished = data.runs.filter((run) => !ACTIVE.has(run.status) && !known.has(run.id));
+    Object.assign(stored, data, { runs: data.runs.filter((run) => ACTIVE.has(run.status)) });
+    this.finishing.push(...finished);
+    // Each caller hears of its own change once the write is done.
+    return () => batch.forEach(({ resolve, reject }, index) => (results[index].ok ? resolve : reject)(results[index].value));
   }
 
   /**

@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeFd, openFd } from '../util/fd-calls.ts';
 import { dirname } from 'node:path';
 import { inFolder } from '../util/missing-folder.ts';
 
@@ -46,7 +46,7 @@ export function openLogForAppend(path: string, header?: string): { fd: number; o
 
 /** Creates an empty log file, and its folder, without blocking the event loop. */
 export async function createLogFile(path: string): Promise<void> {
-  await inFolder(dirname(path), async () => (await open(path, 'a', 0o644)).close());
+  await closeFd(await inFolder(dirname(path), () => openFd(path, 'a', 0o644)));
 }
 
 /** The last {@link TAIL_BYTES} a detached agent wrote to its log after `from`. */

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFile, readFileSync, readSync } from 'node:fs';
 
 /**
  * Process groups, the unit the dispatcher stops: every agent leads its own group, so one signal to
@@ -67,7 +67,11 @@ function readProcStat(pid: string | number): ProcStat | undefined {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so split after the last ')'.
+  return parseProcStat(text);
+}
+
+/** "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so split after the last ')'. */
+function parseProcStat(text: string): ProcStat {
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return { state: fields[0], pgrp: Number(fields[2]), startTicks: fields[19] };
 }
@@ -102,6 +106,12 @@ function groupHasLiveMember(pgid: number): boolean {
 export function processStartTicks(pid: number): string | undefined {
   if (process.platform !== 'linux') return undefined;
   return readProcStat(pid)?.startTicks;
+}
+
+/** {@link processStartTicks}, read on the thread pool: the event loop right after a spawn has the next spawns to do. */
+export function processStartTicksLater(pid: number): Promise<string | undefined> {
+  if (process.platform !== 'linux') return Promise.resolve(undefined);
+  return new Promise((resolve) => readFile(`/proc/${pid}/stat`, 'latin1', (error, text) => resolve(error ? undefined : parseProcStat(text).startTicks)));
 }
 
 /**

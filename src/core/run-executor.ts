@@ -9,7 +9,7 @@ import { buildAgentEnv } from './agent-env.ts';
 import { backoffDelay } from './backoff.ts';
 import type { Ledger, RunRecord, RunStatus } from './ledger.ts';
 import { formatRunComment, outcomeOfExit, type RunOutcome } from './run-comment.ts';
-import { processStartTicks, spawnAgent, watchForeignGroup, type SpawnOutcome } from './spawner.ts';
+import { processStartTicksLater, spawnAgent, watchForeignGroup, type SpawnOutcome } from './spawner.ts';
 import { renderPathTemplate, renderTemplate, type TemplateVars } from './templates.ts';
 
 /** What the router hands the executor; everything a run needs and nothing of the router's state. */
@@ -110,7 +110,6 @@ export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Ta
     status: running.pid ? 'running' : 'starting',
     pid: running.pid,
     pgid: running.pgid,
-    startTicks: running.pid ? processStartTicks(running.pid) : undefined,
     startedAt: new Date(running.startedAt).toISOString(),
     deadline: timeoutMs === undefined ? undefined : running.startedAt + timeoutMs,
     detached: deps.detach || undefined,
@@ -121,6 +120,7 @@ export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Ta
   };
   // Not awaited: it goes with the next ledger write (recovery can find the agent without it).
   ledger.patchSoon(reserved.id, started);
+  if (running.pid) void processStartTicksLater(running.pid).then((startTicks) => startTicks && ledger.patchSoon(reserved.id, { startTicks }));
   const record: RunRecord = { ...reserved, ...started };
   if (running.pid) {
     log.info(`dispatched task ${task.id} (${task.name}) → ${route.command} [pid ${running.pid}, run ${record.id}, attempt ${record.attempt}/${record.maxAttempts}]`);

@@ -1,5 +1,5 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { closeFd, fsyncFd, openFd, renameFile, unlinkFile, writeAll } from './fd-calls.ts';
 import { inFolder } from './missing-folder.ts';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -13,20 +13,20 @@ import { randomBytes } from 'node:crypto';
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const folder = dirname(path);
   const temp = join(folder, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await inFolder(folder, () => open(temp, 'w', mode));
+  const fd = await inFolder(folder, () => openFd(temp, 'w', mode));
   try {
-    await handle.writeFile(data);
-    await handle.sync();
+    await writeAll(fd, data);
+    await fsyncFd(fd);
   } catch (error) {
-    await handle.close();
-    await unlink(temp).catch(() => {});
+    await closeFd(fd);
+    await unlinkFile(temp).catch(() => {});
     throw error;
   }
-  await handle.close();
+  await closeFd(fd);
   try {
-    await rename(temp, path);
+    await renameFile(temp, path);
   } catch (error) {
-    await unlink(temp).catch(() => {});
+    await unlinkFile(temp).catch(() => {});
     throw error;
   }
 }

@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/log.ts';
 import { redact, registerSecret } from '../../src/util/redact.ts';
@@ -52,5 +53,19 @@ describe('redaction', () => {
     assert.doesNotMatch(out.text(), /quiet/);
     assert.match(out.text(), /ERROR loud/);
     assert.deepEqual(seen, ['info quiet', 'error loud']);
+  });
+
+  it('writes the lines of one turn to stderr together, in order, and none is lost when the process exits at once', () => {
+    const script = [
+      "import { createLogger } from './src/log.ts';",
+      "const log = createLogger({ format: 'plain' });",
+      "for (let i = 1; i <= 3; i++) log.info(`line ${i}`);",
+      "process.stderr.write('direct\\n');",
+      "setImmediate(() => { log.warn('next turn'); log.error('last'); process.exit(3); });",
+    ].join('\n');
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('../..', import.meta.url), encoding: 'utf8' });
+    assert.equal(result.status, 3, result.stderr);
+    const lines = result.stderr.trim().split('\n').map((line) => line.replace(/^\S+ /, ''));
+    assert.deepEqual(lines, ['INFO  line 1', 'INFO  line 2', 'INFO  line 3', 'direct', 'WARN  next turn', 'ERROR last']);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { findRunGroup, isProcessGroupAlive, killProcessGroup } from '../../src/core/spawner.ts';
@@ -100,3 +100,34 @@ describe('Ledger.patchSoon', () => {
     assert.equal(run.status, 'succeeded');
   });
 });
+
+describe('Ledger.update', () => {
+  const active = (id: string): RunRecord => ({ id, taskId: id, taskName: id, taskUrl: '', route: 'Todo', agent: 'command', attempt: 1, maxAttempts: 1, status: 'starting', createdAt: new Date().toISOString() });
+
+  it('applies a burst of changes in order; each caller gets its own result, and a change that throws fails alone', async () => {
+    const ledger = new Ledger(tempDir());
+    await ledger.update((data) => void data.runs.push(active('a')));
+    const results = await Promise.allSettled([
+      ledger.update((data) => data.runs.push(active('b'))),
+      ledger.update(() => {
+        throw new Error('no such run');
+      }),
+      ledger.update((data) => data.runs.map((run) => run.id).join(',')),
+    ]);
+    assert.deepEqual(results.map((result) => (result.status === 'fulfilled' ? result.value : (result.reason as Error).message)), [2, 'no such run', 'a,b']);
+    assert.deepEqual(ledgerOnDisk(ledger).runs.map((run) => run.id), ['a', 'b']);
+  });
+
+  it('fails every change of a write that fails, and takes the next changes in a write of their own', async () => {
+    const dir = tempDir();
+    const ledger = new Ledger(dir);
+    await ledger.update((data) => void data.runs.push(active('a')));
+    writeFileSync(join(dir, 'ledger.json'), '{ not json');
+    const failed = await Promise.allSettled([ledger.update(() => 1), ledger.update(() => 2)]);
+    assert.deepEqual(failed.map((result) => result.status), ['rejected', 'rejected']);
+    assert.match(String((failed[0] as PromiseRejectedResult).reason), /not valid JSON/);
+    writeFileSync(join(dir, 'ledger.json'), JSON.stringify({ version: 1, runs: [], daemons: [] }));
+    assert.equal(await ledger.update((data) => data.runs.length), 0);
+  });
+});
+
