@@ -1,4 +1,4 @@
-import { closeSync, openSync, readdirSync, readFile, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 
 /**
  * Process groups, the unit the dispatcher stops: every agent leads its own group, so one signal to
@@ -106,12 +106,6 @@ function groupHasLiveMember(pgid: number): boolean {
 export function processStartTicks(pid: number): string | undefined {
   if (process.platform !== 'linux') return undefined;
   return readProcStat(pid)?.startTicks;
-}
-
-/** {@link processStartTicks}, read on the thread pool: the event loop right after a spawn has the next spawns to do. */
-export function processStartTicksLater(pid: number): Promise<string | undefined> {
-  if (process.platform !== 'linux') return Promise.resolve(undefined);
-  return new Promise((resolve) => readFile(`/proc/${pid}/stat`, 'latin1', (error, text) => resolve(error ? undefined : parseProcStat(text).startTicks)));
 }
 
 /**

@@ -9,7 +9,7 @@ import { buildAgentEnv } from './agent-env.ts';
 import { backoffDelay } from './backoff.ts';
 import type { Ledger, RunRecord, RunStatus } from './ledger.ts';
 import { formatRunComment, outcomeOfExit, type RunOutcome } from './run-comment.ts';
-import { processStartTicksLater, spawnAgent, watchForeignGroup, type SpawnOutcome } from './spawner.ts';
+import { processStartTicks, spawnAgent, watchForeignGroup, type SpawnOutcome } from './spawner.ts';
 import { renderPathTemplate, renderTemplate, type TemplateVars } from './templates.ts';
 
 /** What the router hands the executor; everything a run needs and nothing of the router's state. */
@@ -110,6 +110,8 @@ export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Ta
     status: running.pid ? 'running' : 'starting',
     pid: running.pid,
     pgid: running.pgid,
+    // A detached agent outlives us at once; one we watch gets it a moment later (recordStartTicks).
+    startTicks: running.pid && deps.detach ? processStartTicks(running.pid) : undefined,
     startedAt: new Date(running.startedAt).toISOString(),
     deadline: timeoutMs === undefined ? undefined : running.startedAt + timeoutMs,
     detached: deps.detach || undefined,
@@ -120,7 +122,7 @@ export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Ta
   };
   // Not awaited: it goes with the next ledger write (recovery can find the agent without it).
   ledger.patchSoon(reserved.id, started);
-  if (running.pid) void processStartTicksLater(running.pid).then((startTicks) => startTicks && ledger.patchSoon(reserved.id, { startTicks }));
+  if (running.pid && !deps.detach) recordStartTicks(ledger, reserved.id, running.pid, running.done);
   const record: RunRecord = { ...reserved, ...started };
   if (running.pid) {
     log.info(`dispatched task ${task.id} (${task.name}) → ${route.command} [pid ${running.pid}, run ${record.id}, attempt ${record.attempt}/${record.maxAttempts}]`);
@@ -131,6 +133,23 @@ export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Ta
     return settleRun(deps, record, route, fromSpawn(outcome, parser?.report(), timeoutMs));
   });
   return { record, settled, stop: async (reason) => void (await running.stop(reason)), release: () => running.release() };
+}
+
+/** How long an agent runs before its kernel start time is recorded. */
+const START_TICKS_AFTER_MS = 100;
+
+/**
+ * Records the agent's kernel start time, which tells it from a later process that reuses its pid
+ * after a restart — if it is still running a moment after its start: read then, not amid a burst
+ * of spawns, and not at all for an agent that was over by then.
+ */
+function recordStartTicks(ledger: Ledger, runId: string, pid: number, done: Promise<unknown>): void {
+  const timer = setTimeout(() => {
+    const startTicks = processStartTicks(pid);
+    if (startTicks) ledger.patchSoon(runId, { startTicks });
+  }, START_TICKS_AFTER_MS);
+  timer.unref();
+  void done.then(() => clearTimeout(timer));
 }
 
 /** Watches an agent an earlier dispatcher started, and settles it by where its task now is. */

@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { writeFileAtomicSync } from '../util/atomic-write.ts';
 import type { RunRecord } from './ledger.ts';
 
@@ -44,8 +44,23 @@ export class RunHistory {
   /** Appends finished runs; call under the ledger's lock. */
   append(runs: RunRecord[]): void {
     if (runs.length === 0) return;
-    appendFileSync(this.file, runs.map((run) => `${JSON.stringify(run)}\n`).join(''), { mode: 0o600 });
-    this.recent();
+    const text = runs.map((run) => `${JSON.stringify(run)}\n`).join('');
+    const bytes = Buffer.from(text);
+    const fd = openSync(this.file, 'a', 0o600);
+    let info;
+    try {
+      for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+      info = fstatSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    // Read up to the end before, and nobody else appends under the lock: what follows is what we wrote.
+    if (`${info.dev}:${info.ino}` === this.#identity && info.size === this.#offset + bytes.length) {
+      this.#offset = info.size;
+      this.#take(text);
+    } else {
+      this.recent();
+    }
     if (this.#lines > this.keep * 2) {
       writeFileAtomicSync(this.file, this.#parsed.map((run) => `${JSON.stringify(run)}\n`).join(''), 0o600);
       this.#reset('');
@@ -66,8 +81,13 @@ export class RunHistory {
     const text = buffer.subarray(0, read).toString('utf8');
     const end = text.lastIndexOf('\n') + 1; // a line still being written waits for the next read
     this.#offset += Buffer.byteLength(text.slice(0, end));
+    this.#take(text.slice(0, end));
+  }
+
+  /** Parses whole lines into the kept runs. */
+  #take(lines: string): void {
     const added: RunRecord[] = [];
-    for (const line of text.slice(0, end).split('\n')) {
+    for (const line of lines.split('\n')) {
       if (line === '') continue;
       this.#lines++;
       try {

@@ -7,7 +7,7 @@ import { LogFollower } from './log-follower.ts';
 import { DEFAULT_MAX_LOG_BYTES, openLogForAppend, readLogTail } from './output-log.ts';
 import { isProcessGroupAlive, MAX_TIMER_MS, terminateProcessGroup, type TerminationResult } from './process-group.ts';
 
-export { findRunGroup, isProcessGroupAlive, killProcessGroup, processStartTicks, processStartTicksLater } from './process-group.ts';
+export { findRunGroup, isProcessGroupAlive, killProcessGroup, processStartTicks } from './process-group.ts';
 export { watchForeignGroup, type ForeignGroupOutcome, type ForeignGroupWatch } from './foreign-group.ts';
 
 /**

@@ -3,11 +3,11 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { findRunGroup, isProcessGroupAlive, killProcessGroup } from '../../src/core/spawner.ts';
+import { findRunGroup, isProcessGroupAlive, killProcessGroup, processStartTicks } from '../../src/core/spawner.ts';
 import type { LedgerData, RunRecord } from '../../src/core/ledger.ts';
 import { Ledger } from '../../src/core/ledger.ts';
 import { tempDir } from '../helpers.ts';
-import { AGENTS, setupBoard, task } from './support.ts';
+import { AGENTS, node, setupBoard, task } from './support.ts';
 
 const groups: number[] = [];
 after(() => {
@@ -68,6 +68,20 @@ describe('an agent whose pid never reached the ledger', () => {
     await router.waitForAll();
     const run = (await ledger.read()).runs.find((candidate) => candidate.id === 'never-started')!;
     assert.equal(run.status, 'lost');
+  });
+});
+
+describe('the kernel start time of an agent (against pid reuse)', () => {
+  it('reaches the ledger a moment after the start while the agent runs, and is its own', async () => {
+    const { router, ledger } = setupBoard({ Todo: [task('1')], 'In Progress': [] }, { routing: { Todo: { command: node, args: [join(AGENTS, 'sleeper.mjs'), '2'], in_progress_queue: 'In Progress' } } });
+    const [run] = (await router.tick()).dispatched;
+    groups.push(run.pgid!);
+    await sleep(400);
+    const onDisk = ledgerOnDisk(ledger).runs.find((candidate) => candidate.id === run.id)!;
+    assert.equal(onDisk.pid, run.pid);
+    assert.match(onDisk.startTicks ?? '', /^\d+$/);
+    assert.equal(onDisk.startTicks, processStartTicks(run.pid!));
+    await router.stopAll('test over');
   });
 });
 
