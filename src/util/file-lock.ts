@@ -1,12 +1,14 @@
 import { closeSync, fstatSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { hostname } from 'node:os';
+import { linkLock, lockHost as host } from './lock-owner.ts';
 
 /**
- * An inter-process lock beside a file: `<path>.lock`, created exclusively (O_EXCL) and holding the
- * owner's pid. A lock whose owner died (kill -9 mid-update) is broken, under a second exclusive
- * "breaker" file so that two waiters never both break it and one of them steals a fresh lock.
+ * An inter-process lock beside a file: `<path>.lock`, holding the owner's pid and host. It is taken
+ * by hard-linking a file of ours to that name (src/util/lock-owner.ts), or, where the file system
+ * has no hard links, by creating it exclusively (O_EXCL): either fails while another holds it. A
+ * lock whose owner died (kill -9 mid-update) is broken, under a second exclusive "breaker" file so
+ * that two waiters never both break it and one of them steals a fresh lock.
  */
 export interface LockOptions {
   /** Give up after this long (default 15 s). */
@@ -15,7 +17,6 @@ export interface LockOptions {
 
 const knownFolders = new Set<string>();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const host = hostname();
 
 export class LockTimeoutError extends Error {
   readonly code = 'E_LOCK_TIMEOUT';
@@ -57,34 +58,46 @@ async function acquireLock(lockPath: string, timeoutMs: number): Promise<() => P
   const token = `${process.pid}\n${host}\n${Date.now()}-${Math.random()}\n`;
   for (let attempt = 0; ; attempt++) {
     // The uncontended path is a few tiny system calls: done synchronously, it costs microseconds
-    // instead of five trips through the thread pool.
-    try {
-      const fd = openSync(lockPath, 'wx');
-      try {
-        writeSync(fd, token);
-      } catch (error) {
-        closeSync(fd);
-        unlinkSync(lockPath);
-        throw error;
-      }
-      // Held open until release: the lock file is still ours if it is still this inode.
-      const { ino } = fstatSync(fd);
-      return async () => {
-        try {
-          if (statSync(lockPath).ino === ino) unlinkSync(lockPath);
-        } catch {
-          // Already gone: someone judged it stale.
-        } finally {
-          closeSync(fd);
-        }
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    // instead of trips through the thread pool.
+    const linked = linkLock(lockPath, (pid) => !isProcessAlive(pid));
+    if (linked) return async () => linked();
+    if (linked === null) {
+      const created = createLock(lockPath, token);
+      if (created) return created;
     }
     await breakIfStale(lockPath);
     if (Date.now() > deadline) throw new LockTimeoutError(lockPath);
     await sleep(Math.min(2 + attempt * 2, 25) * (0.5 + Math.random()));
   }
+}
+
+/** Takes the lock by creating it exclusively; undefined while another holds it. */
+function createLock(lockPath: string, token: string): (() => Promise<void>) | undefined {
+  let fd: number;
+  try {
+    fd = openSync(lockPath, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw error;
+  }
+  try {
+    writeSync(fd, token);
+  } catch (error) {
+    closeSync(fd);
+    unlinkSync(lockPath);
+    throw error;
+  }
+  // Held open until release: the lock file is still ours if it is still this inode.
+  const { ino } = fstatSync(fd);
+  return async () => {
+    try {
+      if (statSync(lockPath).ino === ino) unlinkSync(lockPath);
+    } catch {
+      // Already gone: someone judged it stale.
+    } finally {
+      closeSync(fd);
+    }
+  };
 }
 
 async function breakIfStale(lockPath: string): Promise<void> {

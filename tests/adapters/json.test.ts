@@ -99,12 +99,31 @@ describe('json board file', () => {
     assert.equal((await open(path).getTask('1')).comments.at(-1)?.text, 'after the crashes');
   });
 
-  it('writes atomically: no temp files are left behind', async () => {
+  it('writes atomically and leaves nothing behind: no temp file, no lock, and the lock owner file goes with its process', async () => {
     const dir = tempDir();
-    const path = writeFile(dir, 'board.json', emptyBoard);
+    const path = writeFile(dir, 'board.json', JSON.stringify({ queues: { Todo: [{ id: '1', name: 'x' }] } }));
     await open(path).createTask('Todo', 'a', '');
     const { readdirSync } = await import('node:fs');
-    assert.deepEqual(readdirSync(dir).sort(), ['board.json']);
-    writeFileSync(path, emptyBoard);
+    assert.deepEqual(readdirSync(dir).sort(), ['.board.json.lock.' + process.pid + '.owner', 'board.json'], 'while this process lives, only its owner file beside the board');
+    const other = tempDir();
+    const otherBoard = writeFile(other, 'board.json', JSON.stringify({ queues: { Todo: [{ id: '1', name: 'x' }] } }));
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'fixtures/scripts/board-writer.ts'), otherBoard, '1', '3'], { cwd: ROOT, stdio: 'ignore' });
+    assert.equal(await new Promise((resolve) => child.once('close', resolve)), 0);
+    assert.equal((await open(otherBoard).getTask('1')).comments.length, 3);
+    assert.deepEqual(readdirSync(other).sort(), ['board.json'], 'a process that wrote and exited leaves only the board');
+  });
+
+  it('removes the lock owner file a killed process left, and breaks the lock it held', async () => {
+    const dir = tempDir();
+    const path = writeFile(dir, 'board.json', JSON.stringify({ queues: { Todo: [{ id: '1', name: 'x' }] } }));
+    const dead = 2 ** 22 + 7; // above the kernel's pid_max: never alive
+    const { hostname } = await import('node:os');
+    const { linkSync, readdirSync } = await import('node:fs');
+    writeFileSync(join(dir, `.board.json.lock.${dead}.owner`), `${dead}\n${hostname()}\nx\n`);
+    linkSync(join(dir, `.board.json.lock.${dead}.owner`), join(dir, 'board.json.lock'));
+    const fresh = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'fixtures/scripts/board-writer.ts'), path, '1', '1'], { cwd: ROOT, stdio: 'ignore' });
+    assert.equal(await new Promise((resolve) => fresh.once('close', resolve)), 0);
+    assert.equal((await open(path).getTask('1')).comments.length, 1);
+    assert.deepEqual(readdirSync(dir).filter((name) => name !== `.board.json.lock.${process.pid}.owner`).sort(), ['board.json']);
   });
 });
