@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
-import { closeFd, openFd } from '../util/fd-calls.ts';
+import { openFd } from '../util/fd-calls.ts';
 import { dirname } from 'node:path';
 import { inFolder } from '../util/missing-folder.ts';
 
@@ -30,7 +30,11 @@ export function decodeTail(bytes: Buffer): string {
  */
 export function openLogForAppend(path: string, header?: string): { fd: number; outputStart: number } {
   // Read and append: the agent gets a copy to write to, and we read what it wrote through the same fd.
-  const fd = openSync(path, 'a+', 0o644);
+  return startLog(openSync(path, 'a+', 0o644), header);
+}
+
+/** Writes `header` to a log opened for reading and appending; closes it if that fails. */
+export function startLog(fd: number, header?: string): { fd: number; outputStart: number } {
   try {
     if (header) {
       const bytes = Buffer.from(header.endsWith('\n') ? header : `${header}\n`);
@@ -44,9 +48,9 @@ export function openLogForAppend(path: string, header?: string): { fd: number; o
   }
 }
 
-/** Creates an empty log file, and its folder, without blocking the event loop. */
-export async function createLogFile(path: string): Promise<void> {
-  await closeFd(await inFolder(dirname(path), () => openFd(path, 'a', 0o644)));
+/** Opens (and creates, with its folder) a run's log for reading and appending, on the thread pool. */
+export function openRunLog(path: string): Promise<number> {
+  return inFolder(dirname(path), () => openFd(path, 'a+', 0o644));
 }
 
 /** The last {@link TAIL_BYTES} a detached agent wrote to its log after `from`. */

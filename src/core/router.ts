@@ -1,3 +1,4 @@
+import { closeSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import type { Task, TrackerAdapter } from '../../adapters/types.ts';
 import type { Config, RouteConfig } from '../config/types.ts';
@@ -5,7 +6,7 @@ import type { AppLogger } from '../log.ts';
 import { isAdapterError } from '../errors.ts';
 import { redact } from '../util/redact.ts';
 import { backoffDelay } from './backoff.ts';
-import { createLogFile } from './output-log.ts';
+import { openRunLog } from './output-log.ts';
 import { ACTIVE, isOwnerAlive, type Ledger, type LedgerData, OCCUPYING, type RunRecord } from './ledger.ts';
 import { createRunToken } from './run-token.ts';
 import { compareByPriority, PRIORITIES, priorityOf } from './priority.ts';
@@ -210,17 +211,18 @@ export function createRouter(options: RouterOptions) {
   }
 
   async function dispatch({ task, route, run, token }: Reservation): Promise<RunRecord | undefined> {
-    // The run's log file is created on the thread pool while the claim is written: creating a file
+    // The run's log file is opened on the thread pool while the claim is written: creating a file
     // can take a millisecond, and the spawns that follow run on the main thread one after another.
-    // (If it cannot be created here, the spawner tries again and says why.)
+    // (If it cannot be opened here, the spawner tries again and says why.)
     const logFile = runLogFile(config.stateDir, run.id);
-    const [claimed] = await Promise.all([claim(task, route, run), createLogFile(logFile).catch(() => {})]);
+    const [claimed, logFd] = await Promise.all([claim(task, route, run), openRunLog(logFile).catch(() => undefined)]);
     if (!claimed) {
+      if (logFd !== undefined) closeSync(logFd);
       await unlink(logFile).catch(() => {});
       return undefined;
     }
     try {
-      const started = await startRun(deps, run, { ...task, queue: route.inProgressQueue ?? task.queue }, route, token);
+      const started = await startRun(deps, run, { ...task, queue: route.inProgressQueue ?? task.queue }, route, token, logFd);
       track(started);
       return started.record;
     } catch (error) {

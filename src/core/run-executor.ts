@@ -1,3 +1,4 @@
+import { closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AgentOutputParser, AgentReport, Task, TrackerAdapter } from '../../adapters/types.ts';
@@ -65,28 +66,13 @@ export function templateVars(task: Pick<Task, 'id' | 'name' | 'url'>, route: Rou
  * Starts the agent of a reserved and claimed run, and settles its outcome when it ends. The run's
  * token hash went into the ledger with the reservation, so the agent's first API call is accepted.
  */
-export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Task, route: RouteConfig, token: string): Promise<ActiveRun> {
+export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Task, route: RouteConfig, token: string, logFd?: number): Promise<ActiveRun> {
   const { config, ledger, log } = deps;
-  const vars = templateVars(task, route, reserved.id);
-  const cwd = route.cwd ? resolve(config.baseDir, renderPathTemplate(route.cwd, vars)) : process.cwd();
-  const runVars: Record<string, string> = {
-    DISPATCHER_TASK_ID: task.id,
-    DISPATCHER_TASK_NAME: task.name,
-    DISPATCHER_TASK_URL: task.url,
-    DISPATCHER_QUEUE: route.queue,
-    DISPATCHER_RUN_ID: reserved.id,
-    DISPATCHER_ATTEMPT: String(reserved.attempt),
-    ...(deps.apiUrl ? { DISPATCHER_API_URL: deps.apiUrl, DISPATCHER_TOKEN: token } : {}),
-  };
-  const routeEnv = Object.fromEntries(Object.entries(route.env).map(([name, value]) => [name, renderTemplate(value, vars)]));
-  const agent = (await loadAgentFactory(route.agent))();
-  const launch = agent.prepare(
-    { command: route.command, args: route.args.map((arg) => renderTemplate(arg, vars)), env: buildAgentEnv(deps.baseEnv, config.secretEnv, routeEnv, runVars), cwd },
-    { structuredOutput: route.structuredOutput },
-  );
-  // Detached agents write straight to their log: the parser sees no line, but still reports what
-  // the launch told it (Claude's pre-assigned session id, so the resume hint survives).
-  const parser: AgentOutputParser | undefined = agent.createParser?.(launch);
+  // `logFd` (the run's log, opened while the task was claimed) is ours until the spawner takes it.
+  const { launch, parser, cwd } = await prepareLaunch(deps, reserved, task, route, token).catch((error: unknown) => {
+    if (logFd !== undefined) closeSync(logFd);
+    throw error;
+  });
   const logFile = runLogFile(config.stateDir, reserved.id);
   const timeoutMs = route.timeoutMs ?? config.defaultAgentTimeoutMs;
   const tagged = log.withTag(`task ${task.id}`);
@@ -97,6 +83,7 @@ export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Ta
     env: launch.env,
     cwd: launch.cwd,
     logFile,
+    logFd,
     header: `=== ${new Date().toISOString()} run ${reserved.id} attempt ${reserved.attempt}/${reserved.maxAttempts}: ${launch.command} ${launch.args.join(' ')}`,
     timeoutMs,
     killGraceMs: config.killGraceMs,
@@ -133,6 +120,32 @@ export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Ta
     return settleRun(deps, record, route, fromSpawn(outcome, parser?.report(), timeoutMs));
   });
   return { record, settled, stop: async (reason) => void (await running.stop(reason)), release: () => running.release() };
+}
+
+/** The agent's argv, environment and working folder, and its output parser. */
+async function prepareLaunch(deps: ExecutorDeps, reserved: RunRecord, task: Task, route: RouteConfig, token: string) {
+  const { config } = deps;
+  const vars = templateVars(task, route, reserved.id);
+  const cwd = route.cwd ? resolve(config.baseDir, renderPathTemplate(route.cwd, vars)) : process.cwd();
+  const runVars: Record<string, string> = {
+    DISPATCHER_TASK_ID: task.id,
+    DISPATCHER_TASK_NAME: task.name,
+    DISPATCHER_TASK_URL: task.url,
+    DISPATCHER_QUEUE: route.queue,
+    DISPATCHER_RUN_ID: reserved.id,
+    DISPATCHER_ATTEMPT: String(reserved.attempt),
+    ...(deps.apiUrl ? { DISPATCHER_API_URL: deps.apiUrl, DISPATCHER_TOKEN: token } : {}),
+  };
+  const routeEnv = Object.fromEntries(Object.entries(route.env).map(([name, value]) => [name, renderTemplate(value, vars)]));
+  const agent = (await loadAgentFactory(route.agent))();
+  const launch = agent.prepare(
+    { command: route.command, args: route.args.map((arg) => renderTemplate(arg, vars)), env: buildAgentEnv(deps.baseEnv, config.secretEnv, routeEnv, runVars), cwd },
+    { structuredOutput: route.structuredOutput },
+  );
+  // Detached agents write straight to their log: the parser sees no line, but still reports what
+  // the launch told it (Claude's pre-assigned session id, so the resume hint survives).
+  const parser: AgentOutputParser | undefined = agent.createParser?.(launch);
+  return { launch, parser, cwd };
 }
 
 /** How long an agent runs before its kernel start time is recorded. */

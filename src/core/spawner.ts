@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { createLineSplitter, DEFAULT_MAX_LINE_LENGTH, type LineSplitter } from './line-splitter.ts';
 import { inFolderSync } from '../util/missing-folder.ts';
 import { LogFollower } from './log-follower.ts';
-import { DEFAULT_MAX_LOG_BYTES, openLogForAppend, readLogTail } from './output-log.ts';
+import { DEFAULT_MAX_LOG_BYTES, openLogForAppend, readLogTail, startLog } from './output-log.ts';
 import { isProcessGroupAlive, MAX_TIMER_MS, terminateProcessGroup, type TerminationResult } from './process-group.ts';
 
 export { findRunGroup, isProcessGroupAlive, killProcessGroup, processStartTicks } from './process-group.ts';
@@ -32,6 +32,8 @@ export interface SpawnRequest {
   cwd: string;
   /** stdout and stderr are appended here; its folder is created. */
   logFile: string;
+  /** `logFile` already opened for reading and appending (see openRunLog): the spawner takes it over. */
+  logFd?: number;
   /** A line written to the log before the agent starts (e.g. "=== attempt 2 ..."). */
   header?: string;
   /** Cap on what this run writes to the log (default 10 MiB); then a marker and nothing more. Not enforced with `detach`. */
@@ -110,11 +112,17 @@ const FOLLOW_MS = 100;
 export function spawnAgent(request: SpawnRequest): RunningAgent {
   const startedAt = Date.now();
   if (request.signal?.aborted) {
+    if (request.logFd !== undefined) closeSync(request.logFd);
     return notStarted(startedAt, { kind: 'stopped', stopReason: abortReason(request.signal) });
   }
   let log: { fd: number; outputStart: number };
   try {
     prepareWorkingFolder(request.cwd);
+  } catch (error) {
+    if (request.logFd !== undefined) closeSync(request.logFd);
+    return notStarted(startedAt, { kind: 'start_failed', error: (error as Error).message });
+  }
+  try {
     log = openLog(request);
   } catch (error) {
     return notStarted(startedAt, { kind: 'start_failed', error: (error as Error).message });
@@ -157,6 +165,7 @@ function prepareWorkingFolder(cwd: string): void {
 
 function openLog(request: SpawnRequest): { fd: number; outputStart: number } {
   try {
+    if (request.logFd !== undefined) return startLog(request.logFd, request.header);
     return inFolderSync(dirname(request.logFile), () => openLogForAppend(request.logFile, request.header));
   } catch (error) {
     throw new Error(`cannot open log file ${request.logFile}: ${errorText(error)}`);

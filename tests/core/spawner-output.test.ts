@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { fstatSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createLineSplitter } from '../../src/core/line-splitter.ts';
-import { decodeTail, TAIL_BYTES } from '../../src/core/output-log.ts';
+import { decodeTail, openRunLog, TAIL_BYTES } from '../../src/core/output-log.ts';
 import { spawnAgent } from '../../src/core/spawner.ts';
 import { nodeAgent, nodeEval, tempDir, track } from './spawner-support.ts';
 
@@ -30,6 +30,20 @@ describe('spawnAgent: log file and output lines', () => {
     assert.ok(log.length < 10_000 + 200, `log is ${log.length} bytes`);
     assert.match(outcome.tail, /line 04999 x+\nthe very end\n$/);
     assert.ok(Buffer.byteLength(outcome.tail) <= TAIL_BYTES);
+  });
+
+  it('writes to a log it was handed already open (openRunLog), and closes it when the agent cannot start', async () => {
+    const logFile = join(dir, 'opened', 'run.log');
+    const outcome = await track(spawnAgent(nodeAgent(dir, 'failer.mjs', ['0'], { logFile, logFd: await openRunLog(logFile), header: '=== opened ahead' }))).done;
+    assert.equal(outcome.kind, 'exited');
+    assert.match(readFileSync(logFile, 'utf8'), /^=== opened ahead\nabout to fail\nfailing with exit code 0\n$/);
+
+    for (const stop of [{ cwd: join(logFile, 'not-a-folder') }, { signal: AbortSignal.abort('never mind') }]) {
+      const logFd = await openRunLog(logFile);
+      const early = spawnAgent(nodeAgent(dir, 'failer.mjs', ['0'], { logFile, logFd, ...stop }));
+      assert.throws(() => fstatSync(logFd), { code: 'EBADF' }, 'the handed fd is closed');
+      assert.notEqual((await early.done).kind, 'exited');
+    }
   });
 
   it('does not mark an uncapped log', async () => {
