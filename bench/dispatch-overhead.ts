@@ -4,7 +4,8 @@
  *     from the daemon's first dispatch to its 500th recorded exit, against a bare Node script
  *     (bench/bare-spawner.mjs) that spawns `true` 500 times at the same concurrency, from its first
  *     spawn to its last exit. Each is a process of its own and neither one's start-up is counted.
- *     Alternated over rounds; the best and the median of each side are compared.
+ *     Alternated over rounds: each round's ratio compares two runs a second apart (this host's
+ *     speed drifts by the minute), and the median of those is the figure; best against best too.
  * (b) Memory: the daemon's RSS after 500 and 1,000 dispatches, and the growth between them.
  *   node scripts/bench.mjs bench/dispatch-overhead.ts [tasks]
  * BENCH_CPU_PROF=<folder> also has the daemon write a CPU profile there.
@@ -16,7 +17,7 @@ import { fmt, median, ratio, scratch } from './support.ts';
 
 const TASKS = Number(process.argv[2] ?? 500);
 const CONCURRENCY = 16;
-const ROUNDS = 5;
+const ROUNDS = 7;
 const root = process.cwd();
 
 function bareScript(count: number): Promise<number> {
@@ -98,7 +99,9 @@ const best = (values: number[]) => Math.min(...values);
 console.log(`dispatch overhead: ${TASKS} tasks → \`true\`, concurrency ${CONCURRENCY}, ${ROUNDS} rounds (host: 200 file creations took ${fmt(probe)})`);
 console.log(`  bare node script:  best ${fmt(best(bare))}, median ${fmt(median(bare))}  (${bare.map(fmt).join(', ')})`);
 console.log(`  dispatcher run:    best ${fmt(best(ours))}, median ${fmt(median(ours))}  (${ours.map(fmt).join(', ')})`);
-console.log(`  ratio: best ${ratio(best(ours), best(bare))}, median ${ratio(median(ours), median(bare))} (target ≤ 1.5×)`);
+const paired = ours.map((ms, round) => ms / bare[round]);
+console.log(`  ratio per round: ${paired.map((value) => `${value.toFixed(2)}×`).join(', ')}`);
+console.log(`  ratio: median per round ${median(paired).toFixed(2)}×, best against best ${ratio(best(ours), best(bare))} (target ≤ 1.5×)`);
 
 const { rss } = await daemon(1000, [500, 1000]);
 for (const cleanup of cleanups) cleanup();
