@@ -112,11 +112,28 @@ export function createRouter(options: RouterOptions) {
       } else if (alive) {
         log.warn(`run ${run.id} of task ${run.taskId} belongs to route "${run.route}", which is no longer configured; leaving its agent alone`);
         await ledger.patch(run.id, { owner: undefined, detached: true });
+      } else if (run.status === 'starting' && (await neverClaimed(run))) {
+        log.info(`run ${run.id} of task ${run.taskId} dropped: the dispatcher stopped before it claimed the task`);
+        await ledger.patch(run.id, { status: 'claim_failed', owner: undefined, tokenHash: undefined, endedAt: new Date().toISOString(), outcome: 'never claimed: the dispatcher stopped first' });
       } else {
         const reason = run.status === 'starting' ? 'the dispatcher stopped before the agent started' : 'the agent was gone when the dispatcher came back';
         log.warn(`run ${run.id} of task ${run.taskId} lost: ${reason}`);
         await settleRun(deps, run, route, { outcome: 'lost', durationMs: run.startedAt ? Date.now() - Date.parse(run.startedAt) : 0, reason });
       }
+    }
+  }
+
+  /**
+   * A reservation whose task never reached its in-progress queue: the dispatcher died between the
+   * two writes, so nothing happened to the task and there is nothing to tell anyone. Where the
+   * tracker cannot say, the run is treated as lost (a comment rather than silence).
+   */
+  async function neverClaimed(run: RunRecord): Promise<boolean> {
+    if (!run.inProgressQueue) return false;
+    try {
+      return (await tracker.getTask(run.taskId)).queue !== run.inProgressQueue;
+    } catch {
+      return false;
     }
   }
 

@@ -59,8 +59,8 @@ describe('an agent whose pid never reached the ledger', () => {
     assert.equal(isProcessGroupAlive(pid), false);
   });
 
-  it('is settled as lost when no process carries its run id', async () => {
-    const { router, ledger } = setupBoard({ Todo: [], 'In Progress': [task('8')] }, { routing: { Todo: { command: 'true', in_progress_queue: 'In Progress' } } });
+  it('is settled as lost, with a comment, when its task was claimed but no process carries its run id', async () => {
+    const { router, ledger, tracker } = setupBoard({ Todo: [], 'In Progress': [task('8')] }, { routing: { Todo: { command: 'true', in_progress_queue: 'In Progress' } } });
     await ledger.update((data) => {
       data.runs.push({ id: 'never-started', taskId: '8', taskName: 'task 8', taskUrl: '', route: 'Todo', inProgressQueue: 'In Progress', agent: 'command', attempt: 1, maxAttempts: 1, status: 'starting', owner: { pid: 2 ** 22 + 8, instance: 'gone' }, createdAt: new Date().toISOString() });
     });
@@ -68,6 +68,21 @@ describe('an agent whose pid never reached the ledger', () => {
     await router.waitForAll();
     const run = (await ledger.read()).runs.find((candidate) => candidate.id === 'never-started')!;
     assert.equal(run.status, 'lost');
+    assert.match((await tracker.getTask('8')).comments.at(-1)?.text ?? '', /stopped before the agent started/);
+  });
+
+  it('is dropped quietly when its task was never claimed, and the task is dispatched as usual', async () => {
+    const { router, ledger, tracker } = setupBoard({ Todo: [task('9')], 'In Progress': [] }, { routing: { Todo: { command: 'true', in_progress_queue: 'In Progress' } } });
+    await ledger.update((data) => {
+      data.runs.push({ id: 'never-claimed', taskId: '9', taskName: 'task 9', taskUrl: '', route: 'Todo', inProgressQueue: 'In Progress', agent: 'command', attempt: 1, maxAttempts: 1, status: 'starting', owner: { pid: 2 ** 22 + 9, instance: 'gone' }, createdAt: new Date().toISOString() });
+    });
+    const { dispatched } = await router.tick();
+    await router.waitForAll();
+    const runs = (await ledger.read()).runs.filter((candidate) => candidate.taskId === '9');
+    assert.equal(runs.find((candidate) => candidate.id === 'never-claimed')!.status, 'claim_failed');
+    assert.deepEqual(dispatched.map((run) => run.taskId), ['9'], 'dispatched in the same tick');
+    assert.equal(runs.find((candidate) => candidate.id !== 'never-claimed')!.status, 'succeeded');
+    assert.deepEqual((await tracker.getTask('9')).comments, [], 'no comment about a run that never touched the task');
   });
 });
 
