@@ -1,4 +1,4 @@
-import { linkSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -41,6 +41,11 @@ export function linkLock(lockPath: string, isDead: (pid: number) => boolean): ((
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return undefined;
+    if (code === 'ENOENT' && !existsSync(owner.path)) {
+      // Someone tidied our owner file away: make it again.
+      owners.delete(lockPath);
+      return linkLock(lockPath, isDead);
+    }
     if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EXDEV' || code === 'EMLINK') {
       owners.set(lockPath, null);
       return null;

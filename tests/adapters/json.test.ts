@@ -113,6 +113,17 @@ describe('json board file', () => {
     assert.deepEqual(readdirSync(other).sort(), ['board.json'], 'a process that wrote and exited leaves only the board');
   });
 
+  it('makes its lock owner file again when someone removes it while the process runs', async () => {
+    const dir = tempDir();
+    const path = writeFile(dir, 'board.json', JSON.stringify({ queues: { Todo: [{ id: '1', name: 'x' }] } }));
+    const tracker = open(path);
+    await tracker.addComment('1', 'first');
+    const { rmSync } = await import('node:fs');
+    rmSync(join(dir, `.board.json.lock.${process.pid}.owner`));
+    await tracker.addComment('1', 'second');
+    assert.deepEqual((await open(path).getTask('1')).comments.map((comment) => comment.text), ['first', 'second']);
+  });
+
   it('removes the lock owner file a killed process left, and breaks the lock it held', async () => {
     const dir = tempDir();
     const path = writeFile(dir, 'board.json', JSON.stringify({ queues: { Todo: [{ id: '1', name: 'x' }] } }));
