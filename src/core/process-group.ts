@@ -67,11 +67,7 @@ function readProcStat(pid: string | number): ProcStat | undefined {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  return parseProcStat(text);
-}
-
-/** "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so split after the last ')'. */
-function parseProcStat(text: string): ProcStat {
+  // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so split after the last ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return { state: fields[0], pgrp: Number(fields[2]), startTicks: fields[19] };
 }

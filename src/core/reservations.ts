@@ -32,13 +32,11 @@ export interface SlotLimits {
 export function reserveIn(data: LedgerData, candidates: readonly Candidate[], limits: SlotLimits, start = 0, skip: (task: Task) => boolean = () => false): Reservation[] {
   const busy = new Set<string>();
   const ranOnce = new Set<string>();
-  const staysInQueue = (route: string) => limits.routes.has(route) && !limits.routes.get(route)!.inProgressQueue;
-  const anyStays = [...limits.routes.keys()].some(staysInQueue);
   let used = 0;
   const usedByRoute = new Map<string, number>();
   for (const run of data.runs) {
     if (ACTIVE.has(run.status)) busy.add(run.taskId);
-    else if (anyStays && run.status !== 'claim_failed' && staysInQueue(run.route)) ranOnce.add(`${run.route}\u0000${run.taskId}`);
+    else if (run.status !== 'claim_failed' && limits.routes.get(run.route)?.inProgressQueue === undefined && limits.routes.has(run.route)) ranOnce.add(`${run.route}\u0000${run.taskId}`);
     if (OCCUPYING.has(run.status)) {
       used++;
       usedByRoute.set(run.route, (usedByRoute.get(run.route) ?? 0) + 1);
