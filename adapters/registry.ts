@@ -31,10 +31,19 @@ export async function createTracker(context: TrackerContext): Promise<TrackerAda
   return factory(context);
 }
 
+/** Loaded once per process: an import() of a module already loaded still costs a trip through the loader, per run. */
+const loadedAgents = new Map<string, Promise<AgentFactory>>();
+
 export async function loadAgentFactory(kind: string): Promise<AgentFactory> {
   const load = agents[kind];
   if (!load) throw new ConfigError(`unknown agent "${kind}"; known agents: ${agentKinds.join(', ')}`);
-  return load();
+  let loading = loadedAgents.get(kind);
+  if (!loading) {
+    loading = load();
+    loadedAgents.set(kind, loading);
+    loading.catch(() => loadedAgents.delete(kind));
+  }
+  return loading;
 }
 
 /** `[backend] type = "module"`: the user's own ES module whose default export is a TrackerFactory. */

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { openFd } from '../util/fd-calls.ts';
 import { dirname } from 'node:path';
 import { inFolder } from '../util/missing-folder.ts';
@@ -24,33 +24,34 @@ export function decodeTail(bytes: Buffer): string {
   return bytes.subarray(start).toString('utf8');
 }
 
-/**
- * Opens a log file for appending and writes `header` first. Returns the fd and the file size after
- * the header (where this run's output starts).
- */
-export function openLogForAppend(path: string, header?: string): { fd: number; outputStart: number } {
+/** A run's log, open for reading and appending, and where the run's output starts in it. */
+export interface OpenedLog {
+  fd: number;
+  outputStart: number;
+}
+
+/** Opens a log file for appending and writes `header` first. */
+export function openLogForAppend(path: string, header?: string): OpenedLog {
   // Read and append: the agent gets a copy to write to, and we read what it wrote through the same fd.
   return startLog(openSync(path, 'a+', 0o644), header);
 }
 
-/** Writes `header` to a log opened for reading and appending; closes it if that fails. */
-export function startLog(fd: number, header?: string): { fd: number; outputStart: number } {
+/**
+ * The same, opening on the thread pool (and creating the log's folder if need be): done while the
+ * task is claimed. Creating a file can take a millisecond; writing the header takes microseconds.
+ */
+export async function openRunLog(path: string, header?: string): Promise<OpenedLog> {
+  return startLog(await inFolder(dirname(path), () => openFd(path, 'a+', 0o644)), header);
+}
+
+function startLog(fd: number, header: string | undefined): OpenedLog {
   try {
-    if (header) {
-      const bytes = Buffer.from(header.endsWith('\n') ? header : `${header}\n`);
-      let offset = 0;
-      while (offset < bytes.length) offset += writeSync(fd, bytes, offset);
-    }
+    if (header) writeFileSync(fd, header.endsWith('\n') ? header : `${header}\n`);
     return { fd, outputStart: fstatSync(fd).size };
   } catch (error) {
     closeSync(fd);
     throw error;
   }
-}
-
-/** Opens (and creates, with its folder) a run's log for reading and appending, on the thread pool. */
-export function openRunLog(path: string): Promise<number> {
-  return inFolder(dirname(path), () => openFd(path, 'a+', 0o644));
 }
 
 /** The last {@link TAIL_BYTES} a detached agent wrote to its log after `from`. */

@@ -6,13 +6,12 @@ import type { AppLogger } from '../log.ts';
 import { isAdapterError } from '../errors.ts';
 import { redact } from '../util/redact.ts';
 import { backoffDelay } from './backoff.ts';
-import { openRunLog } from './output-log.ts';
 import { ACTIVE, isOwnerAlive, type Ledger, type LedgerData, OCCUPYING, type RunRecord } from './ledger.ts';
 import { createRunToken } from './run-token.ts';
 import { compareByPriority, PRIORITIES, priorityOf } from './priority.ts';
 import { type Candidate, RefillList, type Reservation, reserveIn, type SlotLimits } from './reservations.ts';
-import { findRunGroup, isProcessGroupAlive, processStartTicks } from './spawner.ts';
-import { type ActiveRun, adoptRun, type ExecutorDeps, type RouterEvent, runLogFile, settleRun, startRun } from './run-executor.ts';
+import { findRunGroup, isProcessGroupAlive, prepareAgentFiles, type PreparedFiles, processStartTicks } from './spawner.ts';
+import { type ActiveRun, adoptRun, type ExecutorDeps, type LaunchPlan, planLaunch, type RouterEvent, runLogFile, settleRun, startRun } from './run-executor.ts';
 
 export interface RouterOptions {
   config: Config;
@@ -44,6 +43,8 @@ export interface PlannedDispatch {
 /** How old a poll may be, by default, for a freed slot to be refilled from it without polling again. */
 const REFILL_WITHIN_MS = 1_000;
 const FETCH_BACKOFF_BASE_MS = 2_000;
+/** The longest the first claimed task of a batch waits for the others to be claimed too (see dispatch). */
+const BATCH_GRACE_MS = 50;
 const FETCH_BACKOFF_MAX_MS = 5 * 60_000;
 
 /**
@@ -56,6 +57,8 @@ export function createRouter(options: RouterOptions) {
   const limits: SlotLimits = { maxConcurrentAgents: config.maxConcurrentAgents, routes, owner: ledger.owner };
   const refills = new RefillList(options.refillWithinMs ?? REFILL_WITHIN_MS);
   let refilling = false;
+  /** The refill waiting for the next ledger write, if any. */
+  let queuedRefill: object | undefined;
   const active = new Map<string, ActiveRun>();
   const listeners = new Set<(event: RouterEvent) => void>();
   let identity: string | undefined;
@@ -172,9 +175,19 @@ export function createRouter(options: RouterOptions) {
    * where the poll saw it). A busy daemon refills a slot without another poll and another write.
    */
   function refill(): void {
-    if (!refilling || !refills.ready) return;
-    const reserving = ledger.update((data) => refills.reserveIn(data, limits));
-    inFlight(reserving.then((reserved) => Promise.all(reserved.map(dispatch)))).catch(dispatchFailed);
+    if (!refilling || queuedRefill || !refills.ready) return;
+    const refill = {};
+    queuedRefill = refill;
+    const done = () => {
+      if (queuedRefill === refill) queuedRefill = undefined;
+    };
+    // One per write, after the write's other changes: it sees every slot they free.
+    const reserving = ledger.update((data) => {
+      done();
+      return refills.reserveIn(data, limits);
+    }, { last: true });
+    reserving.catch(done);
+    inFlight(reserving.then(dispatch)).catch(dispatchFailed);
   }
 
   function dispatchFailed(error: unknown): void {
@@ -186,7 +199,7 @@ export function createRouter(options: RouterOptions) {
     const move = route.inProgressQueue && task.queue !== route.inProgressQueue ? route.inProgressQueue : undefined;
     let assignee: string | undefined;
     try {
-      identity ??= await tracker.whoami();
+      if (identity === undefined) identity = await tracker.whoami(); // not `??= await`: no extra turn once known
       if (!task.assignees.includes(identity)) assignee = identity;
     } catch (error) {
       log.warn(`cannot tell who the dispatcher is on the tracker; task ${task.id} is claimed unassigned: ${redact((error as Error).message)}`);
@@ -227,19 +240,52 @@ export function createRouter(options: RouterOptions) {
     return false;
   }
 
-  async function dispatch({ task, route, run, token }: Reservation): Promise<RunRecord | undefined> {
-    // The run's log file is opened on the thread pool while the claim is written: creating a file
-    // can take a millisecond, and the spawns that follow run on the main thread one after another.
-    // (If it cannot be opened here, the spawner tries again and says why.)
-    const logFile = runLogFile(config.stateDir, run.id);
-    const [claimed, logFd] = await Promise.all([claim(task, route, run), openRunLog(logFile).catch(() => undefined)]);
-    if (!claimed) {
-      if (logFd !== undefined) closeSync(logFd);
-      await unlink(logFile).catch(() => {});
-      return undefined;
-    }
+  /**
+   * Claims the reserved tasks and starts their agents. What to start is worked out, and each run's
+   * log opened, while the claims are written. The agents of a batch are started back to back, once
+   * every claim is in (or {@link BATCH_GRACE_MS} after the first, so that a slow tracker request
+   * holds up no one for long): started one at a time, between the exits of others, each would bring
+   * a ledger write of its own, and on a busy daemon the writes, not the agents, would set the pace.
+   */
+  async function dispatch(batch: Reservation[]): Promise<Array<RunRecord | undefined>> {
+    const claims = batch.map(claimAndPrepare);
+    const together = allOrSoonAfterFirst(claims, BATCH_GRACE_MS);
+    return Promise.all(
+      claims.map(async (claim) => {
+        const ready = await claim;
+        if (!ready) return undefined;
+        await together;
+        return start(ready);
+      }),
+    );
+  }
+
+  interface Claimed {
+    reservation: Reservation;
+    task: Task;
+    planning: Promise<LaunchPlan>;
+    prepared?: PreparedFiles;
+  }
+
+  async function claimAndPrepare(reservation: Reservation): Promise<Claimed | undefined> {
+    const { task, route, run, token } = reservation;
+    const claimedTask = { ...task, queue: route.inProgressQueue ?? task.queue };
+    const claiming = claim(task, route, run);
+    // Worked out a turn later, when the batch's claims are on their way (the JSON board's write has
+    // begun): then it fills the wait for the tracker instead of holding up the claims.
+    const planning = nextTurn().then(() => planLaunch(deps, run, claimedTask, route, token));
+    // If the files cannot be made ready here, the spawner tries again and says why.
+    const preparing = planning.then(prepareAgentFiles).catch(() => undefined);
+    const [claimed, prepared] = await Promise.all([claiming, preparing]);
+    if (claimed) return { reservation, task: claimedTask, planning, prepared };
+    if (prepared) closeSync(prepared.log.fd);
+    await unlink(runLogFile(config.stateDir, run.id)).catch(() => {});
+    return undefined;
+  }
+
+  async function start({ reservation: { route, run }, task, planning, prepared }: Claimed): Promise<RunRecord | undefined> {
     try {
-      const started = await startRun(deps, run, { ...task, queue: route.inProgressQueue ?? task.queue }, route, token, logFd);
+      const started = startRun(deps, run, task, route, await planning, prepared);
       track(started);
       return started.record;
     } catch (error) {
@@ -277,7 +323,7 @@ export function createRouter(options: RouterOptions) {
           await ledger.patch(run.id, { status: 'stopped', owner: undefined, endedAt: new Date().toISOString(), outcome: `retry cancelled: task moved to "${task.queue}"` });
           continue;
         }
-        const running = await startRun(deps, run, task, route, token);
+        const running = startRun(deps, run, task, route, await planLaunch(deps, run, task, route, token));
         track(running);
         started.push(running.record);
       } catch (error) {
@@ -364,7 +410,7 @@ export function createRouter(options: RouterOptions) {
       if (tracker.claimTask) refills.remember(candidates);
       // A poll due for its own sake with every slot taken: nothing to reserve, nothing to write.
       const reserved = candidates.length > 0 && freeSlots(snapshot.runs) > 0 ? await reserve(candidates) : [];
-      const starts = inFlight(Promise.all(reserved.map(dispatch)));
+      const starts = inFlight(dispatch(reserved));
       if (options.background) {
         starts.catch(dispatchFailed);
         return { dispatched: [...dispatched, ...reserved.map(({ run }) => run)], ready: tasks.length };
@@ -425,6 +471,21 @@ export function createRouter(options: RouterOptions) {
 }
 
 export type Router = ReturnType<typeof createRouter>;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Resolves once every promise has settled, or `graceMs` after the first one did. */
+function allOrSoonAfterFirst(promises: Array<Promise<unknown>>, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const soon = () => (timer ??= setTimeout(resolve, graceMs));
+    for (const promise of promises) promise.then(soon, soon);
+    void Promise.allSettled(promises).then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
 
 /** The pid still names the process we started (not a later one that reused the number). */
 function sameProcess(run: RunRecord): boolean {

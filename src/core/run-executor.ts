@@ -1,7 +1,6 @@
-import { closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { AgentOutputParser, AgentReport, Task, TrackerAdapter } from '../../adapters/types.ts';
+import type { AgentLaunch, AgentOutputParser, AgentReport, Task, TrackerAdapter } from '../../adapters/types.ts';
 import { loadAgentFactory } from '../../adapters/registry.ts';
 import type { Config, RouteConfig } from '../config/types.ts';
 import type { AppLogger } from '../log.ts';
@@ -10,7 +9,7 @@ import { buildAgentEnv } from './agent-env.ts';
 import { backoffDelay } from './backoff.ts';
 import type { Ledger, RunRecord, RunStatus } from './ledger.ts';
 import { formatRunComment, outcomeOfExit, type RunOutcome } from './run-comment.ts';
-import { processStartTicks, spawnAgent, watchForeignGroup, type SpawnOutcome } from './spawner.ts';
+import { type PreparedFiles, processStartTicks, spawnAgent, watchForeignGroup, type SpawnOutcome } from './spawner.ts';
 import { renderPathTemplate, renderTemplate, type TemplateVars } from './templates.ts';
 
 /** What the router hands the executor; everything a run needs and nothing of the router's state. */
@@ -65,15 +64,11 @@ export function templateVars(task: Pick<Task, 'id' | 'name' | 'url'>, route: Rou
 /**
  * Starts the agent of a reserved and claimed run, and settles its outcome when it ends. The run's
  * token hash went into the ledger with the reservation, so the agent's first API call is accepted.
+ * `prepared` (its log and working folder, made ready while the task was claimed) is the spawner's.
  */
-export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Task, route: RouteConfig, token: string, logFd?: number): Promise<ActiveRun> {
+export function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Task, route: RouteConfig, plan: LaunchPlan, prepared?: PreparedFiles): ActiveRun {
   const { config, ledger, log } = deps;
-  // `logFd` (the run's log, opened while the task was claimed) is ours until the spawner takes it.
-  const { launch, parser, cwd } = await prepareLaunch(deps, reserved, task, route, token).catch((error: unknown) => {
-    if (logFd !== undefined) closeSync(logFd);
-    throw error;
-  });
-  const logFile = runLogFile(config.stateDir, reserved.id);
+  const { launch, parser, cwd, logFile } = plan;
   const timeoutMs = route.timeoutMs ?? config.defaultAgentTimeoutMs;
   const tagged = log.withTag(`task ${task.id}`);
 
@@ -83,8 +78,8 @@ export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Ta
     env: launch.env,
     cwd: launch.cwd,
     logFile,
-    logFd,
-    header: `=== ${new Date().toISOString()} run ${reserved.id} attempt ${reserved.attempt}/${reserved.maxAttempts}: ${launch.command} ${launch.args.join(' ')}`,
+    header: plan.header,
+    prepared,
     timeoutMs,
     killGraceMs: config.killGraceMs,
     onLine: (line) => {
@@ -122,8 +117,18 @@ export async function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Ta
   return { record, settled, stop: async (reason) => void (await running.stop(reason)), release: () => running.release() };
 }
 
-/** The agent's argv, environment and working folder, and its output parser. */
-async function prepareLaunch(deps: ExecutorDeps, reserved: RunRecord, task: Task, route: RouteConfig, token: string) {
+/** What a run starts: the agent's argv, environment and working folder, its output parser, its log. */
+export interface LaunchPlan {
+  launch: AgentLaunch;
+  parser?: AgentOutputParser;
+  cwd: string;
+  logFile: string;
+  /** The log's first line for this run. */
+  header: string;
+}
+
+/** Works out what a run starts, from the task as it will be once claimed. Changes nothing. */
+export async function planLaunch(deps: ExecutorDeps, reserved: RunRecord, task: Task, route: RouteConfig, token: string): Promise<LaunchPlan> {
   const { config } = deps;
   const vars = templateVars(task, route, reserved.id);
   const cwd = route.cwd ? resolve(config.baseDir, renderPathTemplate(route.cwd, vars)) : process.cwd();
@@ -145,7 +150,8 @@ async function prepareLaunch(deps: ExecutorDeps, reserved: RunRecord, task: Task
   // Detached agents write straight to their log: the parser sees no line, but still reports what
   // the launch told it (Claude's pre-assigned session id, so the resume hint survives).
   const parser: AgentOutputParser | undefined = agent.createParser?.(launch);
-  return { launch, parser, cwd };
+  const header = `=== ${new Date().toISOString()} run ${reserved.id} attempt ${reserved.attempt}/${reserved.maxAttempts}: ${launch.command} ${launch.args.join(' ')}`;
+  return { launch, parser, cwd, logFile: runLogFile(config.stateDir, reserved.id), header };
 }
 
 /** How long an agent runs before its kernel start time is recorded. */

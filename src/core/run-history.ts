@@ -57,7 +57,8 @@ export class RunHistory {
     // Read up to the end before, and nobody else appends under the lock: what follows is what we wrote.
     if (`${info.dev}:${info.ino}` === this.#identity && info.size === this.#offset + bytes.length) {
       this.#offset = info.size;
-      this.#take(text);
+      this.#keep(runs.map((run) => ({ ...run })));
+      this.#lines += runs.length;
     } else {
       this.recent();
     }
@@ -96,6 +97,10 @@ export class RunHistory {
         // A damaged line costs that one run's history, nothing more.
       }
     }
+    this.#keep(added);
+  }
+
+  #keep(added: RunRecord[]): void {
     this.#parsed = [...this.#parsed, ...added].slice(-this.keep);
   }
 }

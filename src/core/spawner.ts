@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, type Stats, statSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createLineSplitter, DEFAULT_MAX_LINE_LENGTH, type LineSplitter } from './line-splitter.ts';
+import { statPath } from '../util/fd-calls.ts';
 import { inFolderSync } from '../util/missing-folder.ts';
 import { LogFollower } from './log-follower.ts';
-import { DEFAULT_MAX_LOG_BYTES, openLogForAppend, readLogTail, startLog } from './output-log.ts';
+import { DEFAULT_MAX_LOG_BYTES, openLogForAppend, type OpenedLog, openRunLog, readLogTail } from './output-log.ts';
 import { isProcessGroupAlive, MAX_TIMER_MS, terminateProcessGroup, type TerminationResult } from './process-group.ts';
 
 export { findRunGroup, isProcessGroupAlive, killProcessGroup, processStartTicks } from './process-group.ts';
@@ -32,8 +33,8 @@ export interface SpawnRequest {
   cwd: string;
   /** stdout and stderr are appended here; its folder is created. */
   logFile: string;
-  /** `logFile` already opened for reading and appending (see openRunLog): the spawner takes it over. */
-  logFd?: number;
+  /** The files made ready ahead of the spawn (see prepareAgentFiles): the spawner takes the log over. */
+  prepared?: PreparedFiles;
   /** A line written to the log before the agent starts (e.g. "=== attempt 2 ..."). */
   header?: string;
   /** Cap on what this run writes to the log (default 10 MiB); then a marker and nothing more. Not enforced with `detach`. */
@@ -111,19 +112,20 @@ const FOLLOW_MS = 100;
  */
 export function spawnAgent(request: SpawnRequest): RunningAgent {
   const startedAt = Date.now();
+  const { prepared } = request;
   if (request.signal?.aborted) {
-    if (request.logFd !== undefined) closeSync(request.logFd);
+    if (prepared) closeSync(prepared.log.fd);
     return notStarted(startedAt, { kind: 'stopped', stopReason: abortReason(request.signal) });
   }
-  let log: { fd: number; outputStart: number };
+  let log: OpenedLog;
   try {
-    prepareWorkingFolder(request.cwd);
+    if (!prepared?.cwdIsFolder) prepareWorkingFolder(request.cwd);
   } catch (error) {
-    if (request.logFd !== undefined) closeSync(request.logFd);
+    if (prepared) closeSync(prepared.log.fd);
     return notStarted(startedAt, { kind: 'start_failed', error: (error as Error).message });
   }
   try {
-    log = openLog(request);
+    log = prepared?.log ?? openLog(request);
   } catch (error) {
     return notStarted(startedAt, { kind: 'start_failed', error: (error as Error).message });
   }
@@ -163,13 +165,28 @@ function prepareWorkingFolder(cwd: string): void {
   }
 }
 
-function openLog(request: SpawnRequest): { fd: number; outputStart: number } {
+function openLog(request: SpawnRequest): OpenedLog {
   try {
-    if (request.logFd !== undefined) return startLog(request.logFd, request.header);
     return inFolderSync(dirname(request.logFile), () => openLogForAppend(request.logFile, request.header));
   } catch (error) {
     throw new Error(`cannot open log file ${request.logFile}: ${errorText(error)}`);
   }
+}
+
+/** The log, opened with its header written, and whether the working folder is there already. */
+export interface PreparedFiles {
+  log: OpenedLog;
+  cwdIsFolder: boolean;
+}
+
+/**
+ * Opens the log (writing the header) and looks at the working folder on the thread pool, so that
+ * the spawn itself, on the main thread, does no more than fork: for the dispatcher, while the
+ * task is being claimed. What cannot be done here is left to spawnAgent, which says why it fails.
+ */
+export async function prepareAgentFiles(request: Pick<SpawnRequest, 'cwd' | 'logFile' | 'header'>): Promise<PreparedFiles> {
+  const [log, cwd] = await Promise.all([openRunLog(request.logFile, request.header), statPath(request.cwd).catch(() => undefined)]);
+  return { log, cwdIsFolder: cwd?.isDirectory() ?? false };
 }
 
 function errorText(error: unknown): string {
@@ -224,6 +241,8 @@ function describeStartError(error: unknown, request: SpawnRequest): string {
   const { command } = request;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT') {
+    // Checked ahead of the spawn, but it can go in the meantime.
+    if (!existsSync(request.cwd)) return `working folder does not exist: ${request.cwd}`;
     if (!command.includes('/')) {
       return request.env.PATH === undefined ? `command not found: ${command} (PATH is not set in the agent's environment)` : `command not found: ${command}`;
     }
@@ -236,7 +255,7 @@ function describeStartError(error: unknown, request: SpawnRequest): string {
 
 type StopRequest = { kind: 'timed_out' | 'stopped'; reason?: string };
 
-function supervise(request: SpawnRequest, child: ChildProcess, pid: number, logFile: { fd: number; outputStart: number }, startedAt: number): RunningAgent {
+function supervise(request: SpawnRequest, child: ChildProcess, pid: number, logFile: OpenedLog, startedAt: number): RunningAgent {
   const detach = request.detach === true;
   const pgid = pid;
   child.on('error', () => {}); // kill() is never used on it; an 'error' must not become an uncaught exception

@@ -80,7 +80,8 @@ export class JsonFileStore<T> {
   update<R>(change: (value: T) => R | Promise<R>): Promise<Awaited<R>> {
     return new Promise((resolve, reject) => {
       this.pending.push({ change, resolve: resolve as (result: unknown) => void, reject });
-      if (this.pending.length === 1) this.flushing = this.flushing.then(() => new Promise<void>((resolve) => setImmediate(() => this.flush().then(resolve))));
+      // The write is scheduled at the first change (the others of the turn join it), after the write under way.
+      if (this.pending.length === 1) setImmediate(() => (this.flushing = this.flushing.then(() => this.flush())));
     });
   }
 

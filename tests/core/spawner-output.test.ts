@@ -3,8 +3,8 @@ import { fstatSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createLineSplitter } from '../../src/core/line-splitter.ts';
-import { decodeTail, openRunLog, TAIL_BYTES } from '../../src/core/output-log.ts';
-import { spawnAgent } from '../../src/core/spawner.ts';
+import { decodeTail, TAIL_BYTES } from '../../src/core/output-log.ts';
+import { prepareAgentFiles, spawnAgent } from '../../src/core/spawner.ts';
 import { nodeAgent, nodeEval, tempDir, track } from './spawner-support.ts';
 
 describe('spawnAgent: log file and output lines', () => {
@@ -32,18 +32,36 @@ describe('spawnAgent: log file and output lines', () => {
     assert.ok(Buffer.byteLength(outcome.tail) <= TAIL_BYTES);
   });
 
-  it('writes to a log it was handed already open (openRunLog), and closes it when the agent cannot start', async () => {
+  it('writes to a log prepared ahead (prepareAgentFiles), header first, and closes it when the agent cannot start', async () => {
     const logFile = join(dir, 'opened', 'run.log');
-    const outcome = await track(spawnAgent(nodeAgent(dir, 'failer.mjs', ['0'], { logFile, logFd: await openRunLog(logFile), header: '=== opened ahead' }))).done;
+    const prepare = () => prepareAgentFiles({ cwd: dir, logFile, header: '=== opened ahead' });
+    const prepared = await prepare();
+    assert.equal(prepared.cwdIsFolder, true);
+    const outcome = await track(spawnAgent(nodeAgent(dir, 'failer.mjs', ['0'], { logFile, prepared }))).done;
     assert.equal(outcome.kind, 'exited');
     assert.match(readFileSync(logFile, 'utf8'), /^=== opened ahead\nabout to fail\nfailing with exit code 0\n$/);
 
     for (const stop of [{ cwd: join(logFile, 'not-a-folder') }, { signal: AbortSignal.abort('never mind') }]) {
-      const logFd = await openRunLog(logFile);
-      const early = spawnAgent(nodeAgent(dir, 'failer.mjs', ['0'], { logFile, logFd, ...stop }));
-      assert.throws(() => fstatSync(logFd), { code: 'EBADF' }, 'the handed fd is closed');
-      assert.notEqual((await early.done).kind, 'exited');
+      const early = await prepare();
+      const agent = spawnAgent(nodeAgent(dir, 'failer.mjs', ['0'], { logFile, prepared: { ...early, cwdIsFolder: false }, ...stop }));
+      assert.throws(() => fstatSync(early.log.fd), { code: 'EBADF' }, 'the prepared log is closed');
+      assert.notEqual((await agent.done).kind, 'exited');
     }
+  });
+
+  it('creates a working folder that was missing when the files were prepared, and says so when one goes away after', async () => {
+    const cwd = join(dir, 'made-later');
+    const logFile = join(dir, 'made-later.log');
+    const prepared = await prepareAgentFiles({ cwd, logFile });
+    assert.equal(prepared.cwdIsFolder, false);
+    assert.equal((await track(spawnAgent(nodeAgent(dir, 'failer.mjs', ['0'], { cwd, logFile, prepared }))).done).kind, 'exited');
+    assert.ok(statSync(cwd).isDirectory());
+
+    const gone = join(dir, 'gone-since');
+    const stale = await prepareAgentFiles({ cwd: dir, logFile });
+    const outcome = await track(spawnAgent(nodeAgent(dir, 'failer.mjs', ['0'], { cwd: gone, logFile, prepared: stale }))).done;
+    assert.equal(outcome.kind, 'start_failed');
+    assert.equal(outcome.error, `working folder does not exist: ${gone}`);
   });
 
   it('does not mark an uncapped log', async () => {

@@ -43,6 +43,29 @@ describe('refilling a freed slot from the last poll', () => {
     assert.deepEqual((await s.tracker.getReadyTasks(['Done'])).map((t) => t.id), ['1', '2', '3']);
   });
 
+  it('has at most one refill waiting for a ledger write: it reserves for every slot that write frees', async () => {
+    const tasks = Array.from({ length: 12 }, (_, i) => task(String(i + 1)));
+    const s = setupBoard(queues(tasks), { max_concurrent_agents: 4, routing: { Todo: { command: 'true', in_progress_queue: 'In Progress' } } }, process.env, { refillWithinMs: 60_000 });
+    let waiting = 0;
+    let mostWaiting = 0;
+    let refills = 0;
+    const update = s.ledger.update.bind(s.ledger);
+    s.ledger.update = ((change, options) => {
+      if (!options?.last) return update(change, options);
+      refills++;
+      mostWaiting = Math.max(mostWaiting, ++waiting);
+      return update((data) => (waiting--, change(data)), options);
+    }) as typeof s.ledger.update;
+    const ended = settledRuns(s.router, 12);
+    s.router.refillSlots(true);
+    await s.router.tick();
+    await ended;
+    s.router.refillSlots(false);
+    await s.router.waitForAll();
+    assert.ok(refills > 0, 'freed slots were refilled');
+    assert.equal(mostWaiting, 1);
+  });
+
   it('skips a task that left its queue since the poll, and takes the next', async () => {
     // A poll stays good for refills all test long, however slow the machine: the guard is what is tested.
     const s = setupBoard(queues([task('1'), task('2'), task('3')]), { max_concurrent_agents: 1, routing: { Todo: { command: node, args: [join(AGENTS, 'sleeper.mjs'), '0.3'], in_progress_queue: 'In Progress' } } }, process.env, { refillWithinMs: 60_000 });

@@ -2,7 +2,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TrackerAdapter } from '../../adapters/types.ts';
+import { createRouter } from '../../src/core/router.ts';
 import { isProcessGroupAlive } from '../../src/core/spawner.ts';
+import { silentLogger } from '../../src/log.ts';
+import { waitFor } from '../helpers.ts';
 import { AGENTS, node, setupBoard, task } from './support.ts';
 
 /** Alive and not a zombie (this sandbox's init may not reap orphans). */
@@ -166,6 +170,29 @@ describe('router', () => {
     assert.deepEqual(order, ['4', '6', '5', '2', '10', '3', '7']);
     const runs = (await s.ledger.read()).runs;
     assert.equal(runs.find((run) => run.taskId === '6')?.priority, 'HIGH');
+  });
+
+  it('starts the agents of a batch together, but not held up for long by a slow claim', async () => {
+    const s = setupBoard(queues([task('1'), task('2'), task('3')]), { routing: { Todo: { command: 'true', in_progress_queue: 'In Progress' } } });
+    let releaseSlow!: () => void;
+    const slow = new Promise<void>((resolve) => (releaseSlow = resolve));
+    const tracker: TrackerAdapter = {
+      ...s.tracker,
+      async claimTask(id, ...rest) {
+        if (id === '3') await slow;
+        return s.tracker.claimTask!(id, ...rest);
+      },
+    };
+    const router = createRouter({ config: s.config, tracker, ledger: s.ledger, log: silentLogger });
+    const started: string[] = [];
+    router.onEvent((event) => void (event.type === 'dispatch' && started.push(event.run.taskId)));
+    const ticking = router.tick();
+    await waitFor(() => started.length === 2, 5_000, 'tasks 1 and 2 started while task 3 is still being claimed');
+    assert.deepEqual(started, ['1', '2']);
+    releaseSlow();
+    assert.equal((await ticking).dispatched.length, 3);
+    assert.deepEqual(started, ['1', '2', '3']);
+    await router.waitForAll();
   });
 
   it('keeps running when the tracker fails, backs off, and dispatches again once it is back', async () => {
