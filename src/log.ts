@@ -16,8 +16,12 @@ export interface LogRecord {
 
 export interface AppLogger extends Logger {
   withTag(tag: string): AppLogger;
-  /** Every record, after redaction (the dashboard's log tail, log files). Returns an unsubscribe. */
-  subscribe(listener: (record: LogRecord) => void): () => void;
+  /**
+   * Every record at `minLevel` or above (default: all), after redaction — the dashboard's log tail,
+   * log files. Returns an unsubscribe. Records no one wants (below the output level and every
+   * subscriber's) are never built: an agent's output lines at debug level cost nothing by default.
+   */
+  subscribe(listener: (record: LogRecord) => void, minLevel?: LogLevelName): () => void;
 }
 
 const levels: Record<LogLevelName, number> = { error: 0, warn: 1, info: 3, debug: 4 };
@@ -44,16 +48,19 @@ export function createLogger(options: LoggerOptions = {}): AppLogger {
   const stream = options.stream ?? process.stderr;
   const level = levels[options.level ?? 'info'];
   const format = options.format === 'auto' || options.format === undefined ? ((stream as NodeJS.WriteStream).isTTY && options.pretty ? 'fancy' : 'plain') : options.format;
-  const listeners = new Set<(record: LogRecord) => void>();
+  /** Each subscriber, and the most verbose level it wants. */
+  const listeners = new Map<(record: LogRecord) => void, number>();
+  let subscribersWant = -1;
   const write = stream === process.stderr ? batchedWrites(process.stderr) : (text: string) => void stream.write(text);
   let consola: ConsolaInstance | undefined;
 
   function emit(levelName: LogLevelName, tag: string | undefined, message: string, args: unknown[]): void {
-    if (levels[levelName] > level && listeners.size === 0) return;
+    const rank = levels[levelName];
+    if (rank > level && rank > subscribersWant) return;
     const text = redact(args.length > 0 ? formatArgs(message, ...args) : message);
     const record: LogRecord = { time: new Date().toISOString(), level: levelName, tag, message: text };
-    for (const listener of listeners) listener(record);
-    if (levels[levelName] > level) return;
+    for (const [listener, wants] of listeners) if (rank <= wants) listener(record);
+    if (rank > level) return;
     if (format === 'json') {
       write(`${JSON.stringify(record)}\n`);
     } else if (format === 'plain') {
@@ -71,9 +78,13 @@ export function createLogger(options: LoggerOptions = {}): AppLogger {
       warn: (message, ...args) => emit('warn', tag, message, args),
       error: (message, ...args) => emit('error', tag, message, args),
       withTag: (child) => make(tag ? `${tag}:${child}` : child),
-      subscribe(listener) {
-        listeners.add(listener);
-        return () => listeners.delete(listener);
+      subscribe(listener, minLevel = 'debug') {
+        listeners.set(listener, levels[minLevel]);
+        subscribersWant = Math.max(subscribersWant, levels[minLevel]);
+        return () => {
+          listeners.delete(listener);
+          subscribersWant = Math.max(-1, ...listeners.values());
+        };
       },
     };
   }

@@ -275,7 +275,7 @@ export function createRouter(options: RouterOptions) {
     // begun): then it fills the wait for the tracker instead of holding up the claims.
     const planning = nextTurn().then(() => planLaunch(deps, run, claimedTask, route, token));
     // If the files cannot be made ready here, the spawner tries again and says why.
-    const preparing = planning.then(prepareAgentFiles).catch(() => undefined);
+    const preparing = planning.then(({ launch, logFile, header }) => prepareAgentFiles({ cwd: launch.cwd, logFile, header })).catch(() => undefined);
     const [claimed, prepared] = await Promise.all([claiming, preparing]);
     if (claimed) return { reservation, task: claimedTask, planning, prepared };
     if (prepared) closeSync(prepared.log.fd);

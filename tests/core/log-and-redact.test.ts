@@ -55,6 +55,29 @@ describe('redaction', () => {
     assert.deepEqual(seen, ['info quiet', 'error loud']);
   });
 
+  it('builds no record that neither the output nor any subscriber wants', () => {
+    const out = capture();
+    const log = createLogger({ format: 'plain', stream: out.stream, level: 'info' });
+    let formatted = 0;
+    const counted = { toString: () => String(++formatted) };
+    const seen: string[] = [];
+    const stop = log.subscribe((record) => seen.push(`${record.level} ${record.message}`), 'info');
+    log.debug('agent line %s', counted);
+    log.info('dispatched');
+    assert.equal(formatted, 0, 'a debug line nobody wants is never formatted');
+    assert.deepEqual(seen, ['info dispatched']);
+
+    const stopAll = log.subscribe((record) => seen.push(`${record.level} ${record.message}`));
+    log.debug('agent line %s', counted);
+    assert.equal(formatted, 1);
+    assert.deepEqual(seen.slice(1), ['debug agent line 1'], 'only the subscriber that wants debug lines gets one');
+    stopAll();
+    log.debug('agent line %s', counted);
+    assert.equal(formatted, 1, 'once it is gone, debug lines cost nothing again');
+    stop();
+    assert.doesNotMatch(out.text(), /agent line/);
+  });
+
   it('writes the lines of one turn to stderr together, in order, and none is lost when the process exits at once', () => {
     const script = [
       "import { createLogger } from './src/log.ts';",

@@ -19,7 +19,7 @@ export interface LogTail {
  * A bounded ring of log lines. Lines arrive already redacted (the logger redacts before anyone
  * sees a record); very long ones are cut so one agent's dump cannot fill the page.
  */
-export function createLogTail(options: { limit?: number } = {}): LogTail & { attach(source: { subscribe(listener: (record: LogRecord) => void): () => void }, minLevel?: LogLine['level']): void } {
+export function createLogTail(options: { limit?: number } = {}): LogTail & { attach(source: { subscribe(listener: (record: LogRecord) => void, minLevel?: LogLine['level']): () => void }, minLevel?: LogLine['level']): void } {
   const limit = options.limit ?? LOG_TAIL_LINES;
   const ring: LogLine[] = new Array(limit);
   let next = 0;
@@ -52,7 +52,7 @@ export function createLogTail(options: { limit?: number } = {}): LogTail & { att
       detachers.push(
         source.subscribe((record) => {
           if (rank[record.level] >= floor) push({ time: record.time, level: record.level, tag: record.tag, message: record.message });
-        }),
+        }, minLevel),
       );
     },
     detach() {
