@@ -57,8 +57,8 @@ export function createRouter(options: RouterOptions) {
   const limits: SlotLimits = { maxConcurrentAgents: config.maxConcurrentAgents, routes, owner: ledger.owner };
   const refills = new RefillList(options.refillWithinMs ?? REFILL_WITHIN_MS);
   let refilling = false;
-  /** The refill waiting for the next ledger write, if any. */
-  let queuedRefill: object | undefined;
+  /** The refill waiting for the next ledger write, if any: one per write (see refill). */
+  let waitingRefill: symbol | undefined;
   const active = new Map<string, ActiveRun>();
   const listeners = new Set<(event: RouterEvent) => void>();
   let identity: string | undefined;
@@ -175,18 +175,18 @@ export function createRouter(options: RouterOptions) {
    * where the poll saw it). A busy daemon refills a slot without another poll and another write.
    */
   function refill(): void {
-    if (!refilling || queuedRefill || !refills.ready) return;
-    const refill = {};
-    queuedRefill = refill;
-    const done = () => {
-      if (queuedRefill === refill) queuedRefill = undefined;
+    if (!refilling || waitingRefill || !refills.ready) return;
+    const mine = Symbol('refill');
+    waitingRefill = mine;
+    const over = () => {
+      if (waitingRefill === mine) waitingRefill = undefined;
     };
     // One per write, after the write's other changes: it sees every slot they free.
     const reserving = ledger.update((data) => {
-      done();
+      over();
       return refills.reserveIn(data, limits);
     }, { last: true });
-    reserving.catch(done);
+    reserving.catch(over);
     inFlight(reserving.then(dispatch)).catch(dispatchFailed);
   }
 
