@@ -43,9 +43,9 @@ export interface PlannedDispatch {
 /** How old a poll may be, by default, for a freed slot to be refilled from it without polling again. */
 const REFILL_WITHIN_MS = 1_000;
 const FETCH_BACKOFF_BASE_MS = 2_000;
+const FETCH_BACKOFF_MAX_MS = 5 * 60_000;
 /** The longest the first claimed task of a batch waits for the others to be claimed too (see dispatch). */
 const BATCH_GRACE_MS = 50;
-const FETCH_BACKOFF_MAX_MS = 5 * 60_000;
 
 /**
  * One tick: reconcile runs → fetch ready tasks of all routed queues → order → claim → spawn,
