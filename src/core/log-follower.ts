@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, ftruncateSync, readSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, readSync, writeSync } from 'node:fs';
 import { appendToTail, decodeTail } from './output-log.ts';
 
 const CHUNK_BYTES = 64 * 1024;
@@ -64,7 +64,11 @@ export class LogFollower {
     const marker = Buffer.from(`[dispatcher: output passed the log limit of ${this.maxBytes} bytes; earlier output was dropped]\n`);
     writeSync(this.#fd, marker);
     this.#truncated = true;
-    this.#offset = Math.min(this.start + marker.length, fstatSync(this.#fd).size);
+    // The agent may have appended between the cut and the marker: then what follows the cut is
+    // read as it is (its output, our marker, its output), so that none of it is skipped.
+    const atCut = Buffer.alloc(marker.length);
+    const markerFirst = readSync(this.#fd, atCut, 0, marker.length, this.start) === marker.length && atCut.equals(marker);
+    this.#offset = markerFirst ? this.start + marker.length : this.start;
   }
 
   /** Reads the rest and closes the file; the tail is final. */
