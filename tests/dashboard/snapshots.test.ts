@@ -1,5 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { createLogger } from '../../src/log.ts';
 import { buildRunState, RECENT_RUNS } from '../../src/api/dashboard/run-snapshot.ts';
 import { buildDispatchFileState } from '../../src/api/dashboard/dispatch-file-snapshot.ts';
 import { createLogTail } from '../../src/api/dashboard/log-tail.ts';
@@ -159,13 +161,17 @@ describe('the log tail', () => {
   });
 
   it('takes records from a logger at info and above unless asked for debug', () => {
-    const listeners: Array<(record: { time: string; level: 'debug' | 'info' | 'warn' | 'error'; message: string; tag?: string }) => void> = [];
-    const source = { subscribe: (listener: (typeof listeners)[number]) => (listeners.push(listener), () => listeners.splice(listeners.indexOf(listener), 1)) };
+    const log = createLogger({ format: 'plain', level: 'error', stream: new PassThrough() });
     const tail = createLogTail();
-    tail.attach(source);
-    for (const level of ['debug', 'info', 'warn', 'error'] as const) listeners[0]({ time: 't', level, message: level });
+    const debugTail = createLogTail();
+    tail.attach(log);
+    debugTail.attach(log, 'debug');
+    for (const level of ['debug', 'info', 'warn', 'error'] as const) log[level](level);
     assert.deepEqual(tail.lines().map((line) => line.message), ['info', 'warn', 'error']);
+    assert.deepEqual(debugTail.lines().map((line) => line.message), ['debug', 'info', 'warn', 'error']);
     tail.detach();
-    assert.equal(listeners.length, 0);
+    debugTail.detach();
+    log.info('after');
+    assert.equal(tail.lines().length, 3, 'detached: nothing more arrives');
   });
 });

@@ -19,7 +19,7 @@ export interface LogTail {
  * A bounded ring of log lines. Lines arrive already redacted (the logger redacts before anyone
  * sees a record); very long ones are cut so one agent's dump cannot fill the page.
  */
-export function createLogTail(options: { limit?: number } = {}): LogTail & { attach(source: { subscribe(listener: (record: LogRecord) => void, minLevel?: LogLine['level']): () => void }, minLevel?: LogLine['level']): void } {
+export function createLogTail(options: { limit?: number } = {}): LogTail & { attach(source: { subscribe(listener: (record: LogRecord) => void, minLevel: LogLine['level']): () => void }, minLevel?: LogLine['level']): void } {
   const limit = options.limit ?? LOG_TAIL_LINES;
   const ring: LogLine[] = new Array(limit);
   let next = 0;
@@ -48,17 +48,11 @@ export function createLogTail(options: { limit?: number } = {}): LogTail & { att
       return () => listeners.delete(listener);
     },
     attach(source, minLevel = 'info') {
-      const floor = rank[minLevel];
-      detachers.push(
-        source.subscribe((record) => {
-          if (rank[record.level] >= floor) push({ time: record.time, level: record.level, tag: record.tag, message: record.message });
-        }, minLevel),
-      );
+      // The logger hands over only records at minLevel or above.
+      detachers.push(source.subscribe((record) => push({ time: record.time, level: record.level, tag: record.tag, message: record.message }), minLevel));
     },
     detach() {
       for (const stop of detachers.splice(0)) stop();
     },
   };
 }
-
-const rank: Record<LogLine['level'], number> = { debug: 0, info: 1, warn: 2, error: 3 };
