@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { close, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { fsyncFd } from './fd-calls.ts';
 import { inFolder } from './missing-folder.ts';
 import { dirname, basename, join } from 'node:path';
@@ -14,6 +14,10 @@ import { randomBytes } from 'node:crypto';
  * kilobytes to the page cache, closing and renaming take microseconds each, less than a trip
  * through the pool and back; the daemon writes its ledger and board between one batch of agents
  * and the next, so every trip was time with no agent running.
+ *
+ * Renaming over a file frees the old one's blocks, and on a disk mounted with `discard` the
+ * kernel may discard them inside the rename (0.5–1 ms a write on ext4 without a journal). So the
+ * old file is held open across the rename, and its last close, which frees it, goes to the pool.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const folder = dirname(path);
@@ -28,11 +32,24 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     throw error;
   }
   closeSync(fd);
+  const replaced = openToHold(path);
   try {
     renameSync(temp, path);
   } catch (error) {
     removeQuietly(temp);
     throw error;
+  } finally {
+    if (replaced !== undefined) close(replaced, () => {});
+  }
+}
+
+/** The file about to be replaced, opened only to keep it: undefined when it is not there or not readable. */
+function openToHold(path: string): number | undefined {
+  try {
+    // O_NONBLOCK: a FIFO at the path must not block the opening
+    return openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
   }
 }
 

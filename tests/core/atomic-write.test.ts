@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import { writeFileAtomic } from '../../src/util/atomic-write.ts';
+import { tempDir } from '../helpers.ts';
+
+const openFileCount = () => readdirSync('/proc/self/fd').length;
+
+async function settles(check: () => boolean, what: string): Promise<void> {
+  for (const deadline = Date.now() + 5_000; !check(); await sleep(10)) {
+    if (Date.now() > deadline) assert.fail(what);
+  }
+}
+
+describe('writeFileAtomic', () => {
+  it('replaces the file, leaves no temp file, and keeps no file open once the write is done', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'board.json');
+    writeFileSync(path, 'old');
+    const before = openFileCount();
+    for (let i = 0; i < 50; i++) await writeFileAtomic(path, `version ${i}`);
+    assert.equal(readFileSync(path, 'utf8'), 'version 49');
+    assert.deepEqual(readdirSync(dir), ['board.json']);
+    await settles(() => openFileCount() === before, `${openFileCount() - before} files still open after the writes`);
+  });
+
+  it('creates the file and its folder when missing', async () => {
+    const path = join(tempDir(), 'state', 'ledger.json');
+    await writeFileAtomic(path, '{}');
+    assert.equal(readFileSync(path, 'utf8'), '{}');
+  });
+
+  it('replaces a FIFO at the path without waiting for a reader', async () => {
+    const path = join(tempDir(), 'board.json');
+    assert.equal(spawnSync('mkfifo', [path]).status, 0);
+    await writeFileAtomic(path, 'a file now');
+    assert.equal(readFileSync(path, 'utf8'), 'a file now');
+  });
+});
