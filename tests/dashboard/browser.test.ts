@@ -1,7 +1,7 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import createJsonTracker from '../../adapters/json/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { ROOT, tempDir, waitFor, writeFile } from '../helpers.ts';
@@ -10,7 +10,8 @@ import { CHROMIUM_ARGS, findChromium } from './support.ts';
 
 const chromiumPath = findChromium();
 const HOSTILE = '<img src=x onerror=alert(1)>';
-const SCREENSHOT = join(ROOT, 'docs', 'dashboard.png');
+/** Where the picture goes: a temp folder, unless DISPATCHER_SCREENSHOT asks for it (docs/dashboard.png, to refresh the docs). */
+const SCREENSHOT = process.env.DISPATCHER_SCREENSHOT ? resolve(ROOT, process.env.DISPATCHER_SCREENSHOT) : join(tempDir('dispatcher-screenshot-'), 'dashboard.png');
 const missing = 'no Chromium found at /usr/bin/chromium (apt-get install chromium, or set DISPATCHER_CHROMIUM): the browser test is skipped';
 if (!chromiumPath && process.env.CI) throw new Error(`CI must run the browser test, but ${missing}`);
 
@@ -118,7 +119,7 @@ describe('dashboard in a real browser', { skip: chromiumPath ? false : missing }
     const urgent = await tracker.createTask('Todo', 'CRITICAL: rotate the leaked deploy key', 'urgent');
     await page.locator(`#running tr.p-critical[data-task-id="${urgent.id}"]`).waitFor({ timeout: 15_000 });
     await page.waitForTimeout(1_500); // a moment of elapsed time, as a person would see it
-    mkdirSync(join(ROOT, 'docs'), { recursive: true });
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true, animations: 'disabled' });
     assert.deepEqual([...dialogs], [], 'no alert or dialog fired');
 
