@@ -6,12 +6,14 @@ import type { AppLogger } from '../log.ts';
 import { isAdapterError } from '../errors.ts';
 import { redact } from '../util/redact.ts';
 import { backoffDelay } from './backoff.ts';
-import { ACTIVE, isOwnerAlive, type Ledger, type LedgerData, OCCUPYING, type RunRecord } from './ledger.ts';
+import { createClaimer } from './claim.ts';
+import { ACTIVE, type Ledger, type LedgerData, OCCUPYING, type RunRecord } from './ledger.ts';
+import { reconcile, type RecoveryContext } from './recovery.ts';
 import { createRunToken } from './run-token.ts';
 import { compareByPriority, PRIORITIES, priorityOf } from './priority.ts';
 import { type Candidate, RefillList, type Reservation, reserveIn, type SlotLimits } from './reservations.ts';
-import { findRunGroup, isProcessGroupAlive, prepareAgentFiles, type PreparedFiles, processStartTicks } from './spawner.ts';
-import { type ActiveRun, adoptRun, type ExecutorDeps, type LaunchPlan, planLaunch, type RouterEvent, runLogFile, settleRun, startRun } from './run-executor.ts';
+import { prepareAgentFiles, type PreparedFiles } from './spawner.ts';
+import { type ActiveRun, type ExecutorDeps, type LaunchPlan, planLaunch, type RouterEvent, runLogFile, settleRun, startRun } from './run-executor.ts';
 
 export interface RouterOptions {
   config: Config;
@@ -61,7 +63,6 @@ export function createRouter(options: RouterOptions) {
   let waitingRefill: symbol | undefined;
   const active = new Map<string, ActiveRun>();
   const listeners = new Set<(event: RouterEvent) => void>();
-  let identity: string | undefined;
   let fetchFailures = 0;
   let nextFetchAt = 0;
   let lastPollAt: string | undefined;
@@ -83,77 +84,14 @@ export function createRouter(options: RouterOptions) {
     },
   };
 
+  const claimTask = createClaimer(tracker, log);
+  const recovery: RecoveryContext = { deps, routes, isWatched: (id) => active.has(id), track };
+
   function track(run: ActiveRun): void {
     active.set(run.record.id, run);
     run.settled
       .catch((error) => log.error(`settling run ${run.record.id} failed: ${redact(String((error as Error)?.message ?? error))}`))
       .finally(() => active.delete(run.record.id));
-  }
-
-  /** Adopts or settles what no live dispatcher watches: crashed daemons, detached poll-once agents. */
-  async function reconcile(snapshot: LedgerData): Promise<void> {
-    const unwatched = (run: RunRecord) => OCCUPYING.has(run.status) && !active.has(run.id) && !isOwnerAlive(run.owner, ledger.owner);
-    if (!snapshot.runs.some(unwatched)) return;
-    const isAlive = (run: RunRecord) => run.pgid !== undefined && isProcessGroupAlive(run.pgid) && sameProcess(run);
-    const orphans = await ledger.update((data) => {
-      const found: RunRecord[] = [];
-      for (const run of data.runs) {
-        if (!unwatched(run)) continue;
-        if (run.status === 'starting' && run.pgid === undefined) findStartedAgent(run);
-        // A detaching poll-once will not stay to watch: it leaves live agents to the next watcher.
-        if (deps.detach && isAlive(run)) continue;
-        run.owner = ledger.owner; // ours now: no other process settles it twice
-        found.push({ ...run });
-      }
-      return found;
-    });
-    for (const run of orphans) {
-      const route = routes.get(run.route);
-      const alive = isAlive(run);
-      if (alive && route) {
-        track(adoptRun(deps, run, route));
-      } else if (alive) {
-        log.warn(`run ${run.id} of task ${run.taskId} belongs to route "${run.route}", which is no longer configured; leaving its agent alone`);
-        await ledger.patch(run.id, { owner: undefined, detached: true });
-      } else if (run.status === 'starting' && (await neverClaimed(run))) {
-        log.info(`run ${run.id} of task ${run.taskId} dropped: the dispatcher stopped before it claimed the task`);
-        await ledger.patch(run.id, { status: 'claim_failed', owner: undefined, tokenHash: undefined, endedAt: new Date().toISOString(), outcome: 'never claimed: the dispatcher stopped first' });
-      } else {
-        const reason = run.status === 'starting' ? 'the dispatcher stopped before the agent started' : 'the agent was gone when the dispatcher came back';
-        log.warn(`run ${run.id} of task ${run.taskId} lost: ${reason}`);
-        await settleRun(deps, run, route, { outcome: 'lost', durationMs: run.startedAt ? Date.now() - Date.parse(run.startedAt) : 0, reason });
-      }
-    }
-  }
-
-  /**
-   * A reservation whose task never reached its in-progress queue: the dispatcher died between the
-   * two writes, so nothing happened to the task and there is nothing to tell anyone. Where the
-   * tracker cannot say, the run is treated as lost (a comment rather than silence).
-   */
-  async function neverClaimed(run: RunRecord): Promise<boolean> {
-    if (!run.inProgressQueue) return false;
-    try {
-      return (await tracker.getTask(run.taskId)).queue !== run.inProgressQueue;
-    } catch {
-      return false;
-    }
-  }
-
-  /** An agent started just before its dispatcher died, before its pid reached the ledger. */
-  function findStartedAgent(run: RunRecord): void {
-    const group = findRunGroup(run.id);
-    if (!group) return;
-    const timeoutMs = routes.get(run.route)?.timeoutMs ?? config.defaultAgentTimeoutMs;
-    log.info(`found the agent of run ${run.id} (task ${run.taskId}) by its run id [pid ${group.pid}]`);
-    Object.assign(run, {
-      status: 'running',
-      ...group,
-      startedAt: run.createdAt,
-      deadline: timeoutMs === undefined ? undefined : Date.parse(run.createdAt) + timeoutMs,
-      timeoutMs,
-      logFile: runLogFile(config.stateDir, run.id),
-    } satisfies Partial<RunRecord>);
   }
 
   /** Slots: counted from the ledger, so agents of other dispatcher processes on this host count too. */
@@ -196,36 +134,12 @@ export function createRouter(options: RouterOptions) {
 
   /** Claim = move to the in-progress queue, then add our identity to the assignees. */
   async function claim(task: Task, route: RouteConfig, run: RunRecord): Promise<boolean> {
-    const move = route.inProgressQueue && task.queue !== route.inProgressQueue ? route.inProgressQueue : undefined;
-    let assignee: string | undefined;
     try {
-      if (identity === undefined) identity = await tracker.whoami(); // not `??= await`: no extra turn once known
-      if (!task.assignees.includes(identity)) assignee = identity;
+      await claimTask(task, route);
+      return true;
     } catch (error) {
-      log.warn(`cannot tell who the dispatcher is on the tracker; task ${task.id} is claimed unassigned: ${redact((error as Error).message)}`);
+      return claimFailed(task, route, run, error);
     }
-    if (move && tracker.claimTask) {
-      // One step where the tracker can (the JSON board: one write for both).
-      try {
-        await tracker.claimTask(task.id, move, assignee, task.queue);
-        return true;
-      } catch (error) {
-        return claimFailed(task, route, run, error);
-      }
-    }
-    if (move) {
-      try {
-        await tracker.moveTask(task.id, move);
-      } catch (error) {
-        return claimFailed(task, route, run, error);
-      }
-    }
-    try {
-      if (assignee) await tracker.updateTask(task.id, { assignees: [...task.assignees, assignee] });
-    } catch (error) {
-      log.warn(`claimed task ${task.id} but could not assign it: ${redact((error as Error).message)}`);
-    }
-    return true;
   }
 
   async function claimFailed(task: Task, route: RouteConfig, run: RunRecord, error: unknown): Promise<false> {
@@ -396,7 +310,7 @@ export function createRouter(options: RouterOptions) {
      */
     async tick(options: { background?: boolean } = {}): Promise<TickResult> {
       const snapshot = await ledger.read();
-      await reconcile(snapshot);
+      await reconcile(recovery, snapshot);
       const dispatched = await startDueRetries(snapshot);
       // Every slot taken, and polled within the interval: a poll now could dispatch nothing.
       if (freeSlots(snapshot.runs) <= 0 && Date.now() - fetchedAt < config.pollIntervalMs) return { dispatched };
@@ -485,11 +399,4 @@ function allOrSoonAfterFirst(promises: Array<Promise<unknown>>, graceMs: number)
       resolve();
     });
   });
-}
-
-/** The pid still names the process we started (not a later one that reused the number). */
-function sameProcess(run: RunRecord): boolean {
-  if (!run.pid || !run.startTicks) return true;
-  const now = processStartTicks(run.pid);
-  return now === undefined ? true : now === run.startTicks;
 }

@@ -1,0 +1,92 @@
+import type { RouteConfig } from '../config/types.ts';
+import { isOwnerAlive, type LedgerData, OCCUPYING, type RunRecord } from './ledger.ts';
+import { type ActiveRun, adoptRun, type ExecutorDeps, runLogFile, settleRun } from './run-executor.ts';
+import { findRunGroup, isProcessGroupAlive, processStartTicks } from './spawner.ts';
+
+export interface RecoveryContext {
+  deps: ExecutorDeps;
+  routes: ReadonlyMap<string, RouteConfig>;
+  /** The run is supervised by this process already. */
+  isWatched(runId: string): boolean;
+  /** Supervises an adopted run from now on. */
+  track(run: ActiveRun): void;
+}
+
+/**
+ * Adopts or settles the runs no live dispatcher watches (a crashed daemon's, a detached poll-once's):
+ * a live agent is adopted, its deadline enforced; a gone one ends as "lost", with a comment and the
+ * failure policy; a reservation whose task was never claimed is dropped without a word.
+ */
+export async function reconcile(context: RecoveryContext, snapshot: LedgerData): Promise<void> {
+  const { deps, routes } = context;
+  const { ledger, log } = deps;
+  const unwatched = (run: RunRecord) => OCCUPYING.has(run.status) && !context.isWatched(run.id) && !isOwnerAlive(run.owner, ledger.owner);
+  if (!snapshot.runs.some(unwatched)) return;
+  const isAlive = (run: RunRecord) => run.pgid !== undefined && isProcessGroupAlive(run.pgid) && sameProcess(run);
+  const orphans = await ledger.update((data) => {
+    const found: RunRecord[] = [];
+    for (const run of data.runs) {
+      if (!unwatched(run)) continue;
+      if (run.status === 'starting' && run.pgid === undefined) findStartedAgent(deps, routes, run);
+      // A detaching poll-once will not stay to watch: it leaves live agents to the next watcher.
+      if (deps.detach && isAlive(run)) continue;
+      run.owner = ledger.owner; // ours now: no other process settles it twice
+      found.push({ ...run });
+    }
+    return found;
+  });
+  for (const run of orphans) {
+    const route = routes.get(run.route);
+    const alive = isAlive(run);
+    if (alive && route) {
+      context.track(adoptRun(deps, run, route));
+    } else if (alive) {
+      log.warn(`run ${run.id} of task ${run.taskId} belongs to route "${run.route}", which is no longer configured; leaving its agent alone`);
+      await ledger.patch(run.id, { owner: undefined, detached: true });
+    } else if (run.status === 'starting' && (await neverClaimed(deps, run))) {
+      log.info(`run ${run.id} of task ${run.taskId} dropped: the dispatcher stopped before it claimed the task`);
+      await ledger.patch(run.id, { status: 'claim_failed', owner: undefined, tokenHash: undefined, endedAt: new Date().toISOString(), outcome: 'never claimed: the dispatcher stopped first' });
+    } else {
+      const reason = run.status === 'starting' ? 'the dispatcher stopped before the agent started' : 'the agent was gone when the dispatcher came back';
+      log.warn(`run ${run.id} of task ${run.taskId} lost: ${reason}`);
+      await settleRun(deps, run, route, { outcome: 'lost', durationMs: run.startedAt ? Date.now() - Date.parse(run.startedAt) : 0, reason });
+    }
+  }
+}
+
+/**
+ * A reservation whose task never reached its in-progress queue: the dispatcher died between the
+ * two writes, so nothing happened to the task and there is nothing to tell anyone. Where the
+ * tracker cannot say, the run is treated as lost (a comment rather than silence).
+ */
+async function neverClaimed({ tracker }: ExecutorDeps, run: RunRecord): Promise<boolean> {
+  if (!run.inProgressQueue) return false;
+  try {
+    return (await tracker.getTask(run.taskId)).queue !== run.inProgressQueue;
+  } catch {
+    return false;
+  }
+}
+
+/** An agent started just before its dispatcher died, before its pid reached the ledger. */
+function findStartedAgent({ config, log }: ExecutorDeps, routes: ReadonlyMap<string, RouteConfig>, run: RunRecord): void {
+  const group = findRunGroup(run.id);
+  if (!group) return;
+  const timeoutMs = routes.get(run.route)?.timeoutMs ?? config.defaultAgentTimeoutMs;
+  log.info(`found the agent of run ${run.id} (task ${run.taskId}) by its run id [pid ${group.pid}]`);
+  Object.assign(run, {
+    status: 'running',
+    ...group,
+    startedAt: run.createdAt,
+    deadline: timeoutMs === undefined ? undefined : Date.parse(run.createdAt) + timeoutMs,
+    timeoutMs,
+    logFile: runLogFile(config.stateDir, run.id),
+  } satisfies Partial<RunRecord>);
+}
+
+/** The pid still names the process we started (not a later one that reused the number). */
+function sameProcess(run: RunRecord): boolean {
+  if (!run.pid || !run.startTicks) return true;
+  const now = processStartTicks(run.pid);
+  return now === undefined ? true : now === run.startTicks;
+}
