@@ -58,12 +58,14 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
   const folder = dirname(path);
   const temp = join(folder, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let fd: number | undefined;
+  let replaced: number | undefined;
   try {
     fd = openSync(temp, 'w', mode);
     writeFileSync(fd, data);
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
+    replaced = openToHold(path);
     renameSync(temp, path);
   } catch (error) {
     if (fd !== undefined) closeSync(fd);
@@ -73,6 +75,8 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
       return writeFileAtomicSync(path, data, mode);
     }
     throw error;
+  } finally {
+    if (replaced !== undefined) close(replaced, () => {});
   }
 }
 

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { writeFileAtomic } from '../../src/util/atomic-write.ts';
+import { writeFileAtomic, writeFileAtomicSync } from '../../src/util/atomic-write.ts';
 import { tempDir } from '../helpers.ts';
 
 const openFileCount = () => readdirSync('/proc/self/fd').length;
@@ -15,28 +15,35 @@ async function settles(check: () => boolean, what: string): Promise<void> {
   }
 }
 
-describe('writeFileAtomic', () => {
-  it('replaces the file, leaves no temp file, and keeps no file open once the write is done', async () => {
-    const dir = tempDir();
-    const path = join(dir, 'board.json');
-    writeFileSync(path, 'old');
-    const before = openFileCount();
-    for (let i = 0; i < 50; i++) await writeFileAtomic(path, `version ${i}`);
-    assert.equal(readFileSync(path, 'utf8'), 'version 49');
-    assert.deepEqual(readdirSync(dir), ['board.json']);
-    await settles(() => openFileCount() === before, `${openFileCount() - before} files still open after the writes`);
-  });
+const variants: Array<[string, (path: string, data: string) => unknown]> = [
+  ['writeFileAtomic', writeFileAtomic],
+  ['writeFileAtomicSync', writeFileAtomicSync],
+];
 
-  it('creates the file and its folder when missing', async () => {
-    const path = join(tempDir(), 'state', 'ledger.json');
-    await writeFileAtomic(path, '{}');
-    assert.equal(readFileSync(path, 'utf8'), '{}');
-  });
+for (const [name, write] of variants) {
+  describe(name, () => {
+    it('replaces the file, leaves no temp file, and keeps no file open once the write is done', async () => {
+      const dir = tempDir();
+      const path = join(dir, 'board.json');
+      writeFileSync(path, 'old');
+      const before = openFileCount();
+      for (let i = 0; i < 50; i++) await write(path, `version ${i}`);
+      assert.equal(readFileSync(path, 'utf8'), 'version 49');
+      assert.deepEqual(readdirSync(dir), ['board.json']);
+      await settles(() => openFileCount() === before, `${openFileCount() - before} files still open after the writes`);
+    });
 
-  it('replaces a FIFO at the path without waiting for a reader', async () => {
-    const path = join(tempDir(), 'board.json');
-    assert.equal(spawnSync('mkfifo', [path]).status, 0);
-    await writeFileAtomic(path, 'a file now');
-    assert.equal(readFileSync(path, 'utf8'), 'a file now');
+    it('creates the file and its folder when missing', async () => {
+      const path = join(tempDir(), 'state', 'ledger.json');
+      await write(path, '{}');
+      assert.equal(readFileSync(path, 'utf8'), '{}');
+    });
+
+    it('replaces a FIFO at the path without waiting for a reader', async () => {
+      const path = join(tempDir(), 'board.json');
+      assert.equal(spawnSync('mkfifo', [path]).status, 0);
+      await write(path, 'a file now');
+      assert.equal(readFileSync(path, 'utf8'), 'a file now');
+    });
   });
-});
+}
