@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-write.ts';
 import { withFileLock } from './file-lock.ts';
@@ -89,8 +89,9 @@ export class JsonFileStore<T> {
     const batch = this.pending;
     this.pending = [];
     const results: Array<{ ok: boolean; value: unknown }> = [];
+    const file = realFile(this.path);
     try {
-      await withFileLock(this.path, async () => {
+      await withFileLock(file, async () => {
         // Unless another process wrote since our last write, what we wrote is what is there.
         const value = this.own !== undefined && this.own.stamp === stampOf(this.path) ? this.own.value : await this.readFresh();
         this.own = undefined;
@@ -105,7 +106,7 @@ export class JsonFileStore<T> {
         }
         if (!changed) return;
         const text = this.options.serialize(value);
-        await writeFileAtomic(this.path, text, this.options.mode);
+        await writeFileAtomic(file, text, this.options.mode);
         const stamp = stampOf(this.path);
         this.own = { stamp, value };
         if (stamp !== undefined) this.shared = { stamp, written: text };
@@ -116,6 +117,18 @@ export class JsonFileStore<T> {
       return;
     }
     batch.forEach((item, index) => (results[index].ok ? item.resolve(results[index].value) : item.reject(results[index].value)));
+  }
+}
+
+/**
+ * Where writes go: through symbolic links to the file they name (a board shared by linking to it),
+ * so that a link stays a link, and processes that reach the file by different paths share its lock.
+ */
+function realFile(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return path; // not there yet
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import createJsonTracker from '../../adapters/json/index.ts';
@@ -111,6 +111,20 @@ describe('json board file', () => {
     assert.equal(await new Promise((resolve) => child.once('close', resolve)), 0);
     assert.equal((await open(otherBoard).getTask('1')).comments.length, 3);
     assert.deepEqual(readdirSync(other).sort(), ['board.json'], 'a process that wrote and exited leaves only the board');
+  });
+
+  it('writes through a symbolic link: the link stays, and writers by either path share one lock', async () => {
+    const dir = tempDir();
+    const real = writeFile(dir, 'shared.json', JSON.stringify({ queues: { Todo: [{ id: '1', name: 'x' }] } }));
+    const link = join(dir, 'board.json');
+    symlinkSync('shared.json', link);
+    const writers = [link, real, link].map((path) => {
+      const writer = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'fixtures/scripts/board-writer.ts'), path, '1', '5'], { cwd: ROOT, stdio: 'ignore' });
+      return new Promise((resolve) => writer.once('close', resolve));
+    });
+    assert.deepEqual(await Promise.all(writers), [0, 0, 0]);
+    assert.ok(lstatSync(link).isSymbolicLink(), 'board.json is still a link');
+    assert.equal((await open(real).getTask('1')).comments.length, 15, 'no comment lost, whichever path wrote it');
   });
 
   it('makes its lock owner file again when someone removes it while the process runs', async () => {
