@@ -1,4 +1,4 @@
-import { close, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { close, closeSync, constants, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { fsyncFd } from './fd-calls.ts';
 import { inFolder } from './missing-folder.ts';
 import { dirname, basename, join } from 'node:path';
@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
  * temp file in the same folder, fsync, rename over the target. A crash of the process at any
  * moment leaves the old file or the new one. (The folder is not fsynced: after a power loss the
  * rename itself may be undone, which leaves the old, whole file — and it halves the cost.)
+ * `mode` is for a new file; a file replaced keeps its permissions (a board shared by a group stays
+ * writable by the group).
  *
  * Only the fsync, which waits for the disk, goes to the thread pool. Opening, writing a few
  * kilobytes to the page cache, closing and renaming take microseconds each, less than a trip
@@ -22,8 +24,10 @@ import { randomBytes } from 'node:crypto';
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const folder = dirname(path);
   const temp = join(folder, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const kept = permissionsOf(path);
   const fd = await inFolder(folder, async () => openSync(temp, 'w', mode));
   try {
+    if (kept !== undefined) fchmodSync(fd, kept);
     writeFileSync(fd, data);
     await fsyncFd(fd);
   } catch (error) {
@@ -40,6 +44,16 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     throw error;
   } finally {
     if (replaced !== undefined) close(replaced, () => {});
+  }
+}
+
+/** The permission bits of the file about to be replaced (not the umask's idea of them); undefined when there is none. */
+function permissionsOf(path: string): number | undefined {
+  try {
+    const info = statSync(path, { throwIfNoEntry: false });
+    return info === undefined ? undefined : info.mode & 0o777;
+  } catch {
+    return undefined; // the open that follows says what is wrong with the path
   }
 }
 
@@ -60,7 +74,9 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
   let fd: number | undefined;
   let replaced: number | undefined;
   try {
+    const kept = permissionsOf(path);
     fd = openSync(temp, 'w', mode);
+    if (kept !== undefined) fchmodSync(fd, kept);
     writeFileSync(fd, data);
     fsyncSync(fd);
     closeSync(fd);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
@@ -15,7 +15,7 @@ async function settles(check: () => boolean, what: string): Promise<void> {
   }
 }
 
-const variants: Array<[string, (path: string, data: string) => unknown]> = [
+const variants: Array<[string, (path: string, data: string, mode?: number) => unknown]> = [
   ['writeFileAtomic', writeFileAtomic],
   ['writeFileAtomicSync', writeFileAtomicSync],
 ];
@@ -37,6 +37,18 @@ for (const [name, write] of variants) {
       const path = join(tempDir(), 'state', 'ledger.json');
       await write(path, '{}');
       assert.equal(readFileSync(path, 'utf8'), '{}');
+    });
+
+    it('keeps the permissions of the file it replaces, past the umask; a new file gets the mode given', async () => {
+      const dir = tempDir();
+      const shared = join(dir, 'board.json');
+      writeFileSync(shared, '{}');
+      chmodSync(shared, 0o664);
+      await write(shared, '{"queues":{}}');
+      assert.equal(statSync(shared).mode & 0o777, 0o664);
+      const fresh = join(dir, 'ledger.json');
+      await write(fresh, '{}', 0o600);
+      assert.equal(statSync(fresh).mode & 0o777, 0o600);
     });
 
     it('replaces a FIFO at the path without waiting for a reader', async () => {
