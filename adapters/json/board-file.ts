@@ -27,11 +27,13 @@ export async function readBoard(store: JsonFileStore<Board>): Promise<Board> {
 }
 
 export function parseBoard(path: string, text: string): Board {
+  // A byte-order mark, as some editors on Windows save it, is not content (and is not written back).
+  const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    data = JSON.parse(json);
   } catch (error) {
-    throw new AdapterError('bad_response', `board file ${path} is not valid JSON${positionOf(text, error as Error)}: ${(error as Error).message}`, { cause: error });
+    throw new AdapterError('bad_response', `board file ${path} is not valid JSON${positionOf(json, error as Error)}: ${(error as Error).message}`, { cause: error });
   }
   const queues = (data as Board | null)?.queues;
   if (typeof data !== 'object' || data === null || Array.isArray(data) || typeof queues !== 'object' || queues === null || Array.isArray(queues)) {

@@ -68,6 +68,16 @@ describe('json board file', () => {
     assert.equal(readFileSync(path, 'utf8'), text);
   });
 
+  it('reads a board saved with a byte-order mark, points at line 1 errors past it, and writes the board back without it', async () => {
+    const path = writeFile(tempDir(), 'board.json', '\ufeff{"queues": {"Todo": [{"id": "1", "name": "x"}]}}');
+    const tracker = open(path);
+    assert.equal((await tracker.getTask('1')).name, 'x');
+    await tracker.addComment('1', 'hi');
+    assert.notEqual(readFileSync(path, 'utf8').charCodeAt(0), 0xfeff);
+    const broken = writeFile(tempDir(), 'board.json', '\ufeff{"queues": {}} x');
+    await assert.rejects(open(broken).getTask('1'), /not valid JSON at line 1, column 16:/);
+  });
+
   it('refuses a board without a queues object', async () => {
     const path = writeFile(tempDir(), 'board.json', '{"tasks": []}');
     await assert.rejects(open(path).getReadyTasks(['Todo']), /must be an object with a "queues" object/);
