@@ -16,8 +16,8 @@ import { captureLog, mountRunDashboard } from '../src/api/dashboard/run-dashboar
 import { startApiServer } from '../src/api/server.ts';
 import { normaliseConfig } from '../src/config/load.ts';
 import { configSchema } from '../src/config/schema.ts';
-import { Ledger, type RunRecord } from '../src/core/ledger.ts';
-import { createRouter } from '../src/core/router.ts';
+import { Ledger, type RunRecord } from '../src/core/runs/ledger.ts';
+import { createRouter } from '../src/core/dispatch/router.ts';
 import { createTaskService } from '../src/core/task-service.ts';
 import { createLogger } from '../src/log.ts';
 import { median, percentile, ratio, scratch } from './support.ts';

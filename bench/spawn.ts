@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnAgent } from '../src/core/spawner.ts';
+import { spawnAgent } from '../src/core/process/spawner.ts';
 
 const runs = Number(process.argv[2] ?? 500);
 const concurrency = Number(process.argv[3] ?? 16);

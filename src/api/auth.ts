@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { hashToken, sameHash } from '../core/run-token.ts';
+import { hashToken, sameHash } from '../core/runs/run-token.ts';
 import { ApiError } from './errors.ts';
 
 /**

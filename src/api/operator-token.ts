@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { chmod, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hashToken } from '../core/run-token.ts';
+import { hashToken } from '../core/runs/run-token.ts';
 import { registerSecret } from '../util/redact.ts';
 
 export const OPERATOR_TOKEN_FILE = 'operator-token';

@@ -7,7 +7,7 @@ import type { PlannedFile } from '../core/dispatch-file/select.ts';
 import { createDispatchLog, icons } from '../core/dispatch-file/log-lines.ts';
 import { runDispatchLoop, formatDuration, type LoopOptions } from '../core/dispatch-file/loop.ts';
 import { createDispatchState, type DispatchStateStore } from '../core/dispatch-file/state.ts';
-import { createRateLimiter } from '../core/rate-limit.ts';
+import { createRateLimiter } from '../core/dispatch-file/rate-limit.ts';
 import { ConfigError } from '../errors.ts';
 import type { AppLogger } from '../log.ts';
 

@@ -1,5 +1,5 @@
-import type { RunRecord } from '../core/ledger.ts';
-import { summarise } from '../core/status.ts';
+import type { RunRecord } from '../core/runs/ledger.ts';
+import { summarise } from '../core/runs/status.ts';
 import type { CommandContext } from './context.ts';
 import { openRuntime } from './runtime.ts';
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommandContext } from './context.ts';
 import { openRuntime } from './runtime.ts';
-import { runTickLoop } from '../core/tick-loop.ts';
+import { runTickLoop } from '../core/dispatch/tick-loop.ts';
 import type { StopSignals } from './stop-signals.ts';
 import { preferSmallHeap } from '../util/long-running.ts';
 import { captureLog, mountRunDashboard } from '../api/dashboard/run-dashboard.ts';

@@ -1,5 +1,5 @@
-import { Ledger } from '../core/ledger.ts';
-import { buildStatus, type StatusSnapshot } from '../core/status.ts';
+import { Ledger } from '../core/runs/ledger.ts';
+import { buildStatus, type StatusSnapshot } from '../core/runs/status.ts';
 import type { CommandContext } from './context.ts';
 
 export async function showStatus(context: CommandContext): Promise<{ json: StatusSnapshot; text: string }> {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import createClaudeAgent from '../../adapters/claude/index.ts';
 import type { AgentReport } from '../../adapters/types.ts';
-import { formatRunComment, outcomeOfExit } from '../../src/core/run-comment.ts';
+import { formatRunComment, outcomeOfExit } from '../../src/core/runs/run-comment.ts';
 import { fixtureLaunch, fixturesDir, runFixture } from './run-fixture.ts';
 
 const agent = createClaudeAgent();

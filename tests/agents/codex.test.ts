@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import createCodexAgent from '../../adapters/codex/index.ts';
 import { createCodexParser } from '../../adapters/codex/parser.ts';
 import type { AgentLaunch } from '../../adapters/types.ts';
-import { formatRunComment, outcomeOfExit } from '../../src/core/run-comment.ts';
+import { formatRunComment, outcomeOfExit } from '../../src/core/runs/run-comment.ts';
 import { fixtureLaunch, fixturesDir, runFixture } from './run-fixture.ts';
 
 const agent = createCodexAgent();

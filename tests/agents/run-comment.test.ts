@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatCost, formatCount, formatDuration, formatRunComment, outcomeOfExit, tailOf } from '../../src/core/run-comment.ts';
+import { formatCost, formatCount, formatDuration, formatRunComment, outcomeOfExit, tailOf } from '../../src/core/runs/run-comment.ts';
 import { registerSecret } from '../../src/util/redact.ts';
 
 test('durations read like a human would write them', () => {

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import createJsonTracker from '../../adapters/json/index.ts';
-import { createRunToken } from '../../src/core/run-token.ts';
+import { createRunToken } from '../../src/core/runs/run-token.ts';
 import { createTaskService } from '../../src/core/task-service.ts';
 import { createLogger, silentLogger, type AppLogger } from '../../src/log.ts';
 import { ensureOperatorToken, startApiServer, type ApiServer, type ServerLimits } from '../../src/api/server.ts';

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { RunRecord } from '../../src/core/ledger.ts';
-import { RunHistory } from '../../src/core/run-history.ts';
+import type { RunRecord } from '../../src/core/runs/ledger.ts';
+import { RunHistory } from '../../src/core/runs/run-history.ts';
 import { tempDir } from '../helpers.ts';
 
 const run = (id: string): RunRecord => ({ id, taskId: id, taskName: `task ${id}`, taskUrl: '', route: 'Todo', agent: 'command', attempt: 1, maxAttempts: 1, status: 'succeeded', createdAt: '2026-11-21T00:00:00.000Z' });

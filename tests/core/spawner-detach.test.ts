@@ -5,10 +5,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { isProcessGroupAlive, killProcessGroup, spawnAgent, watchForeignGroup } from '../../src/core/spawner.ts';
+import { isProcessGroupAlive, killProcessGroup, spawnAgent, watchForeignGroup } from '../../src/core/process/spawner.ts';
 import { nodeAgent, repoRoot, tempDir, track, waitFor } from './spawner-support.ts';
 
-const spawnerUrl = pathToFileURL(join(repoRoot, 'src/core/spawner.ts')).href;
+const spawnerUrl = pathToFileURL(join(repoRoot, 'src/core/process/spawner.ts')).href;
 
 /** Runs spawnAgent({ ...request, detach: true }) in a separate node process that exits right away. */
 async function spawnDetachedElsewhere(request: object): Promise<{ pid: number; helperMs: number }> {

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { fstatSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createLineSplitter } from '../../src/core/line-splitter.ts';
-import { decodeTail, TAIL_BYTES } from '../../src/core/output-log.ts';
-import { prepareAgentFiles, spawnAgent } from '../../src/core/spawner.ts';
+import { createLineSplitter } from '../../src/core/process/line-splitter.ts';
+import { decodeTail, TAIL_BYTES } from '../../src/core/process/output-log.ts';
+import { prepareAgentFiles, spawnAgent } from '../../src/core/process/spawner.ts';
 import { nodeAgent, nodeEval, tempDir, track } from './spawner-support.ts';
 
 describe('spawnAgent: log file and output lines', () => {

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { isProcessGroupAlive, killProcessGroup, processStartTicks, terminateProcessGroup, waitForGroupExit } from '../../src/core/process-group.ts';
+import { isProcessGroupAlive, killProcessGroup, processStartTicks, terminateProcessGroup, waitForGroupExit } from '../../src/core/process/process-group.ts';
 import { track, waitFor } from './spawner-support.ts';
 
 function startGroup(script: string) {

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
-import { killProcessGroup, type SpawnRequest } from '../../src/core/spawner.ts';
+import { killProcessGroup, type SpawnRequest } from '../../src/core/process/spawner.ts';
 
 /** Helpers shared by the spawner tests. */
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { isProcessGroupAlive, spawnAgent } from '../../src/core/spawner.ts';
+import { isProcessGroupAlive, spawnAgent } from '../../src/core/process/spawner.ts';
 import { isRunning, nodeAgent, tempDir, track, waitFor, waitForPids } from './spawner-support.ts';
 
 describe('spawnAgent: timeouts, stops and process groups', () => {

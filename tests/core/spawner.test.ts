@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { isProcessGroupAlive, spawnAgent } from '../../src/core/spawner.ts';
+import { isProcessGroupAlive, spawnAgent } from '../../src/core/process/spawner.ts';
 import { fixture, nodeAgent, nodeEval, tempDir, track } from './spawner-support.ts';
 
 describe('spawnAgent: exits and start failures', () => {

@@ -6,7 +6,7 @@ import { buildRunState, RECENT_RUNS } from '../../src/api/dashboard/run-snapshot
 import { buildDispatchFileState } from '../../src/api/dashboard/dispatch-file-snapshot.ts';
 import { createLogTail } from '../../src/api/dashboard/log-tail.ts';
 import { safeLink, trackerWhere } from '../../src/api/dashboard/task-view.ts';
-import type { LedgerData, RunRecord } from '../../src/core/ledger.ts';
+import type { LedgerData, RunRecord } from '../../src/core/runs/ledger.ts';
 import { createDispatchState } from '../../src/core/dispatch-file/state.ts';
 import type { Config } from '../../src/config/types.ts';
 import { registerSecret } from '../../src/util/redact.ts';

@@ -2,10 +2,10 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { Ledger, type RunRecord } from '../../src/core/ledger.ts';
+import { Ledger, type RunRecord } from '../../src/core/runs/ledger.ts';
 import type { Config } from '../../src/config/types.ts';
-import type { Router } from '../../src/core/router.ts';
-import type { RouterEvent } from '../../src/core/run-executor.ts';
+import type { Router } from '../../src/core/dispatch/router.ts';
+import type { RouterEvent } from '../../src/core/runs/run-executor.ts';
 import { mountRunDashboard, captureLog, type RunDashboard } from '../../src/api/dashboard/run-dashboard.ts';
 import { capturingLogger, startHarness, type Harness } from '../api/harness.ts';
 

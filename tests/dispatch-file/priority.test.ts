@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Task } from '../../adapters/types.ts';
-import { compareByPriority, priorityOf } from '../../src/core/priority.ts';
+import { compareByPriority, priorityOf } from '../../src/core/dispatch/priority.ts';
 import { PRIORITY } from './support.ts';
 
 const task = (fields: Partial<Task>): Task => ({

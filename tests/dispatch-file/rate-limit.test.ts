@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createRateLimiter, rateWindow } from '../../src/core/rate-limit.ts';
+import { createRateLimiter, rateWindow } from '../../src/core/dispatch-file/rate-limit.ts';
 import { startFakeGitea, type FakeGitea } from '../../fixtures/gitea/fake-gitea.ts';
 import { makeConfig, manualClock, runOnce, tempDir } from './support.ts';
 

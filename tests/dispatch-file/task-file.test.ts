@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { relative, resolve, sep } from 'node:path';
 import type { Task } from '../../adapters/types.ts';
 import { registerSecret } from '../../src/util/redact.ts';
-import { issueParts, renderTaskFile, safeSegment, taskFileName, taskFilePath } from '../../src/core/task-file.ts';
+import { issueParts, renderTaskFile, safeSegment, taskFileName, taskFilePath } from '../../src/core/dispatch-file/task-file.ts';
 
 const tasksDir = resolve('/srv/agents/.agent-tasks');
 

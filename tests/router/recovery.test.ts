@@ -3,9 +3,9 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { findRunGroup, isProcessGroupAlive, killProcessGroup, processStartTicks } from '../../src/core/spawner.ts';
-import type { LedgerData, RunRecord } from '../../src/core/ledger.ts';
-import { Ledger } from '../../src/core/ledger.ts';
+import { findRunGroup, isProcessGroupAlive, killProcessGroup, processStartTicks } from '../../src/core/process/spawner.ts';
+import type { LedgerData, RunRecord } from '../../src/core/runs/ledger.ts';
+import { Ledger } from '../../src/core/runs/ledger.ts';
 import { tempDir } from '../helpers.ts';
 import { AGENTS, node, setupBoard, task } from './support.ts';
 

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { RunRecord } from '../../src/core/ledger.ts';
-import type { Router } from '../../src/core/router.ts';
-import { runTickLoop } from '../../src/core/tick-loop.ts';
+import type { RunRecord } from '../../src/core/runs/ledger.ts';
+import type { Router } from '../../src/core/dispatch/router.ts';
+import { runTickLoop } from '../../src/core/dispatch/tick-loop.ts';
 import { silentLogger } from '../../src/log.ts';
 import { AGENTS, node, setupBoard, task } from './support.ts';
 

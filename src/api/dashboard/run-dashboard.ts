@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config/types.ts';
-import type { Ledger } from '../../core/ledger.ts';
-import type { Router } from '../../core/router.ts';
+import type { Ledger } from '../../core/runs/ledger.ts';
+import type { Router } from '../../core/dispatch/router.ts';
 import type { AppLogger } from '../../log.ts';
 import { ensureOperatorToken } from '../operator-token.ts';
 import { createDashboardFeed, type DashboardFeed, type FeedOptions } from './feed.ts';

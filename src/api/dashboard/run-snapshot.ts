@@ -1,6 +1,6 @@
 import type { Config } from '../../config/types.ts';
-import { ACTIVE, isOwnerAlive, type LedgerData, OCCUPYING, type RunOwner, type RunRecord } from '../../core/ledger.ts';
-import type { Router } from '../../core/router.ts';
+import { ACTIVE, isOwnerAlive, type LedgerData, OCCUPYING, type RunOwner, type RunRecord } from '../../core/runs/ledger.ts';
+import type { Router } from '../../core/dispatch/router.ts';
 import { isProcessAlive } from '../../util/file-lock.ts';
 import { redact } from '../../util/redact.ts';
 import { priorityFromTitle, taskRef, trackerWhere } from './task-view.ts';

@@ -1,6 +1,6 @@
 import type { PriorityName } from '../../config/types.ts';
 import { DEFAULT_PRIORITY } from '../../config/load.ts';
-import { priorityOf, type PriorityMapping } from '../../core/priority.ts';
+import { priorityOf, type PriorityMapping } from '../../core/dispatch/priority.ts';
 import { redact } from '../../util/redact.ts';
 import type { TaskRef } from './types.ts';
 

@@ -1,6 +1,6 @@
 import type { Task, TrackerAdapter } from '../../../adapters/types.ts';
 import type { DispatchFileConfig } from '../../config/types.ts';
-import type { RateLimiter, RateLimitStatus } from '../rate-limit.ts';
+import type { RateLimiter, RateLimitStatus } from './rate-limit.ts';
 import { mapLimit } from './map-limit.ts';
 import { publishCycle } from './publish.ts';
 import { describeIssue, icons, type DispatchLog } from './log-lines.ts';

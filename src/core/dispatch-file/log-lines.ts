@@ -1,7 +1,7 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { redact } from '../../util/redact.ts';
-import { issueParts } from '../task-file.ts';
+import { issueParts } from './task-file.ts';
 
 /**
  * The reference's log lines, kept so that existing `tail -f | grep DISPATCHED` habits still work:

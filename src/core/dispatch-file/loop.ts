@@ -1,4 +1,4 @@
-import { backoffDelay } from '../backoff.ts';
+import { backoffDelay } from '../../util/backoff.ts';
 import type { CycleResult } from './cycle.ts';
 import { icons, type DispatchLog } from './log-lines.ts';
 import type { DispatchStateStore } from './state.ts';

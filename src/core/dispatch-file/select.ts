@@ -2,8 +2,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Task } from '../../../adapters/types.ts';
 import type { PriorityName } from '../../config/types.ts';
-import { compareTaskIds, createdTime, priorityOf, priorityRank, type PriorityMapping } from '../priority.ts';
-import { safeSegment, taskFileName, taskFilePath } from '../task-file.ts';
+import { compareTaskIds, createdTime, priorityOf, priorityRank, type PriorityMapping } from '../dispatch/priority.ts';
+import { safeSegment, taskFileName, taskFilePath } from './task-file.ts';
 
 /** One task file to write: a task for one of its assignees. */
 export interface Candidate {

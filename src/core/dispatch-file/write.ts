@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises';
 import type { Task } from '../../../adapters/types.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import { renderTaskFile } from '../task-file.ts';
+import { renderTaskFile } from './task-file.ts';
 import type { CycleContext, CycleResult } from './cycle.ts';
 import { describeIssue, icons } from './log-lines.ts';
 import { mapLimit } from './map-limit.ts';

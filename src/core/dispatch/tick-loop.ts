@@ -1,5 +1,5 @@
 import type { Router } from './router.ts';
-import type { AppLogger } from '../log.ts';
+import type { AppLogger } from '../../log.ts';
 
 /**
  * Ticks the router every poll interval until `signal` aborts. When a run's outcome is recorded, a

@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync, writeFileSync } from 'node:fs';
-import { openFd } from '../util/fd-calls.ts';
+import { openFd } from '../../util/fd-calls.ts';
 import { dirname } from 'node:path';
-import { inFolder } from '../util/missing-folder.ts';
+import { inFolder } from '../../util/missing-folder.ts';
 
 /** Helpers for an agent's log file: opening it for a run, the in-memory tail, reading a tail back. */
 

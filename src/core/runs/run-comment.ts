@@ -3,8 +3,8 @@
  * headline, the facts worth keeping (attempt, turns, cost, tokens, error), the agent's summary, how
  * to resume, and the tail of the output when it helps. Pure and deterministic: same input, same text.
  */
-import type { AgentReport } from '../../adapters/types.ts';
-import { redact } from '../util/redact.ts';
+import type { AgentReport } from '../../../adapters/types.ts';
+import { redact } from '../../util/redact.ts';
 
 export type RunOutcome = 'succeeded' | 'failed' | 'timed_out' | 'start_failed' | 'lost' | 'stopped';
 

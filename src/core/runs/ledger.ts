@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { isProcessAlive } from '../util/file-lock.ts';
-import { JsonFileStore } from '../util/json-file-store.ts';
+import { isProcessAlive } from '../../util/file-lock.ts';
+import { JsonFileStore } from '../../util/json-file-store.ts';
 import { RunHistory } from './run-history.ts';
-import type { TokenUsage } from '../../adapters/types.ts';
-import type { PriorityName } from '../config/types.ts';
+import type { TokenUsage } from '../../../adapters/types.ts';
+import type { PriorityName } from '../../config/types.ts';
 
 /**
  * The durable truth of what runs on this host: active runs in `<state_dir>/ledger.json`, finished

@@ -1,6 +1,6 @@
-import type { Config } from '../config/types.ts';
+import type { Config } from '../../config/types.ts';
 import { ACTIVE, isOwnerAlive, type LedgerData, OCCUPYING, type RunRecord, type RunOwner } from './ledger.ts';
-import { isProcessAlive } from '../util/file-lock.ts';
+import { isProcessAlive } from '../../util/file-lock.ts';
 
 export interface RunSummary {
   runId: string;

@@ -1,7 +1,7 @@
-import type { RouteConfig } from '../config/types.ts';
+import type { RouteConfig } from '../../config/types.ts';
 import { isOwnerAlive, type LedgerData, OCCUPYING, type RunRecord } from './ledger.ts';
 import { type ActiveRun, adoptRun, type ExecutorDeps, runLogFile, settleRun } from './run-executor.ts';
-import { findRunGroup, isProcessGroupAlive, processStartTicks } from './spawner.ts';
+import { findRunGroup, isProcessGroupAlive, processStartTicks } from '../process/spawner.ts';
 
 export interface RecoveryContext {
   deps: ExecutorDeps;

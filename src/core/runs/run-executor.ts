@@ -1,16 +1,16 @@
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { AgentLaunch, AgentOutputParser, AgentReport, Task, TrackerAdapter } from '../../adapters/types.ts';
-import { loadAgentFactory } from '../../adapters/registry.ts';
-import type { Config, RouteConfig } from '../config/types.ts';
-import type { AppLogger } from '../log.ts';
-import { redact } from '../util/redact.ts';
-import { buildAgentEnv } from './agent-env.ts';
-import { backoffDelay } from './backoff.ts';
+import type { AgentLaunch, AgentOutputParser, AgentReport, Task, TrackerAdapter } from '../../../adapters/types.ts';
+import { loadAgentFactory } from '../../../adapters/registry.ts';
+import type { Config, RouteConfig } from '../../config/types.ts';
+import type { AppLogger } from '../../log.ts';
+import { redact } from '../../util/redact.ts';
+import { buildAgentEnv } from '../process/agent-env.ts';
+import { backoffDelay } from '../../util/backoff.ts';
 import type { Ledger, RunRecord, RunStatus } from './ledger.ts';
 import { formatRunComment, outcomeOfExit, type RunOutcome } from './run-comment.ts';
-import { type PreparedFiles, processStartTicks, spawnAgent, watchForeignGroup, type SpawnOutcome } from './spawner.ts';
-import { renderPathTemplate, renderTemplate, type TemplateVars } from './templates.ts';
+import { type PreparedFiles, processStartTicks, spawnAgent, watchForeignGroup, type SpawnOutcome } from '../process/spawner.ts';
+import { renderPathTemplate, renderTemplate, type TemplateVars } from '../dispatch/templates.ts';
 
 /** What the router hands the executor; everything a run needs and nothing of the router's state. */
 export interface ExecutorDeps {

@@ -1,5 +1,5 @@
-import type { Task } from '../../adapters/types.ts';
-import type { PriorityName } from '../config/types.ts';
+import type { Task } from '../../../adapters/types.ts';
+import type { PriorityName } from '../../config/types.ts';
 
 /** Most urgent first. */
 export const PRIORITIES: readonly PriorityName[] = ['CRITICAL', 'HIGH', 'NORMAL', 'LOW'];

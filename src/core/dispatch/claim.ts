@@ -1,7 +1,7 @@
-import type { Task, TrackerAdapter } from '../../adapters/types.ts';
-import type { RouteConfig } from '../config/types.ts';
-import type { AppLogger } from '../log.ts';
-import { redact } from '../util/redact.ts';
+import type { Task, TrackerAdapter } from '../../../adapters/types.ts';
+import type { RouteConfig } from '../../config/types.ts';
+import type { AppLogger } from '../../log.ts';
+import { redact } from '../../util/redact.ts';
 
 /** Claims a task: moves it to its route's in-progress queue, then adds the dispatcher to its assignees. */
 export type ClaimTask = (task: Task, route: RouteConfig) => Promise<void>;

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import type { Task } from '../../adapters/types.ts';
-import type { PriorityName } from '../config/types.ts';
-import { redact } from '../util/redact.ts';
+import type { Task } from '../../../adapters/types.ts';
+import type { PriorityName } from '../../config/types.ts';
+import { redact } from '../../util/redact.ts';
 
 /**
  * Task files: `<tasksDir>/<assignee>/issue-<N>.md`, or `<owner>+<repo>-issue-<N>.md` when several

@@ -1,19 +1,19 @@
 import { closeSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import type { Task, TrackerAdapter } from '../../adapters/types.ts';
-import type { Config, RouteConfig } from '../config/types.ts';
-import type { AppLogger } from '../log.ts';
-import { isAdapterError } from '../errors.ts';
-import { redact } from '../util/redact.ts';
-import { backoffDelay } from './backoff.ts';
+import type { Task, TrackerAdapter } from '../../../adapters/types.ts';
+import type { Config, RouteConfig } from '../../config/types.ts';
+import type { AppLogger } from '../../log.ts';
+import { isAdapterError } from '../../errors.ts';
+import { redact } from '../../util/redact.ts';
+import { backoffDelay } from '../../util/backoff.ts';
 import { createClaimer } from './claim.ts';
-import { ACTIVE, type Ledger, type LedgerData, OCCUPYING, type RunRecord } from './ledger.ts';
-import { reconcile, type RecoveryContext } from './recovery.ts';
-import { createRunToken } from './run-token.ts';
+import { ACTIVE, type Ledger, type LedgerData, OCCUPYING, type RunRecord } from '../runs/ledger.ts';
+import { reconcile, type RecoveryContext } from '../runs/recovery.ts';
+import { createRunToken } from '../runs/run-token.ts';
 import { compareByPriority, PRIORITIES, priorityOf } from './priority.ts';
 import { type Candidate, RefillList, type Reservation, reserveIn, type SlotLimits } from './reservations.ts';
-import { prepareAgentFiles, type PreparedFiles } from './spawner.ts';
-import { type ActiveRun, type ExecutorDeps, type LaunchPlan, planLaunch, type RouterEvent, runLogFile, settleRun, startRun } from './run-executor.ts';
+import { prepareAgentFiles, type PreparedFiles } from '../process/spawner.ts';
+import { type ActiveRun, type ExecutorDeps, type LaunchPlan, planLaunch, type RouterEvent, runLogFile, settleRun, startRun } from '../runs/run-executor.ts';
 
 export interface RouterOptions {
   config: Config;

@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync, statSync, writeSync } from 'node:fs';
-import { writeFileAtomicSync } from '../util/atomic-write.ts';
+import { writeFileAtomicSync } from '../../util/atomic-write.ts';
 import type { RunRecord } from './ledger.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../util/atomic-write.ts';
-import { withFileLock } from '../util/file-lock.ts';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { withFileLock } from '../../util/file-lock.ts';
 
 /**
  * At most `ratePerMinute` dispatches per minute, remembered in a file so that a restart (or a cron

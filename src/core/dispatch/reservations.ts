@@ -1,9 +1,9 @@
-import type { Task } from '../../adapters/types.ts';
-import type { RouteConfig } from '../config/types.ts';
-import { ACTIVE, type LedgerData, OCCUPYING, type RunOwner, type RunRecord } from './ledger.ts';
+import type { Task } from '../../../adapters/types.ts';
+import type { RouteConfig } from '../../config/types.ts';
+import { ACTIVE, type LedgerData, OCCUPYING, type RunOwner, type RunRecord } from '../runs/ledger.ts';
 import { PRIORITIES } from './priority.ts';
-import { newRunId } from './run-executor.ts';
-import { createRunToken } from './run-token.ts';
+import { newRunId } from '../runs/run-executor.ts';
+import { createRunToken } from '../runs/run-token.ts';
 
 /** A ready task and the route it would run on. */
 export interface Candidate {

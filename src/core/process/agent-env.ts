@@ -1,4 +1,4 @@
-import { isSecretEnvName } from '../util/redact.ts';
+import { isSecretEnvName } from '../../util/redact.ts';
 
 /**
  * The agent's environment: ours minus every tracker secret, plus the route's extra variables and
