@@ -149,6 +149,18 @@ export interface AgentReport {
   apiRetries?: number;
   /** Why the last retried request failed, e.g. "overloaded (HTTP 529)". */
   lastApiRetryError?: string;
+  /**
+   * Tool calls the agent's own permission rules refused (Claude's `permission_denials`): the run
+   * may end "successfully" without having done what it was asked.
+   */
+  permissionDenials?: PermissionDenial[];
+}
+
+export interface PermissionDenial {
+  /** The tool's name, e.g. "Bash" or "mcp__dispatcher__task_comment". */
+  tool: string;
+  /** What it was asked to do, on one line (a shell command, a file path), when the agent says. */
+  input?: string;
 }
 
 export interface TokenUsage {

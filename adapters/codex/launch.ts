@@ -15,6 +15,24 @@ export function prepareCodexLaunch(launch: AgentLaunch, options: AgentOptions): 
   return copyLaunch(launch, appendOptions(launch.args, ['--json']));
 }
 
+/** Options that say where and how a session runs: a resume needs them again (a provider of its own, a sandbox). */
+const CARRIED_WITH_VALUE = new Set(['-c', '--config', '-m', '--model', '-p', '--profile', '-s', '--sandbox', '--local-provider', '--enable', '--disable']);
+const CARRIED_FLAGS = new Set(['--skip-git-repo-check', '--oss', '--dangerously-bypass-approvals-and-sandbox']);
+
+/** The route's options that `codex exec resume` needs to find and continue the session as it ran. */
+export function sessionOptions(args: readonly string[]): string[] {
+  const carried: string[] = [];
+  const end = endOfOptions(args);
+  for (let index = 0; index < end; index += 1) {
+    const arg = args[index];
+    const name = arg.startsWith('--') && arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg;
+    if (CARRIED_FLAGS.has(arg)) carried.push(arg);
+    else if (name !== arg && CARRIED_WITH_VALUE.has(name)) carried.push(arg);
+    else if (CARRIED_WITH_VALUE.has(arg) && index + 1 < end) carried.push(arg, args[++index]);
+  }
+  return carried;
+}
+
 function endOfOptions(args: readonly string[]): number {
   const index = args.indexOf('--');
   return index === -1 ? args.length : index;

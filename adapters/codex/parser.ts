@@ -6,7 +6,8 @@
  * followed by a completed turn is counted as a retry, not as the run's failure.
  */
 import type { AgentLaunch, AgentOutputParser, AgentReport, TokenUsage } from '../types.ts';
-import { shellQuote } from '../command/launch-args.ts';
+import { resumeHint } from '../command/resume-hint.ts';
+import { sessionOptions } from './launch.ts';
 import {
   clipText,
   countField,
@@ -17,6 +18,9 @@ import {
   withoutUndefined,
   type JsonObject,
 } from '../command/output-lines.ts';
+
+/** Where Codex keeps its sessions: `exec resume` elsewhere finds no rollout. */
+const SESSION_ENV = ['CODEX_HOME'];
 
 export function createCodexParser(launch: AgentLaunch): AgentOutputParser {
   let threadId: string | undefined;
@@ -76,7 +80,7 @@ export function createCodexParser(launch: AgentLaunch): AgentOutputParser {
         sessionId: threadId,
         summary,
         error: turnFailure ?? (unresolvedErrors > 0 ? lastError : undefined),
-        resumeHint: threadId ? `cd ${shellQuote(launch.cwd)} && codex exec resume ${threadId}` : undefined,
+        resumeHint: threadId ? resumeHint(launch, SESSION_ENV, ['exec', ...sessionOptions(launch.args), 'resume', threadId]) : undefined,
         tokens,
         apiRetries: apiRetries > 0 ? apiRetries : undefined,
         lastApiRetryError,

@@ -135,6 +135,7 @@ export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir:
     maxConcurrent: route.max_concurrent,
     agent: route.agent,
     structuredOutput: route.structured_output,
+    onPermissionDenial: route.on_permission_denial,
   }));
   const backend = raw.backend as BackendConfig | undefined;
   const mergePriority = (base: Record<PriorityName, string[]>, levels: Partial<Record<PriorityName, string[] | undefined>> | undefined) => {

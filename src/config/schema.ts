@@ -40,6 +40,8 @@ export const routeSchema = v.strictObject({
   agent: v.optional(v.picklist(agentKinds, `must be one of: ${agentKinds.map((kind) => `"${kind}"`).join(', ')}`), 'command'),
   /** Agent adapters: ask the agent for machine-readable output (default true). */
   structured_output: v.optional(v.boolean('must be true or false'), true),
+  /** A run that exited well but was refused tools: held for a human (default), failed, or a success. */
+  on_permission_denial: v.optional(v.picklist(['attention', 'fail', 'succeed'], 'must be "attention", "fail" or "succeed"'), 'attention'),
 });
 
 export const apiSchema = v.strictObject({

@@ -20,6 +20,8 @@ export interface RouteConfig {
   maxConcurrent?: number;
   agent: string;
   structuredOutput: boolean;
+  /** What a run that exited well but was refused tools becomes (see docs/agents.md); default "attention". */
+  onPermissionDenial?: 'attention' | 'fail' | 'succeed';
 }
 
 export type PriorityName = 'CRITICAL' | 'HIGH' | 'NORMAL' | 'LOW';

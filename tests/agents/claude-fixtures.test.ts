@@ -29,7 +29,7 @@ test('claude-success: session id, cost, turns, summary, retries and the comment'
   assert.equal(report.apiRetries, 2);
   assert.equal(report.lastApiRetryError, 'rate_limit (HTTP 429)');
   assert.deepEqual(report.tokens, { input: 52369, cachedInput: 46280, output: 265 });
-  assert.equal(report.resumeHint, `cd ${fixturesDir} && claude --resume=${assigned}`);
+  assert.equal(report.resumeHint, `cd ${fixturesDir} && ${process.execPath} --resume=${assigned}`);
 
   const comment = formatRunComment({ outcome: outcomeOfExit(exitCode, report), exitCode, durationMs: 86_500, report, outputTail: output });
   assert.equal(
@@ -51,7 +51,7 @@ test('claude-success: session id, cost, turns, summary, retries and the comment'
       '',
       '**Resume**',
       '```sh',
-      `cd ${fixturesDir} && claude --resume=${assigned}`,
+      `cd ${fixturesDir} && ${process.execPath} --resume=${assigned}`,
       '```',
     ].join('\n'),
   );
@@ -82,7 +82,7 @@ test('claude-max-turns: an error_max_turns result with exit 1 is a failure with 
   assert.ok(lines.includes('- Attempt 1 of 2; it will be retried.'));
   assert.ok(lines.includes('- Turns: 31 · Cost: $1.4021 · Agent time: 4m 44s'));
   assert.ok(lines.includes('- Error: Reached maximum number of turns (30)'));
-  assert.ok(comment.includes(`claude --resume=${assigned}`));
+  assert.ok(comment.includes(`${process.execPath} --resume=${assigned}`));
   assert.ok(!comment.includes('**Last output**'), 'the JSON events were read into the report: no raw tail');
 });
 
@@ -108,11 +108,11 @@ test('claude-hang: killed after init, the comment still carries the resume hint'
   const report = parser.report();
   assert.equal(report.ok, undefined, 'no result: the parser does not guess');
   assert.equal(report.sessionId, assigned);
-  assert.equal(report.resumeHint, `cd ${fixturesDir} && claude --resume=${assigned}`);
+  assert.equal(report.resumeHint, `cd ${fixturesDir} && ${process.execPath} --resume=${assigned}`);
 
   const comment = formatRunComment({ outcome: 'timed_out', signal: run.signal, timeoutMs: 1_800_000, durationMs: 1_805_000, report, outputTail: run.output });
   assert.equal(comment.split('\n')[0], '⏱️ Agent timed out after 30m 0s (stopped with SIGTERM)');
-  assert.ok(comment.includes(`cd ${fixturesDir} && claude --resume=${assigned}`));
+  assert.ok(comment.includes(`cd ${fixturesDir} && ${process.execPath} --resume=${assigned}`));
   assert.ok(comment.includes("> The migration touches every table; I'll go through them one at a time."));
 });
 
@@ -120,7 +120,7 @@ test('claude-hang before any output: the pre-assigned id gives the hint', async 
   const launch = agent.prepare(fixtureLaunch('claude-hang.mjs', ['-p', 'x']), { structuredOutput: true });
   const parser = agent.createParser!(launch);
   const assigned = launch.args[launch.args.indexOf('--session-id') + 1];
-  assert.equal(parser.report().resumeHint, `cd ${fixturesDir} && claude --resume=${assigned}`);
+  assert.equal(parser.report().resumeHint, `cd ${fixturesDir} && ${process.execPath} --resume=${assigned}`);
 });
 
 test('claude-garbage: noise, partial and over-long lines are skipped and parsing goes on', async () => {
@@ -143,7 +143,7 @@ test('structured_output = false: text output, no parsed result, still resumable'
   const { exitCode, report, assigned, output } = await runClaude('claude-success.mjs', ['-p', 'x'], false);
   assert.equal(exitCode, 0);
   assert.match(output, /^Fixed the off-by-one/);
-  assert.deepEqual(report, { sessionId: assigned, resumeHint: `cd ${fixturesDir} && claude --resume=${assigned}` });
+  assert.deepEqual(report, { sessionId: assigned, resumeHint: `cd ${fixturesDir} && ${process.execPath} --resume=${assigned}` });
   const comment = formatRunComment({ outcome: outcomeOfExit(exitCode, report as AgentReport), exitCode, durationMs: 1000, report, outputTail: output });
   assert.ok(comment.includes('**Last output**'), 'without a summary the output tail is the summary');
 });
@@ -152,5 +152,5 @@ test('a resumed session keeps its id through the run', async () => {
   const id = 'f18f49de-5b8f-4261-99c4-dbbaa6ae0e24';
   const { report } = await runClaude('claude-success.mjs', ['--resume', id, '-p', 'go on']);
   assert.equal(report.sessionId, id);
-  assert.equal(report.resumeHint, `cd ${fixturesDir} && claude --resume=${id}`);
+  assert.equal(report.resumeHint, `cd ${fixturesDir} && ${process.execPath} --resume=${id}`);
 });

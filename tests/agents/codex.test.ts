@@ -79,7 +79,7 @@ test('codex-success: thread id, tokens, summary, retry, resume hint and the comm
     ok: true,
     sessionId: '0199a213-81c0-7800-8aa1-bbab2a035a53',
     summary: 'Collapsed repeated dashes in `slugify` (src/slugify.ts). The test suite passes: 42 passing.',
-    resumeHint: `cd ${fixturesDir} && codex exec resume 0199a213-81c0-7800-8aa1-bbab2a035a53`,
+    resumeHint: `cd ${fixturesDir} && ${process.execPath} exec resume 0199a213-81c0-7800-8aa1-bbab2a035a53`,
     tokens: { input: 24763, cachedInput: 24448, output: 122 },
     apiRetries: 1,
     lastApiRetryError: 'Reconnecting... 1/5 (stream disconnected before completion: idle timeout waiting for SSE)',
@@ -98,7 +98,7 @@ test('codex-success: thread id, tokens, summary, retry, resume hint and the comm
       '',
       '**Resume**',
       '```sh',
-      `cd ${fixturesDir} && codex exec resume 0199a213-81c0-7800-8aa1-bbab2a035a53`,
+      `cd ${fixturesDir} && ${process.execPath} exec resume 0199a213-81c0-7800-8aa1-bbab2a035a53`,
       '```',
     ].join('\n'),
   );
@@ -120,6 +120,6 @@ test('codex-failed: turn.failed is the failure, with its message', async () => {
   assert.equal(lines[0], '❌ Agent failed (exit 1) after 12s');
   assert.equal(lines[2], '- Attempt 2 of 2; no attempts left.');
   assert.equal(lines[3], '- Error: stream disconnected before completion: error sending request for url (https://api.openai.com/v1/responses)');
-  assert.ok(comment.includes('codex exec resume 0199a2f4-5b1e-7c33-9d2e-4c8f1a6b7e90'));
+  assert.ok(comment.includes('exec resume 0199a2f4-5b1e-7c33-9d2e-4c8f1a6b7e90'));
   assert.ok(!comment.includes('thread.started'), 'no raw JSON events in the comment');
 });

@@ -67,7 +67,7 @@ describe('the run snapshot', () => {
     assert.equal(state.recent[0].durationMs, 500);
     assert.equal(state.recent.find((item) => item.id === 'r147')?.outcome, 'exit 1');
     assert.equal(state.recent.find((item) => item.id === 'r148')?.outcome, 'succeeded');
-    assert.deepEqual(state.totals, { running: 0, succeeded: 100, failed: 50, retrying: 0 });
+    assert.deepEqual(state.totals, { running: 0, succeeded: 100, needs_attention: 0, failed: 50, retrying: 0 });
   });
 
   it('groups by route, idle configured routes included, and shows retries and backoff', () => {
@@ -75,17 +75,20 @@ describe('the run snapshot', () => {
       ledger([
         run('a', { status: 'retry_wait', nextAttemptAt: NOW + 5_000, outcome: 'exit 2' }),
         run('b', { status: 'timed_out', route: 'Old queue' }),
+        run('c', { status: 'needs_attention', route: 'Review', agent: 'claude', outcome: 'needs attention: denied Bash' }),
       ]),
       { config, health: { ...health, consecutiveFailures: 2, lastPollError: 'connect ECONNREFUSED', nextFetchAt: NOW + 8_000 }, instance: 'i', startedAt: '2026-04-09T11:00:00.000Z', now: NOW },
     );
     assert.deepEqual(
       state.groups.rows.map((row) => [row.name, row.note, row.counts]),
       [
-        ['Todo', 'agent', { running: 0, retrying: 1, succeeded: 0, failed: 0 }],
-        ['Review', 'claude', { running: 0, retrying: 0, succeeded: 0, failed: 0 }],
-        ['Old queue', 'command', { running: 0, retrying: 0, succeeded: 0, failed: 1 }],
+        ['Todo', 'agent', { running: 0, retrying: 1, succeeded: 0, needs_attention: 0, failed: 0 }],
+        ['Review', 'claude', { running: 0, retrying: 0, succeeded: 0, needs_attention: 1, failed: 0 }],
+        ['Old queue', 'command', { running: 0, retrying: 0, succeeded: 0, needs_attention: 0, failed: 1 }],
       ],
     );
+    assert.equal(state.totals.needs_attention, 1, 'a run that needs attention has a counter of its own');
+    assert.equal(state.recent.find((item) => item.id === 'c')?.outcome, 'needs attention: denied Bash');
     assert.equal(state.waiting[0].nextAttemptAt, '2026-04-09T12:00:05.000Z');
     assert.equal(state.tracker.status, 'down');
     assert.equal(state.tracker.backoffUntil, '2026-04-09T12:00:08.000Z');

@@ -212,6 +212,27 @@ describe('router', () => {
     await s.router.waitForAll();
   });
 
+  it('a Claude run whose tool calls were denied needs attention: not moved to on_success_queue, and says why', async () => {
+    const route = (extra: Record<string, unknown> = {}) => ({ command: node, args: [join(AGENTS, 'claude-recording.mjs'), 'claude-2.1.197-permission-denied.jsonl'], agent: 'claude', in_progress_queue: 'In Progress', on_success_queue: 'Done', ...extra });
+    const s = setupBoard(queues([task('1')]), { routing: { Todo: route() } });
+    await s.router.tick();
+    const [settled] = await s.router.waitForAll();
+    assert.equal(settled.status, 'needs_attention');
+    assert.deepEqual(settled.deniedTools, ['Bash']);
+    assert.equal(settled.outcome, 'needs attention: denied Bash');
+    const held = await s.tracker.getTask('1');
+    assert.equal(held.queue, 'In Progress', 'left for a human, not moved to Done');
+    assert.match(held.comments.at(-1)!.text, /^⚠️ Agent finished \(exit 0\) in \S+, but needs attention: 1 tool call was denied\n/);
+    assert.equal((await s.router.tick()).dispatched.length, 0, 'not retried either');
+
+    const accepting = setupBoard(queues([task('2')]), { routing: { Todo: route({ on_permission_denial: 'succeed' }) } });
+    await accepting.router.tick();
+    assert.equal((await accepting.router.waitForAll())[0].status, 'succeeded');
+    const done = await accepting.tracker.getTask('2');
+    assert.equal(done.queue, 'Done', 'the route says denials are fine');
+    assert.match(done.comments.at(-1)!.text, /^✅[^]*\*\*Denied tool calls\*\*\n- Bash: /, 'still listed');
+  });
+
   it('leaves a task where the agent moved it', async () => {
     const s0 = setupBoard(queues([]), {});
     const script = join(s0.dir, 'mover.mjs');

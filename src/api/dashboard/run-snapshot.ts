@@ -94,6 +94,7 @@ export function buildRunState(data: LedgerData, context: RunStateContext): Dashb
     totals: {
       running: occupying.length,
       succeeded: finished.filter((run) => run.status === 'succeeded').length,
+      needs_attention: finished.filter((run) => run.status === 'needs_attention').length,
       failed: finished.filter((run) => FAILED.has(run.status)).length,
       retrying: waiting.length,
     },
@@ -122,7 +123,7 @@ function recentRun(run: RunRecord, at: string, priority: RunningItem['priority']
 
 /** Every configured route (idle ones too), then routes only the ledger still remembers. */
 function groupByRoute(runs: RunRecord[], routes: Config['routes']): GroupsView {
-  const columns = ['running', 'retrying', 'succeeded', 'failed'];
+  const columns = ['running', 'retrying', 'succeeded', 'needs_attention', 'failed'];
   const rows = new Map<string, { name: string; note?: string; counts: Record<string, number> }>();
   const rowFor = (name: string, note?: string) => {
     let row = rows.get(name);
@@ -135,7 +136,7 @@ function groupByRoute(runs: RunRecord[], routes: Config['routes']): GroupsView {
   for (const route of routes) rowFor(route.queue, route.agent === 'command' ? commandName(route.command) : route.agent);
   for (const run of runs) {
     const row = rowFor(run.route, run.agent);
-    const column = OCCUPYING.has(run.status) ? 'running' : run.status === 'retry_wait' ? 'retrying' : run.status === 'succeeded' ? 'succeeded' : FAILED.has(run.status) ? 'failed' : undefined;
+    const column = OCCUPYING.has(run.status) ? 'running' : run.status === 'retry_wait' ? 'retrying' : run.status === 'succeeded' || run.status === 'needs_attention' ? run.status : FAILED.has(run.status) ? 'failed' : undefined;
     if (column) row.counts[column]++;
   }
   return { by: 'route', columns, rows: [...rows.values()] };

@@ -18,6 +18,7 @@ export type RunStatus =
   | 'running'
   | 'retry_wait' // failed, another attempt is due at `nextAttemptAt`; the task stays claimed
   | 'succeeded'
+  | 'needs_attention' // exited well, but the agent was refused tools; the task was left for a human
   | 'failed'
   | 'timed_out'
   | 'start_failed'
@@ -77,6 +78,8 @@ export interface RunRecord {
   tokens?: TokenUsage;
   apiRetries?: number;
   resumeHint?: string;
+  /** Tools the agent was refused, by name (Claude's permission denials). */
+  deniedTools?: string[];
 }
 
 export interface LedgerData {

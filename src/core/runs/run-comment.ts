@@ -3,10 +3,14 @@
  * headline, the facts worth keeping (attempt, turns, cost, tokens, error), the agent's summary, how
  * to resume, and the tail of the output when it helps. Pure and deterministic: same input, same text.
  */
-import type { AgentReport } from '../../../adapters/types.ts';
+import type { AgentReport, PermissionDenial } from '../../../adapters/types.ts';
 import { redact } from '../../util/redact.ts';
 
-export type RunOutcome = 'succeeded' | 'failed' | 'timed_out' | 'start_failed' | 'lost' | 'stopped';
+/** `needs_attention`: it ended well by its exit status, but the agent was refused tools it tried to use. */
+export type RunOutcome = 'succeeded' | 'needs_attention' | 'failed' | 'timed_out' | 'start_failed' | 'lost' | 'stopped';
+
+/** What a route makes of a run that exited well with permission denials (`on_permission_denial`). */
+export type PermissionDenialPolicy = 'attention' | 'fail' | 'succeed';
 
 export interface RunCommentInput {
   outcome: RunOutcome;
@@ -37,20 +41,30 @@ const TAIL_SCAN_CHARS = 256 * 1024;
 const SUMMARY_MAX_CHARS = 1500;
 const ERROR_MAX_CHARS = 500;
 
-/** The outcome of a process that exited by itself: an agent that reported an error failed. */
-export function outcomeOfExit(exitCode: number | null | undefined, report?: AgentReport): 'succeeded' | 'failed' {
-  return exitCode === 0 && report?.ok !== false ? 'succeeded' : 'failed';
+const DENIALS_LISTED = 10;
+
+/**
+ * The outcome of a process that exited by itself: an agent that reported an error failed; one that
+ * was refused tools needs attention, unless the route says otherwise.
+ */
+export function outcomeOfExit(exitCode: number | null | undefined, report?: AgentReport, onDenial: PermissionDenialPolicy = 'attention'): 'succeeded' | 'needs_attention' | 'failed' {
+  if (exitCode !== 0 || report?.ok === false) return 'failed';
+  if (!report?.permissionDenials?.length || onDenial === 'succeed') return 'succeeded';
+  return onDenial === 'fail' ? 'failed' : 'needs_attention';
 }
 
 export function formatRunComment(input: RunCommentInput): string {
   const report = input.report ?? {};
   const sections = [headline(input), factLines(input, report).map((line) => `- ${line}`).join('\n')];
-  if (report.summary?.trim()) sections.push(`**Summary**\n${quote(clip(report.summary, SUMMARY_MAX_CHARS))}`);
+  if (report.permissionDenials?.length) sections.push(deniedSection(report.permissionDenials, input.outcome));
+  // An agent that failed often says its error as its last words too: said once is enough.
+  const summary = report.summary?.trim() && !sameText(report.summary, report.error) ? report.summary : undefined;
+  if (summary) sections.push(`**Summary**\n${quote(clip(summary, SUMMARY_MAX_CHARS))}`);
   if (report.resumeHint) sections.push(`**Resume**\n${fenced(report.resumeHint, 'sh')}`);
   // With a report, the JSON event lines were read into it already; what else was printed remains.
   const tail = input.outputTail === undefined ? '' : tailOf(input.outputTail, { dropJsonLines: input.report !== undefined });
   // On success the agent's summary says more than raw (often JSON) output; without one, show the tail.
-  if (tail && (input.outcome !== 'succeeded' || !report.summary?.trim())) {
+  if (tail && !sameText(tail, report.error) && (input.outcome !== 'succeeded' || !report.summary?.trim())) {
     sections.push(`**Last output**\n${fenced(tail, 'text')}`);
   }
   return redact(sections.filter((section) => section !== '').join('\n\n'));
@@ -63,8 +77,13 @@ function headline(input: RunCommentInput): string {
       const took = input.durationMs === undefined ? '' : ` in ${formatDuration(input.durationMs)}`;
       return `✅ Agent finished (${exitStatus(input)})${took}`;
     }
+    case 'needs_attention': {
+      const took = input.durationMs === undefined ? '' : ` in ${formatDuration(input.durationMs)}`;
+      return `⚠️ Agent finished (${exitStatus(input)})${took}, but needs attention: ${deniedCount(input.report)} denied`;
+    }
     case 'failed':
       if (input.exitCode === 0 && input.report?.ok === false) return `❌ Agent reported an error (exit 0)${took}`;
+      if (input.exitCode === 0 && input.report?.permissionDenials?.length) return `❌ Agent failed: ${deniedCount(input.report)} denied (exit 0)${took}`;
       return `❌ Agent failed (${exitStatus(input)})${took}`;
     case 'timed_out': {
       const limit = input.timeoutMs ?? input.durationMs;
@@ -85,14 +104,17 @@ function factLines(input: RunCommentInput, report: AgentReport): string[] {
   const attempt = attemptLine(input);
   if (attempt) lines.push(attempt);
   if (input.reason && input.outcome !== 'start_failed') lines.push(`Reason: ${oneLine(input.reason, ERROR_MAX_CHARS)}`);
+  // Zero tokens and no cost is a run that never reached the model: nothing worth counting.
+  const tokens = report.tokens && report.tokens.input + report.tokens.output > 0 ? report.tokens : undefined;
+  const cost = report.costUsd === 0 && !tokens ? undefined : report.costUsd;
   const usage = [
     report.turns === undefined ? undefined : `Turns: ${report.turns}`,
-    report.costUsd === undefined ? undefined : `Cost: ${formatCost(report.costUsd)}`,
+    cost === undefined ? undefined : `Cost: ${formatCost(cost)}`,
     report.durationMs === undefined ? undefined : `Agent time: ${formatDuration(report.durationMs)}`,
   ].filter((part) => part !== undefined);
   if (usage.length > 0) lines.push(usage.join(' · '));
-  if (report.tokens) {
-    const { input: tokensIn, cachedInput, output } = report.tokens;
+  if (tokens) {
+    const { input: tokensIn, cachedInput, output } = tokens;
     const cached = cachedInput > 0 ? ` (${formatCount(cachedInput)} cached)` : '';
     lines.push(`Tokens: ${formatCount(tokensIn)} in${cached} · ${formatCount(output)} out`);
   }
@@ -102,6 +124,22 @@ function factLines(input: RunCommentInput, report: AgentReport): string[] {
   }
   if (report.error) lines.push(`Error: ${oneLine(report.error, ERROR_MAX_CHARS)}`);
   return lines;
+}
+
+function deniedCount(report: AgentReport | undefined): string {
+  const count = report?.permissionDenials?.length ?? 0;
+  return count === 1 ? '1 tool call was' : `${count} tool calls were`;
+}
+
+/** The refused calls, and what to do about them when the run was held back for it. */
+function deniedSection(denials: PermissionDenial[], outcome: RunOutcome): string {
+  const lines = denials.slice(0, DENIALS_LISTED).map((denial) => `- ${denial.tool}${denial.input ? `: ${inlineCode(oneLine(denial.input, 300))}` : ''}`);
+  if (denials.length > DENIALS_LISTED) lines.push(`- … and ${denials.length - DENIALS_LISTED} more`);
+  const advice =
+    outcome === 'needs_attention'
+      ? '\n\nThe task was left where it is, not moved to the success queue. Allow the tools the agent needs (Claude: `--allowedTools`), or set `on_permission_denial` on the route (see docs/agents.md).'
+      : '';
+  return `**Denied tool calls**\n${lines.join('\n')}${advice}`;
 }
 
 function attemptLine(input: RunCommentInput): string | undefined {
@@ -169,6 +207,17 @@ function fenced(text: string, language: string): string {
   const longest = Math.max(0, ...Array.from(text.matchAll(/`+/g), (match) => match[0].length));
   const fence = '`'.repeat(Math.max(3, longest + 1));
   return `${fence}${language}\n${text}\n${fence}`;
+}
+
+/** Inline code whose backtick run is longer than any inside, padded so a backtick at either end stays inside. */
+function inlineCode(text: string): string {
+  const longest = Math.max(0, ...Array.from(text.matchAll(/`+/g), (match) => match[0].length));
+  const ticks = '`'.repeat(longest + 1);
+  return longest > 0 ? `${ticks} ${text} ${ticks}` : `${ticks}${text}${ticks}`;
+}
+
+function sameText(a: string, b: string | undefined): boolean {
+  return b !== undefined && a.replace(/\s+/g, ' ').trim() === b.replace(/\s+/g, ' ').trim();
 }
 
 function quote(text: string): string {

@@ -112,7 +112,7 @@ export function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Task, ro
   }
   const settled = running.done.then((outcome) => {
     deps.emit({ type: 'ended', runId: record.id });
-    return settleRun(deps, record, route, fromSpawn(outcome, parser?.report(), timeoutMs));
+    return settleRun(deps, record, route, fromSpawn(outcome, parser?.report(), timeoutMs, route.onPermissionDenial));
   });
   return { record, settled, stop: async (reason) => void (await running.stop(reason)), release: () => running.release() };
 }
@@ -201,11 +201,11 @@ interface RunResult {
   reason?: string;
 }
 
-function fromSpawn(outcome: SpawnOutcome, report: AgentReport | undefined, timeoutMs: number | undefined): RunResult {
+function fromSpawn(outcome: SpawnOutcome, report: AgentReport | undefined, timeoutMs: number | undefined, onDenial: RouteConfig['onPermissionDenial']): RunResult {
   const base = { exitCode: outcome.exitCode, signal: outcome.signal, durationMs: outcome.durationMs, tail: outcome.tail, report, timeoutMs };
   switch (outcome.kind) {
     case 'exited':
-      return { ...base, outcome: outcomeOfExit(outcome.exitCode, report) };
+      return { ...base, outcome: outcomeOfExit(outcome.exitCode, report, onDenial) };
     case 'timed_out':
       return { ...base, outcome: 'timed_out' };
     case 'start_failed':
@@ -224,7 +224,9 @@ const RETRY_MAX_MS = 10 * 60_000;
  */
 export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: RouteConfig | undefined, result: RunResult): Promise<RunRecord> {
   const { ledger, log, tracker } = deps;
-  const failed = result.outcome !== 'succeeded';
+  // A run that needs attention is neither retried nor moved: the task waits where it is for a human.
+  const attention = result.outcome === 'needs_attention';
+  const failed = result.outcome !== 'succeeded' && !attention;
   const willRetry = failed && result.outcome !== 'stopped' && record.attempt < record.maxAttempts && route !== undefined;
   const summary = describeOutcome(result);
   const written = ledger.update((data) => {
@@ -244,6 +246,7 @@ export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: Ro
       tokens: result.report?.tokens,
       apiRetries: result.report?.apiRetries,
       resumeHint: result.report?.resumeHint,
+      deniedTools: deniedTools(result.report),
     } satisfies Partial<RunRecord>);
     if (willRetry) {
       const delay = backoffDelay(record.attempt, deps.config.retryDelayMs ?? RETRY_BASE_MS, RETRY_MAX_MS);
@@ -261,7 +264,7 @@ export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: Ro
   deps.onSettling?.();
   const final = (await written) ?? record;
 
-  const level = failed ? 'warn' : 'info';
+  const level = failed || attention ? 'warn' : 'info';
   log[level](`task ${record.taskId} ${summary} after ${Math.round(result.durationMs / 100) / 10}s [run ${record.id}, attempt ${record.attempt}/${record.maxAttempts}]${willRetry ? '; will retry' : ''}`);
   deps.emit({ type: willRetry ? 'retry' : 'exit', run: final });
 
@@ -271,7 +274,7 @@ export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: Ro
     const comment = formatRunComment({ ...result, outputTail: result.tail, attempt: record.attempt, maxAttempts: record.maxAttempts, willRetry });
     await tracker.addComment(record.taskId, comment).catch((error) => log.warn(`could not comment on task ${record.taskId}: ${redact((error as Error).message)}`));
   }
-  const target = failed ? (willRetry ? undefined : route?.onFailureQueue) : route?.onSuccessQueue;
+  const target = attention ? undefined : failed ? (willRetry ? undefined : route?.onFailureQueue) : route?.onSuccessQueue;
   if (target && record.inProgressQueue) {
     try {
       const task = await tracker.getTask(record.taskId);
@@ -288,10 +291,16 @@ function pickTask(run: RunRecord): Omit<RunRecord, 'id' | 'attempt' | 'status' |
   return { taskId: run.taskId, taskName: run.taskName, taskUrl: run.taskUrl, route: run.route, inProgressQueue: run.inProgressQueue, agent: run.agent, maxAttempts: run.maxAttempts, priority: run.priority };
 }
 
+function deniedTools(report: AgentReport | undefined): string[] | undefined {
+  return report?.permissionDenials?.length ? [...new Set(report.permissionDenials.map((denial) => denial.tool))] : undefined;
+}
+
 function describeOutcome(result: RunResult): string {
   switch (result.outcome) {
     case 'succeeded':
       return 'succeeded';
+    case 'needs_attention':
+      return `needs attention: denied ${deniedTools(result.report)!.join(', ')}`;
     case 'timed_out':
       return `timed out after ${Math.round((result.timeoutMs ?? result.durationMs) / 1000)}s`;
     case 'start_failed':

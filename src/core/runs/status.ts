@@ -23,6 +23,8 @@ export interface RunSummary {
   costUsd?: number;
   turns?: number;
   resumeHint?: string;
+  /** Tools the agent was refused (a run that needs attention). */
+  deniedTools?: string[];
 }
 
 export interface StatusSnapshot {
@@ -76,5 +78,6 @@ export function summarise(run: RunRecord, now = Date.now()): RunSummary {
     costUsd: run.costUsd,
     turns: run.turns,
     resumeHint: run.resumeHint,
+    deniedTools: run.deniedTools,
   };
 }

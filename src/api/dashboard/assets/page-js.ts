@@ -9,7 +9,7 @@ export const PAGE_JS = String.raw`(function () {
   var POLL_MS = 5000;
   var PRIORITIES = { CRITICAL: 'critical', HIGH: 'high', NORMAL: 'normal', LOW: 'low' };
   var STATUS_CLASS = {
-    succeeded: 'good', dispatched: 'good', running: 'busy', starting: 'busy', retry_wait: 'wait',
+    succeeded: 'good', dispatched: 'good', running: 'busy', starting: 'busy', retry_wait: 'wait', needs_attention: 'wait',
     failed: 'bad', timed_out: 'bad', start_failed: 'bad', lost: 'bad', claim_failed: 'bad', stopped: 'idle'
   };
   var TRACKER_CLASS = { ok: 'good', degraded: 'wait', down: 'bad', unknown: 'idle' };
