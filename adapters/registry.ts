@@ -23,7 +23,7 @@ export const trackerTypes = Object.keys(trackers);
 export const agentKinds = Object.keys(agents) as Array<'command' | 'claude' | 'codex'>;
 
 export async function createTracker(context: TrackerContext): Promise<TrackerAdapter> {
-  const load = trackers[context.options.type];
+  const load = Object.hasOwn(trackers, context.options.type) ? trackers[context.options.type] : undefined;
   if (!load) {
     throw new ConfigError(`unknown backend type "${context.options.type}"; known types: ${trackerTypes.join(', ')}`);
   }
@@ -35,7 +35,7 @@ export async function createTracker(context: TrackerContext): Promise<TrackerAda
 const loadedAgents = new Map<string, Promise<AgentFactory>>();
 
 export async function loadAgentFactory(kind: string): Promise<AgentFactory> {
-  const load = agents[kind];
+  const load = Object.hasOwn(agents, kind) ? agents[kind] : undefined;
   if (!load) throw new ConfigError(`unknown agent "${kind}"; known agents: ${agentKinds.join(', ')}`);
   let loading = loadedAgents.get(kind);
   if (!loading) {

@@ -61,7 +61,7 @@ export interface Logger {
  * One tracker. All methods may throw `AdapterError`. The first six are the reference's protocol.
  */
 export interface TrackerAdapter {
-  /** Tasks currently in any of the queues, each with `queue` set. Comments may be left empty here. */
+  /** Tasks currently in any of the queues, each with `queue` set. Comments may be left empty here. Unknown queue: AdapterError 'not_found'. */
   getReadyTasks(queueNames: string[]): Promise<Task[]>;
   /** The full task, comments included. Unknown id: AdapterError 'not_found'. */
   getTask(taskId: string): Promise<Task>;

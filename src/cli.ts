@@ -234,10 +234,54 @@ function reportError(error: unknown, verbose: boolean, json: boolean): void {
   process.stderr.write(`dispatcher: unexpected error\n${redact(String((error as Error)?.stack ?? error))}\n`);
 }
 
+/** Commands whose last argument is free text, and its place among their arguments. */
+const TEXT_ARGUMENT = new Map([
+  ['task comment', 1],
+  ['task create', 1],
+]);
+
+/**
+ * Agents write markdown: in `task comment ID TEXT` and `task create QUEUE NAME`, the text is text
+ * whatever it starts with (`- item`, `--help`). Options before it, and after it, are options; the
+ * text is moved behind a `--` so commander never reads it as one.
+ */
+export function protectText(program: Command, args: string[]): string[] {
+  let command = program;
+  let path = '';
+  let operands = 0;
+  const options = () => {
+    const list: Option[] = [];
+    for (let at: Command | null = command; at; at = at.parent) list.push(...at.options);
+    return list;
+  };
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index];
+    if (arg === '--') return args;
+    const [flag, inlineValue] = arg.startsWith('--') ? arg.split(/=(.*)/s) : [arg];
+    const option = arg.startsWith('-') ? options().find((candidate) => candidate.long === flag || candidate.short === flag) : undefined;
+    if (option?.variadic) return args; // its values run to the next option: leave the line as it is
+    if (option) {
+      if ((option.required || option.optional) && inlineValue === undefined) index++;
+      continue;
+    }
+    const isText = TEXT_ARGUMENT.get(path) === operands;
+    if (isText) return [...args.slice(0, index), ...args.slice(index + 1), '--', arg];
+    if (arg.startsWith('-') && arg !== '-') continue; // an unknown option: commander says so
+    const sub = operands === 0 ? command.commands.find((candidate) => candidate.name() === arg) : undefined;
+    if (sub) {
+      command = sub;
+      path = path ? `${path} ${arg}` : arg;
+      continue;
+    }
+    operands++;
+  }
+  return args;
+}
+
 export async function main(argv: string[] = process.argv): Promise<void> {
   const program = buildProgram();
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync([...argv.slice(0, 2), ...protectText(program, argv.slice(2))]);
   } catch (error) {
     const options = program.opts() as GlobalOptions;
     reportError(error, Boolean(options.verbose), Boolean(options.json));

@@ -39,7 +39,7 @@ export default function createJsonTracker(context: TrackerContext): TrackerAdapt
     let queues = mapped.get(board);
     if (!queues) mapped.set(board, (queues = new Map()));
     let tasks = queues.get(queue);
-    if (!tasks) queues.set(queue, (tasks = (board.queues[queue] ?? []).map((raw) => toTask(raw, queue))));
+    if (!tasks) queues.set(queue, (tasks = queueOf(board, queue).map((raw) => toTask(raw, queue))));
     return tasks;
   };
 
@@ -100,7 +100,7 @@ export default function createJsonTracker(context: TrackerContext): TrackerAdapt
     const found = locate(board, taskId);
     const target = queueOf(board, targetQueue);
     if (found.queue !== targetQueue) {
-      board.queues[found.queue].splice(found.index, 1);
+      queueOf(board, found.queue).splice(found.index, 1);
       target.push(found.task);
     }
     found.task.updated_at = new Date().toISOString();
@@ -115,8 +115,9 @@ export default function createJsonTracker(context: TrackerContext): TrackerAdapt
     throw new AdapterError('not_found', `no task with id "${taskId}" in ${path}`);
   }
 
+  /** A queue by name; names are data (`constructor`, `__proto__`), never keys of the object's prototype. */
   function queueOf(board: Board, name: string): RawTask[] {
-    const queue = board.queues[name];
+    const queue = Object.hasOwn(board.queues, name) ? board.queues[name] : undefined;
     if (!queue) {
       const known = Object.keys(board.queues);
       throw new AdapterError('not_found', `no queue "${name}" in ${path}${known.length ? `; queues: ${known.map((q) => JSON.stringify(q)).join(', ')}` : ' (the board has no queues yet)'}`);

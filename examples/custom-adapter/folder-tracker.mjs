@@ -67,8 +67,8 @@ export default function createFolderTracker(context) {
     async getReadyTasks(queueNames) {
       const tasks = [];
       for (const queue of queueNames) {
-        const folder = folderOf(root, queue);
-        for (const name of await readdir(folder).catch(() => [])) {
+        const folder = await existingQueue(queue);
+        for (const name of await readdir(folder)) {
           if (name.endsWith('.json')) tasks.push(toTask({ queue, data: JSON.parse(await readFile(join(folder, name), 'utf8')) }));
         }
       }

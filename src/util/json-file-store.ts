@@ -6,6 +6,8 @@ import { withFileLock } from './file-lock.ts';
 export interface JsonFileStoreOptions<T> {
   /** Parses the file's text; throws a clear error for malformed content (the file is then never written). */
   parse(text: string): T;
+  /** Turns the file's bytes into text (default: UTF-8, lossy); throws for content that is not text. */
+  decode?(bytes: Buffer): string;
   /** The value of a file that does not exist yet. */
   empty(): T;
   serialize(value: T): string;
@@ -66,14 +68,14 @@ export class JsonFileStore<T> {
 
   /** A private copy, read now. */
   async readFresh(): Promise<T> {
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = await readFile(this.path, 'utf8');
+      bytes = await readFile(this.path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.options.empty();
       throw error;
     }
-    return this.options.parse(text);
+    return this.options.parse(this.options.decode ? this.options.decode(bytes) : bytes.toString('utf8'));
   }
 
   /** Applies `change` under the lock and writes the result; resolves with what `change` returned. */

@@ -116,6 +116,7 @@ export function runConformance(name: string, setup: () => Promise<ConformanceTar
       await rejectsWithKind(adapter.moveTask(task.id, target.missingQueue), 'not_found');
       assert.equal((await adapter.getTask(task.id)).queue, ready);
       await rejectsWithKind(adapter.createTask(target.missingQueue, 'x', ''), 'not_found');
+      await rejectsWithKind(adapter.getReadyTasks([target.missingQueue]), 'not_found');
     });
   });
 }

@@ -44,7 +44,7 @@ describe('json board file', () => {
   it('creates a missing file on first write', async () => {
     const path = join(tempDir(), 'sub-missing.json');
     const tracker = open(path);
-    assert.deepEqual(await tracker.getReadyTasks(['Todo']), []);
+    await assert.rejects(tracker.getReadyTasks(['Todo']), AdapterError, 'a board without the queue has no such queue');
     await assert.rejects(tracker.createTask('Todo', 'x', ''), (error: unknown) => error instanceof AdapterError && error.kind === 'not_found');
     assert.equal(existsSync(path), false);
   });
@@ -160,5 +160,72 @@ describe('json board file', () => {
     assert.equal(await new Promise((resolve) => fresh.once('close', resolve)), 0);
     assert.equal((await open(path).getTask('1')).comments.length, 1);
     assert.deepEqual(readdirSync(dir).filter((name) => name !== `.board.json.lock.${process.pid}.owner`).sort(), ['board.json']);
+  });
+});
+
+describe('json board file: queue names are data, and a malformed board says where', () => {
+  const board = () => writeFile(tempDir(), 'board.json', JSON.stringify({ queues: { Todo: [{ id: '1', name: 'x' }], Done: [] } }, null, 2));
+  const notFound = (error: unknown) => error instanceof AdapterError && error.kind === 'not_found' && /no queue/.test(error.message);
+
+  it('constructor, __proto__, toString and valueOf are unknown queues for list, move, claim and create', async () => {
+    const path = board();
+    const before = readFileSync(path, 'utf8');
+    const tracker = open(path);
+    for (const queue of ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty']) {
+      await assert.rejects(tracker.getReadyTasks([queue]), notFound, `list ${queue}`);
+      await assert.rejects(tracker.moveTask('1', queue), notFound, `move to ${queue}`);
+      await assert.rejects(tracker.claimTask!('1', queue, 'me'), notFound, `claim into ${queue}`);
+      await assert.rejects(tracker.createTask(queue, 'x', ''), notFound, `create in ${queue}`);
+    }
+    assert.equal(readFileSync(path, 'utf8'), before);
+  });
+
+  it('a queue really named __proto__ or constructor in the file works like any other', async () => {
+    const path = writeFile(tempDir(), 'board.json', '{"queues": {"__proto__": [{"id": "1", "name": "x"}], "constructor": []}}');
+    const tracker = open(path);
+    assert.deepEqual((await tracker.getReadyTasks(['__proto__'])).map((task) => task.id), ['1']);
+    await tracker.moveTask('1', 'constructor');
+    assert.equal((await tracker.getTask('1')).queue, 'constructor');
+  });
+
+  it('refuses the same id in two queues, naming both places, and changes nothing', async () => {
+    const text = '{"queues": {\n  "Todo": [{"id": 1, "name": "a"}],\n  "Done": [{"id": "2", "name": "b"}, {"id": "1", "name": "c"}]\n}}\n';
+    const path = writeFile(tempDir(), 'board.json', text);
+    const tracker = open(path);
+    await assert.rejects(tracker.moveTask('1', 'Done'), (error: unknown) => {
+      assert.ok(error instanceof AdapterError && error.kind === 'bad_response');
+      assert.match(error.message, /task id "1" appears twice: queue "Todo", task 1 \(line 2, column 12\) and queue "Done", task 2 \(line 3, column 38\)/);
+      return true;
+    });
+    assert.equal(readFileSync(path, 'utf8'), text);
+  });
+
+  it('refuses a board that is not UTF-8, at the first bad byte, and never rewrites it', async () => {
+    const bytes = Buffer.concat([Buffer.from('{"queues": {"Todo": [\n  {"id": "1", "name": "Caf'), Buffer.from([0xe9]), Buffer.from('"},\n  {"id": "2", "name": "b"}\n]}}')]);
+    const path = join(tempDir(), 'board.json');
+    writeFileSync(path, bytes);
+    const tracker = open(path);
+    await assert.rejects(tracker.addComment('2', 'hello'), /board file .* at line 2, column 27: not valid UTF-8/);
+    assert.deepEqual(readFileSync(path), bytes, 'task 1\'s Latin-1 name is not replaced by U+FFFD');
+  });
+
+  it('a U+FFFD the file really holds is text, not an error', async () => {
+    const path = writeFile(tempDir(), 'board.json', JSON.stringify({ queues: { Todo: [{ id: '1', name: 'a\ufffdb' }] } }));
+    assert.equal((await open(path).getTask('1')).name, 'a\ufffdb');
+  });
+
+  it('names line and column for an empty, a truncated and a misshapen board', async () => {
+    const cases: Array<[string, RegExp]> = [
+      ['', /is not valid JSON at line 1, column 1/],
+      ['{"queues": {\n  "Todo": [{"id": "1"', /is not valid JSON at line 2, column 22/],
+      ['{"queues": {\n  "Todo": {"id": "1"}\n}}', /at line 2, column 11: queue "Todo" must be a list of tasks/],
+      ['{"queues": {"Todo": [\n  {"name": "no id"}\n]}}', /at line 2, column 3: queue "Todo", task 1 needs an "id"/],
+      ['{"queues": []}', /at line 1, column 12: must be an object with a "queues" object/],
+      ['[1]', /at line 1, column 1: must be an object with a "queues" object/],
+    ];
+    for (const [text, message] of cases) {
+      const path = writeFile(tempDir(), 'board.json', text);
+      await assert.rejects(open(path).getTask('1'), message, JSON.stringify(text));
+    }
   });
 });

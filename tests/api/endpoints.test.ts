@@ -141,6 +141,26 @@ describe('API endpoints (operator token, JSON board)', () => {
     assert.match(none.body.error.message, /queue/);
   });
 
+  it('a queue named like an object\'s own keys (constructor, __proto__, toString, valueOf) is an unknown queue: 404, nothing changed', async () => {
+    const before = readFileSync(h.board, 'utf8');
+    for (const queue of ['constructor', '__proto__', 'toString', 'valueOf']) {
+      const listed = await call('GET', `/tasks?queue=${enc(queue)}`);
+      assert.equal(listed.status, 404, `GET /tasks?queue=${queue}: ${listed.text}`);
+      const moved = await call('POST', '/tasks/1/move', { json: { target_queue: queue } });
+      assert.equal(moved.status, 404, `move to ${queue}: ${moved.text}`);
+      const created = await call('POST', '/tasks', { json: { queue_name: queue, name: 'x' } });
+      assert.equal(created.status, 404, `create in ${queue}: ${created.text}`);
+      assert.match(created.body.error.message, /no queue/);
+    }
+    assert.equal(readFileSync(h.board, 'utf8'), before);
+  });
+
+  it('GET /tasks?queue= of an unknown queue is 404', async () => {
+    const answer = await call('GET', '/tasks?queue=Nowhere');
+    assert.equal(answer.status, 404);
+    assert.match(answer.body.error.message, /no queue "Nowhere"/);
+  });
+
   it('GET /status returns the router\'s payload', async () => {
     const answer = await call('GET', '/status');
     assert.equal(answer.status, 200);

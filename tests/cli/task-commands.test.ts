@@ -78,9 +78,42 @@ describe('bad input: one clear line, the right exit code, no file changed', () =
     expectFailure((dir) => writeFileSync(join(dir, 'board.json'), '{"queues": {'), ['task', 'comment', '1', 'x'], 1, /board file .* is not valid JSON at line 1/));
   it('unknown task id', () => expectFailure(() => {}, ['task', 'show', '404'], 4, /no task with id "404"/));
   it('unknown queue', () => expectFailure(() => {}, ['task', 'move', '1', 'Nowhere'], 4, /no queue "Nowhere".*queues: "Todo", "In Progress", "Done"/));
+  it('unknown queue to list', () => expectFailure(() => {}, ['task', 'list', 'Nowhere'], 4, /no queue "Nowhere"/));
+  for (const queue of ['constructor', '__proto__', 'toString', 'valueOf']) {
+    it(`queue "${queue}" is an unknown queue for move, create and list`, async () => {
+      await expectFailure(() => {}, ['task', 'move', '1', queue], 4, /no queue/);
+      await expectFailure(() => {}, ['task', 'create', queue, 'x'], 4, /no queue/);
+      await expectFailure(() => {}, ['task', 'list', queue], 4, /no queue/);
+    });
+  }
   it('empty comment', () => expectFailure(() => {}, ['task', 'comment', '1', '  '], 2, /the comment must not be empty/));
   it('missing argument', () => expectFailure(() => {}, ['task', 'move', '1'], 2, /missing required argument 'queue'/));
   it('unknown command', () => expectFailure(() => {}, ['frobnicate'], 2, /unknown command 'frobnicate'/));
+});
+
+describe('text after the id is text, whatever it starts with', () => {
+  it('comments "- a list item", "--help" and "-x"; options before and after the text still work', async () => {
+    const { dir, board } = referenceSetup();
+    for (const args of [
+      ['task', 'comment', '1', '- a markdown list item'],
+      ['task', 'comment', '1', '--help'],
+      ['task', 'comment', '--json', '1', '-x'],
+      ['task', 'comment', '1', '--json', '--config', 'pyproject.toml', '--- a rule'],
+      ['task', 'comment', '1', '-- two dashes', '--json'],
+    ]) {
+      const result = await runCli(args, { cwd: dir });
+      assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
+      if (args.includes('--json')) assert.deepEqual(JSON.parse(result.stdout), { ok: true, task_id: '1' });
+    }
+    const created = await runCli(['task', 'create', 'Todo', '- starts with a dash', '--description', '-also', '--json'], { cwd: dir });
+    assert.equal(created.code, 0, created.stderr);
+    const texts = readJson(board).queues.Todo[0].comments.map((c: { text: string }) => c.text);
+    assert.deepEqual(texts, ['- a markdown list item', '--help', '-x', '--- a rule', '-- two dashes']);
+    assert.equal(JSON.parse(created.stdout).name, '- starts with a dash');
+    assert.equal(JSON.parse(created.stdout).description, '-also');
+    const help = await runCli(['task', 'comment', '--help'], { cwd: dir });
+    assert.match(help.stdout, /Usage: dispatcher task comment/, 'help before the id is still help');
+  });
 });
 
 describe('--json errors', () => {

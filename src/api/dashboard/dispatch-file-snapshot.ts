@@ -36,10 +36,10 @@ export function buildDispatchFileState(snapshot: DispatchSnapshot, context: Disp
   const groups: GroupsView = {
     by: 'assignee',
     columns,
-    rows: [...names].sort().map((name) => ({
-      name,
-      counts: { files: snapshot.assignees[name]?.files ?? 0, waiting: snapshot.assignees[name]?.waiting ?? 0, dispatched: dispatchedTo.get(name) ?? 0 },
-    })),
+    rows: [...names].sort().map((name) => {
+      const counted = Object.hasOwn(snapshot.assignees, name) ? snapshot.assignees[name] : undefined;
+      return { name, counts: { files: counted?.files ?? 0, waiting: counted?.waiting ?? 0, dispatched: dispatchedTo.get(name) ?? 0 } };
+    }),
   };
   const where = snapshot.repos.length > 0 ? snapshot.repos : context.owner ? [`${context.owner}/*`] : [];
   const rate = snapshot.rateLimit;

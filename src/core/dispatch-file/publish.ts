@@ -18,19 +18,13 @@ export function publishCycle(context: CycleContext, result: CycleResult, folders
       waiting: result.waiting,
       errors: result.errors,
     };
-    const assignees: Record<string, { files: number; waiting: number }> = {};
-    for (const [folder, files] of folders) assignees[folder] = { files: files.size, waiting: 0 };
-    for (const file of result.files) {
-      if (context.dryRun) continue;
-      const folder = basename(dirname(file.path));
-      assignees[folder] ??= { files: 0, waiting: 0 };
-      assignees[folder].files++;
-    }
-    for (const candidate of waiting) {
-      assignees[candidate.folder] ??= { files: 0, waiting: 0 };
-      assignees[candidate.folder].waiting++;
-    }
-    draft.assignees = assignees;
+    // Folders are named after logins: a Map, so a login such as `constructor` is only a name.
+    const assignees = new Map<string, { files: number; waiting: number }>();
+    const entry = (folder: string) => assignees.get(folder) ?? assignees.set(folder, { files: 0, waiting: 0 }).get(folder)!;
+    for (const [folder, files] of folders) entry(folder).files = files.size;
+    for (const file of result.files) if (!context.dryRun) entry(basename(dirname(file.path))).files++;
+    for (const candidate of waiting) entry(candidate.folder).waiting++;
+    draft.assignees = Object.fromEntries(assignees);
     draft.rateLimit = {
       ratePerMinute: result.rate.ratePerMinute,
       capacity: result.rate.capacity,
