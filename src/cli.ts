@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AdapterError, ConfigError, DispatcherError, ExitError, UsageError } from './errors.ts';
 import { redact } from './util/redact.ts';
+import { MAX_SECONDS } from './config/schema.ts';
 import { createContext, type CommandContext, type GlobalOptions } from './commands/context.ts';
 import * as taskCommands from './commands/task.ts';
 
@@ -36,6 +37,12 @@ async function context(command: Command): Promise<CommandContext> {
 function print(command: Command, result: Printable): void {
   const { json } = command.optsWithGlobals() as GlobalOptions;
   process.stdout.write(json ? `${JSON.stringify(result.json, null, 2)}\n` : `${result.text}\n`);
+}
+
+function drainSeconds(text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value > MAX_SECONDS) throw new UsageError(`--drain must be a number of seconds from 0 to ${MAX_SECONDS}, not "${text}"`);
+  return value;
 }
 
 const examples = (lines: string[]) => `\nExamples:\n${lines.map((line) => `  $ ${line}`).join('\n')}\n`;
@@ -87,7 +94,7 @@ export function buildProgram(): Command {
       const { runDaemon } = await import('./commands/run.ts');
       const stop = await stopSignals();
       try {
-        await runDaemon(await context(command), { drainSeconds: Number(options.drain), stopAgents: Boolean(options.stopAgents), stop });
+        await runDaemon(await context(command), { drainSeconds: drainSeconds(options.drain), stopAgents: Boolean(options.stopAgents), stop });
       } finally {
         stop.dispose();
       }

@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '../util/loopback.ts';
 import type { IncomingMessage } from 'node:http';
 import { hashToken, sameHash } from '../core/runs/run-token.ts';
 import { ApiError } from './errors.ts';
@@ -65,13 +66,6 @@ export function authorize(caller: Caller, access: Access, params: Record<string,
     throw new ApiError(403, 'forbidden', `this run's token is for task "${caller.taskId}" only; it may create tasks and read /status, but not touch other tasks`);
   }
   throw new ApiError(403, 'forbidden', 'this endpoint needs the operator token; a run\'s token may only work on its own task, create tasks and read /status');
-}
-
-const loopbackNames = new Set(['localhost', '::1', '[::1]', '0:0:0:0:0:0:0:1']);
-
-export function isLoopbackHost(host: string): boolean {
-  const name = host.toLowerCase();
-  return loopbackNames.has(name) || name.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(name) || /^::ffff:127(\.\d{1,3}){3}$/.test(name);
 }
 
 /**

@@ -2,9 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../errors.ts';
+import { openOnNetwork } from '../config/rules.ts';
 import type { AppLogger } from '../log.ts';
 import type { TaskService } from '../core/task-service.ts';
-import { createIdentify, isLoopbackHost, type Access, type ResolveRunToken } from './auth.ts';
+import { createIdentify, type Access, type ResolveRunToken } from './auth.ts';
 import { DEFAULT_BODY_LIMIT } from './body.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { closeServer, listen, serverUrl } from './http-server-kit.ts';
@@ -76,12 +77,8 @@ const defaults: ServerLimits = { bodyBytes: DEFAULT_BODY_LIMIT, bodyTimeoutMs: 1
  * crash it: every failure becomes an `{"error": {"code", "message"}}` answer.
  */
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const loopback = isLoopbackHost(options.host);
-  if (options.auth === 'none' && !loopback) {
-    throw new ConfigError(
-      `api_host = "${options.host}" with [api] auth = "none" would let anyone who can reach this host read and change your tasks; bind 127.0.0.1 or set [api] auth = "token"`,
-    );
-  }
+  const open = openOnNetwork('api_host', options.host, options.auth, 'would let anyone who can reach this host read and change your tasks');
+  if (open) throw new ConfigError(open);
   const limits = { ...defaults, ...options.limits };
   const log = options.log.withTag('api');
   const identify = createIdentify(options);
@@ -96,7 +93,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     doc: { summary: 'This description of the API (OpenAPI 3.1)', responses: { 200: { description: 'The OpenAPI document', schema: { type: 'object' } } } },
   });
 
-  const handle = routeRequests({ table, identify, checkHost: options.auth === 'none' && loopback, body: { maxBytes: limits.bodyBytes, timeoutMs: limits.bodyTimeoutMs }, log });
+  const handle = routeRequests({ table, identify, checkHost: options.auth === 'none', body: { maxBytes: limits.bodyBytes, timeoutMs: limits.bodyTimeoutMs }, log });
 
   const server = createServer({
     requestTimeout: limits.requestTimeoutMs,

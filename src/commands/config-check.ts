@@ -1,13 +1,22 @@
-import type { Config } from '../config/types.ts';
+import { checkStateDir } from '../config/state-dir.ts';
+import type { BackendConfig, Config } from '../config/types.ts';
 import { redact, REDACTED } from '../util/redact.ts';
 import { checkRouteCommands } from './route-commands.ts';
 
 /** The effective config as users write it (snake_case), with secrets and the environment left out. */
 export async function checkConfig(config: Config): Promise<{ json: unknown; text: string }> {
+  checkStateDir(config);
   const commands = await checkRouteCommands(config);
   const { env: _env, ...rest } = config;
   const effective = JSON.parse(redact(JSON.stringify(rest))) as Record<string, unknown>;
-  if (config.backend) (effective.backend as Record<string, unknown>).credentials = credentialsOf(config);
+  const credentials = credentialsOf(config.backend, config.env);
+  if (config.backend) (effective.backend as Record<string, unknown>).credentials = credentials;
+  const dispatchFileBackend = config.dispatchFile?.backend !== config.backend ? config.dispatchFile?.backend : undefined;
+  const dispatchFileCredentials = credentialsOf(dispatchFileBackend, config.env);
+  const said = (found: Record<string, string>) =>
+    Object.entries(found)
+      .map(([name, value]) => `${name} ${value === REDACTED ? 'set' : 'not set'}`)
+      .join(', ');
   const routes = config.routes.map((route, index) => {
     const found = commands[index];
     const where = found.path ? `${found.version ? `${found.version}, ` : ''}${found.path}` : 'NOT FOUND on PATH';
@@ -16,19 +25,22 @@ export async function checkConfig(config: Config): Promise<{ json: unknown; text
   const text = [
     `config ok: ${config.file ?? '(built-in)'}`,
     `backend: ${config.backend ? `${config.backend.type} ${redact(config.backend.url ?? config.backend.path ?? '')}` : '(none)'}`,
+    ...(Object.keys(credentials).length ? [`credentials: ${said(credentials)}`] : []),
     `poll every ${config.pollIntervalMs / 1000}s, at most ${config.maxConcurrentAgents} agents, API on ${config.apiHost}:${config.apiPort} (auth: ${config.apiAuth})`,
     `state in ${config.stateDir}`,
     routes.length ? `routes:\n${routes.join('\n')}` : 'routes: (none)',
     ...(config.dispatchFile ? [`dispatch-file: ${config.dispatchFile.repos.join(', ') || `every repo of ${config.dispatchFile.owner}`} → ${config.dispatchFile.tasksDir}`] : []),
+    ...(Object.keys(dispatchFileCredentials).length ? [`dispatch-file credentials: ${said(dispatchFileCredentials)}`] : []),
   ].join('\n');
   return { json: { ok: true, config: effective, commands }, text };
 }
 
-/** Which credential variables the backend reads, and whether each is set — never their values. */
-function credentialsOf(config: Config): Record<string, string> {
+/** Which credential variables a backend reads, and whether each is set — never their values. */
+function credentialsOf(backend: BackendConfig | undefined, env: Config['env']): Record<string, string> {
   const names: Record<string, string[]> = {
     planka: ['PLANKA_TOKEN', 'PLANKA_API_KEY', 'PLANKA_USER', 'PLANKA_PASSWORD'],
-    gitea: [config.backend?.token_env ?? 'GITEA_TOKEN'],
+    gitea: [backend?.token_env ?? 'GITEA_TOKEN'],
   };
-  return Object.fromEntries((names[config.backend?.type ?? ''] ?? []).map((name) => [name, config.env[name] ? REDACTED : '(not set)']));
+  const type = backend?.type ?? '';
+  return Object.fromEntries((Object.hasOwn(names, type) ? names[type] : []).map((name) => [name, env[name] ? REDACTED : '(not set)']));
 }

@@ -1,3 +1,4 @@
+import { checkStateDir } from '../config/state-dir.ts';
 import { join } from 'node:path';
 import { createTracker } from '../../adapters/registry.ts';
 import type { TrackerAdapter, TrackerContext } from '../../adapters/types.ts';
@@ -58,6 +59,7 @@ export async function dispatchFile(options: DispatchFileOptions): Promise<Dispat
   if (!settings) {
     throw new ConfigError(`${config.file ?? 'config'}: dispatch_file: add a [dispatch_file] table (repos or owner, tasks_dir) to use dispatch-file`);
   }
+  checkStateDir(config);
   const now = options.now ?? wallClock;
   const tracker =
     options.tracker ??

@@ -2,6 +2,7 @@ import type { TrackerAdapter } from '../../adapters/types.ts';
 import type { ApiServer } from '../api/server.ts';
 import { createTracker } from '../../adapters/registry.ts';
 import { requireBackend, routedQueues } from '../config/load.ts';
+import { checkStateDir } from '../config/state-dir.ts';
 import type { Config } from '../config/types.ts';
 import { Ledger } from '../core/runs/ledger.ts';
 import { createRouter, type Router } from '../core/dispatch/router.ts';
@@ -34,6 +35,7 @@ export interface RuntimeOptions {
 
 export async function openRuntime(context: CommandContext, options: RuntimeOptions): Promise<Runtime> {
   const config = context.config();
+  checkStateDir(config);
   const log = context.log;
   const releasers: Array<() => Promise<void>> = [];
   const close = async () => {

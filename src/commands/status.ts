@@ -1,9 +1,11 @@
+import { checkStateDir } from '../config/state-dir.ts';
 import { Ledger } from '../core/runs/ledger.ts';
 import { buildStatus, type StatusSnapshot } from '../core/runs/status.ts';
 import type { CommandContext } from './context.ts';
 
 export async function showStatus(context: CommandContext): Promise<{ json: StatusSnapshot; text: string }> {
   const config = context.config();
+  checkStateDir(config);
   const status = buildStatus(await new Ledger(config.stateDir).read(), config);
   return { json: status, text: renderStatus(status) };
 }

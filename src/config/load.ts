@@ -4,8 +4,9 @@ import { parseEnv } from 'node:util';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import * as v from 'valibot';
 import { ConfigError } from '../errors.ts';
-import { registerSecret, SECRET_ENV_PATTERNS } from '../util/redact.ts';
+import { PUBLIC_CREDENTIAL_ENV, registerSecret, SECRET_ENV_PATTERNS } from '../util/redact.ts';
 import { configSchema, type RawConfig } from './schema.ts';
+import { checkRules } from './rules.ts';
 import { describeIssue, findKeyLine, formatPath } from './messages.ts';
 import type { BackendConfig, Config, DispatchFileConfig, PriorityName } from './types.ts';
 
@@ -85,6 +86,14 @@ export function loadConfigFile(file: string, prefix: string[], processEnv: NodeJ
     });
     throw new ConfigError(lines[0], { detail: lines.length > 1 ? lines.slice(1).join('\n') : undefined });
   }
+  const problems = checkRules(result.output);
+  if (problems.length > 0) {
+    const lines = problems.map(({ keys, message }) => {
+      const line = findKeyLine(text, keys, prefix);
+      return `${file}${line ? `:${line}` : ''}: ${formatPath([...prefix, ...keys])}: ${message}`;
+    });
+    throw new ConfigError(lines[0], { detail: lines.length > 1 ? lines.slice(1).join('\n') : undefined });
+  }
   const baseDir = dirname(file);
   return normaliseConfig(result.output, { file, baseDir, env: withDotEnv(baseDir, processEnv) });
 }
@@ -119,7 +128,7 @@ export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir:
   const tokenVariables = [raw.backend?.token_env, raw.dispatch_file?.backend?.token_env].filter((name): name is string => Boolean(name));
   const secretEnv = [...new Set([...raw.secret_env, ...tokenVariables])];
   for (const [name, value] of Object.entries(env)) {
-    if (secretEnv.includes(name) || SECRET_ENV_PATTERNS.some((pattern) => pattern.test(name))) registerSecret(value);
+    if (secretEnv.includes(name) || (SECRET_ENV_PATTERNS.some((pattern) => pattern.test(name)) && !PUBLIC_CREDENTIAL_ENV.has(name))) registerSecret(value);
   }
   const routes = Object.entries(raw.routing).map(([queue, route]) => ({
     queue,

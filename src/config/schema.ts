@@ -6,7 +6,10 @@ import { agentKinds } from '../../adapters/registry.ts';
  * Keys are snake_case as users write them; load.ts normalises the result into a `Config`.
  */
 
-const seconds = (what: string) => v.pipe(v.number(`${what} must be a number of seconds`), v.minValue(0, `${what} must not be negative`));
+/** Node's timers hold at most 2^31-1 ms (24.8 days); a longer wait would fire at once, over and over. */
+export const MAX_SECONDS = 24 * 24 * 3600;
+const atMost = (what: string) => v.maxValue<number, number, string>(MAX_SECONDS, `${what} must be at most ${MAX_SECONDS} seconds (24 days)`);
+const seconds = (what: string) => v.pipe(v.number(`${what} must be a number of seconds`), v.minValue(0, `${what} must not be negative`), atMost(what));
 const positiveInt = (what: string) => v.pipe(v.number(`${what} must be a whole number`), v.integer(`${what} must be a whole number`), v.minValue(1, `${what} must be at least 1`));
 const nonEmpty = (what: string) => v.pipe(v.string(`${what} must be a string`), v.minLength(1, `${what} must not be empty`));
 const port = v.pipe(v.number('must be a port number'), v.integer('must be a port number'), v.minValue(0, 'must be 0..65535'), v.maxValue(65535, 'must be 0..65535'));
@@ -63,7 +66,7 @@ export const dispatchFileSchema = v.strictObject({
   tasks_dir: v.optional(nonEmpty('tasks_dir'), '.agent-tasks'),
   interval: v.optional(seconds('interval'), 60),
   /** Dispatches per minute at most. */
-  rate_limit: v.optional(v.pipe(v.number(), v.minValue(0.001, 'rate_limit must be above 0')), 1),
+  rate_limit: v.optional(v.pipe(v.number(), v.minValue(0.001, 'rate_limit must be above 0'), v.maxValue(60_000, 'rate_limit must be at most 60000 per minute')), 1),
   log_file: v.optional(v.string()),
   dashboard_host: v.optional(v.string(), '127.0.0.1'),
   dashboard_port: v.optional(port, 8098),
@@ -76,7 +79,7 @@ export const dispatchFileSchema = v.strictObject({
 });
 
 export const configSchema = v.strictObject({
-  poll_interval: v.optional(v.pipe(v.number('must be a number of seconds'), v.minValue(0.05, 'must be at least 0.05')), 30),
+  poll_interval: v.optional(v.pipe(v.number('must be a number of seconds'), v.minValue(0.05, 'must be at least 0.05'), atMost('poll_interval')), 30),
   max_concurrent_agents: v.optional(positiveInt('max_concurrent_agents'), 3),
   default_agent_timeout: v.optional(seconds('default_agent_timeout')),
   api_host: v.optional(nonEmpty('api_host'), '127.0.0.1'),

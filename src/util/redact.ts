@@ -29,6 +29,12 @@ export function redact(text: string): string {
 /** Environment variable names that hold tracker credentials: never passed to agents. */
 export const SECRET_ENV_PATTERNS: RegExp[] = [/^PLANKA_/, /^GITEA_TOKEN$/, /^DISPATCHER_OPERATOR_TOKEN$/];
 
+/**
+ * Credential variables that name who the dispatcher is, not a secret: kept from agents like the
+ * others, but never redacted (`Planka login as "bot" failed` must say who).
+ */
+export const PUBLIC_CREDENTIAL_ENV: ReadonlySet<string> = new Set(['PLANKA_USER']);
+
 export function isSecretEnvName(name: string, extra: readonly string[] = []): boolean {
   return extra.includes(name) || SECRET_ENV_PATTERNS.some((pattern) => pattern.test(name));
 }

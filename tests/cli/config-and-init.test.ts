@@ -20,6 +20,8 @@ describe('dispatcher config check', () => {
     assert.equal(report.commands[1].path, undefined);
     const human = await runCli(['config', 'check'], { cwd: dir });
     assert.match(human.stdout, /"o\/r:other" → no-such-agent-cmd {2}\(NOT FOUND on PATH\)/);
+    assert.match(human.stdout, /^credentials: GITEA_TOKEN set$/m, 'plain config check says which credential variables are set');
+    assert.ok(!human.stdout.includes('supersecret-gitea-token'));
   });
 
   it('fails with exit 2 and the reason on a bad config', async () => {
@@ -29,6 +31,57 @@ describe('dispatcher config check', () => {
     assert.equal(result.code, 2);
     assert.match(result.stderr, /max_concurrent_agents: max_concurrent_agents must be at least 1/);
   });
+});
+
+describe('config check refuses what run refuses, in one line with exit 2', () => {
+  const board = '[backend]\ntype = "json"\nurl = "board.json"\n';
+  async function refused(config: string, message: RegExp, commands: string[][] = [['config', 'check']], setup?: (dir: string) => void) {
+    const dir = tempDir();
+    writeFile(dir, 'board.json', '{"queues": {"Todo": []}}');
+    writeFile(dir, 'dispatcher.toml', config);
+    setup?.(dir);
+    for (const args of commands) {
+      const result = await runCli([...args, '--log-format', 'plain'], { cwd: dir, timeoutMs: 20_000 });
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
+      assert.match(result.stderr, message, args.join(' '));
+      assert.doesNotMatch(result.stderr, /\n\s+at |unexpected error/, `${args.join(' ')}: no stack trace`);
+    }
+  }
+
+  it('state_dir pointing at a file: config check, status, poll-once, run and dispatch-file', () =>
+    refused(`state_dir = "state"\napi_port = 0\n${board}\n[dispatch_file]\nrepos = ["o/r"]\n`, /state_dir: .*state is a file, not a folder/, [['config', 'check'], ['status'], ['poll-once'], ['run'], ['dispatch-file', '--once']], (dir) => writeFile(dir, 'state', 'not a folder')));
+  it('state_dir under a file', () => refused(`state_dir = "state/inner"\n${board}`, /state_dir: .*state \(on the way to .*inner\) is a file/, [['config', 'check'], ['status']], (dir) => writeFile(dir, 'state', 'x')));
+  it('an open API on a network address', () => refused(`api_host = "0.0.0.0"\n${board}\n[api]\nauth = "none"\n`, /dispatcher\.toml:1: api_host: api_host = "0\.0\.0\.0" with \[api\] auth = "none" would let anyone/, [['config', 'check'], ['run']]));
+  it('an open dashboard on a network address', () =>
+    refused(`${board}\n[api]\nauth = "none"\n\n[dispatch_file]\nrepos = ["o/r"]\ndashboard_host = "0.0.0.0"\n`, /dispatch_file\.dashboard_host: dashboard_host = "0\.0\.0\.0" with \[api\] auth = "none"/));
+  for (const [key, value, table] of [
+    ['poll_interval', '1e7', ''],
+    ['poll_interval', '1e308', ''],
+    ['poll_interval', 'inf', ''],
+    ['kill_grace', '1e9', ''],
+    ['default_agent_timeout', '3e6', ''],
+    ['interval', '1e10', '[dispatch_file]\nrepos = ["o/r"]\n'],
+    ['timeout', '1e12', '[routing.Todo]\ncommand = "echo"\n'],
+    ['request_timeout', '1e8', '[backend]\ntype = "json"\nurl = "board.json"\n'],
+  ]) {
+    it(`a duration too long for a timer: ${key} = ${value}`, () =>
+      refused(table.startsWith('[backend]') ? `${table}${key} = ${value}\n` : `${table ? board : ''}${table}${key} = ${value}\n${table ? '' : board}`, new RegExp(`${key}: ${key} must be at most 2073600 seconds \\(24 days\\)`)));
+  }
+  it('run --drain beyond a timer\'s reach', async () => {
+    const dir = tempDir();
+    writeFile(dir, 'dispatcher.toml', 'api_port = 0\n[backend]\ntype = "json"\nurl = "board.json"\n');
+    for (const drain of ['1e99', 'soon', '-1']) {
+      const result = await runCli(['run', '--drain', drain], { cwd: dir });
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, /--drain must be a number of seconds from 0 to 2073600/);
+    }
+  });
+  it('an unknown template variable in args, env or cwd, with did you mean', () =>
+    refused(
+      `${board}\n[routing.Todo]\ncommand = "echo"\nargs = ["--id", "{task_idx}"]\ncwd = "/tmp/{qeue}"\n\n[routing.Todo.env]\nNAME = "{task_nam}"\nOTHER = "{zzzzzzzzzz}"\n`,
+      /dispatcher\.toml:7: routing\.Todo\.args\.1: unknown template variable \{task_idx\} \(did you mean \{task_id\}\?\)\n.*dispatcher\.toml:8: routing\.Todo\.cwd: unknown template variable \{qeue\} \(did you mean \{queue\}\?\)\n.*dispatcher\.toml:11: routing\.Todo\.env\.NAME: unknown template variable \{task_nam\} \(did you mean \{task_name\}\?\)\n.*routing\.Todo\.env\.OTHER: unknown template variable \{zzzzzzzzzz\} \(known: \{task_id\}, \{task_name\}, \{task_url\}, \{queue\}, \{run_id\}\)/,
+      [['config', 'check'], ['poll-once']],
+    ));
 });
 
 describe('dispatcher init', () => {

@@ -4,6 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/log.ts';
 import { redact, registerSecret } from '../../src/util/redact.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { tempDir, writeFile } from '../helpers.ts';
 
 function capture() {
   let text = '';
@@ -17,6 +19,16 @@ function capture() {
 }
 
 describe('redaction', () => {
+  it('redacts the Planka password and keys from the environment, never the user name', () => {
+    const dir = tempDir();
+    writeFile(dir, 'dispatcher.toml', '[backend]\ntype = "planka"\nurl = "http://127.0.0.1:1"\n');
+    loadConfig({ cwd: dir, env: { PLANKA_USER: 'bot-7f3a', PLANKA_PASSWORD: 'pw-7f3a-secret', PLANKA_API_KEY: 'key-7f3a-secret' } });
+    assert.equal(
+      redact('Planka login as "bot-7f3a" failed with pw-7f3a-secret; its members: "admin", "bot-7f3a"; key key-7f3a-secret'),
+      'Planka login as "bot-7f3a" failed with [redacted]; its members: "admin", "bot-7f3a"; key [redacted]',
+    );
+  });
+
   it('scrubs registered secrets, credential headers, query tokens and URL passwords', () => {
     registerSecret('s3cr3t-token-value');
     const line = redact(

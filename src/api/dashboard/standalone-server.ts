@@ -1,8 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../../errors.ts';
+import { openOnNetwork } from '../../config/rules.ts';
 import type { AppLogger } from '../../log.ts';
-import { createIdentify, isLoopbackHost } from '../auth.ts';
+import { createIdentify } from '../auth.ts';
 import { DEFAULT_BODY_LIMIT } from '../body.ts';
 import { RouteTable } from '../route-table.ts';
 import { routeRequests } from '../route-requests.ts';
@@ -33,11 +34,9 @@ export interface DashboardServer extends RouteMount {
  * against DNS rebinding) and JSON error answers, with no task route.
  */
 export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
-  const loopback = isLoopbackHost(options.host);
   const setting = options.portSetting ?? 'dashboard_port';
-  if (options.auth === 'none' && !loopback) {
-    throw new ConfigError(`dashboard on "${options.host}" with [api] auth = "none" would show your tasks and log to anyone who can reach this host; bind 127.0.0.1 or set [api] auth = "token"`);
-  }
+  const open = openOnNetwork('dashboard_host', options.host, options.auth, 'would show your tasks and log to anyone who can reach this host');
+  if (open) throw new ConfigError(open);
   const log = options.log.withTag('dashboard');
   const identify = createIdentify({ auth: options.auth, operatorTokenHash: options.operatorTokenHash, resolveRunToken: () => undefined });
   const table = new RouteTable();

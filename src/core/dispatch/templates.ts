@@ -1,3 +1,5 @@
+import { TEMPLATE_VARIABLES } from '../../config/template-variables.ts';
+
 /**
  * `{task_id}`, `{task_name}`, `{task_url}` and `{queue}` in route args, env and cwd. Values are
  * inserted as literal text into argv elements (never through a shell). In paths they are first
@@ -11,7 +13,7 @@ export interface TemplateVars {
   run_id?: string;
 }
 
-const PLACEHOLDER = /\{(task_id|task_name|task_url|queue|run_id)\}/g;
+const PLACEHOLDER = new RegExp(`\\{(${TEMPLATE_VARIABLES.join('|')})\\}`, 'g');
 
 export function renderTemplate(template: string, vars: TemplateVars): string {
   return template.replace(PLACEHOLDER, (_, key: keyof TemplateVars) => vars[key] ?? '');
