@@ -147,18 +147,6 @@ describe('Ledger.update', () => {
     assert.deepEqual(ledgerOnDisk(ledger).runs.map((run) => run.id), ['a', 'b']);
   });
 
-  it('runs a `last` change after the other changes of its write, whenever it was asked for', async () => {
-    const ledger = new Ledger(tempDir());
-    await ledger.update((data) => void data.runs.push(active('a'), active('b')));
-    const finish = (id: string) => ledger.update((data) => void Object.assign(data.runs.find((run) => run.id === id)!, { status: 'succeeded' }));
-    const counted = await Promise.all([
-      finish('a'),
-      ledger.update((data) => data.runs.filter((run) => run.status === 'starting').length, { last: true }),
-      finish('b'),
-    ]);
-    assert.equal(counted[1], 0, 'it saw both runs finished, the one asked for after it too');
-  });
-
   it('fails every change of a write that fails, and takes the next changes in a write of their own', async () => {
     const dir = tempDir();
     const ledger = new Ledger(dir);

@@ -172,7 +172,7 @@ describe('router', () => {
     assert.equal(runs.find((run) => run.taskId === '6')?.priority, 'HIGH');
   });
 
-  it('starts the agents of a batch together, but not held up for long by a slow claim', async () => {
+  it('starts each agent once its own claim is in: a slow claim holds up no other', async () => {
     const s = setupBoard(queues([task('1'), task('2'), task('3')]), { routing: { Todo: { command: 'true', in_progress_queue: 'In Progress' } } });
     let releaseSlow!: () => void;
     const slow = new Promise<void>((resolve) => (releaseSlow = resolve));

@@ -7,11 +7,13 @@ import { isAdapterError } from '../../errors.ts';
 import { redact } from '../../util/redact.ts';
 import { backoffDelay } from '../../util/backoff.ts';
 import { createClaimer } from './claim.ts';
+import { ClaimBackoff } from './claim-backoff.ts';
 import { ACTIVE, type Ledger, type LedgerData, OCCUPYING, type RunRecord } from '../runs/ledger.ts';
 import { reconcile, type RecoveryContext } from '../runs/recovery.ts';
+import { formatDuration } from '../runs/run-comment.ts';
 import { createRunToken } from '../runs/run-token.ts';
 import { compareByPriority, PRIORITIES, priorityOf } from './priority.ts';
-import { type Candidate, RefillList, type Reservation, reserveIn, type SlotLimits } from './reservations.ts';
+import { type Candidate, type Reservation, reserveIn, type SlotLimits } from './reservations.ts';
 import { prepareAgentFiles, type PreparedFiles } from '../process/spawner.ts';
 import { type ActiveRun, type ExecutorDeps, type LaunchPlan, planLaunch, type RouterEvent, runLogFile, settleRun, startRun } from '../runs/run-executor.ts';
 
@@ -24,8 +26,6 @@ export interface RouterOptions {
   apiUrl?: string;
   /** Agents outlive this process (poll-once --detach). */
   detach?: boolean;
-  /** How old a poll may be for a freed slot to be refilled from it (default 1 s). */
-  refillWithinMs?: number;
 }
 
 export interface TickResult {
@@ -42,12 +42,8 @@ export interface PlannedDispatch {
   command: string;
 }
 
-/** How old a poll may be, by default, for a freed slot to be refilled from it without polling again. */
-const REFILL_WITHIN_MS = 1_000;
 const FETCH_BACKOFF_BASE_MS = 2_000;
 const FETCH_BACKOFF_MAX_MS = 5 * 60_000;
-/** The longest the first claimed task of a batch waits for the others to be claimed too (see dispatch). */
-const BATCH_GRACE_MS = 50;
 
 /**
  * One tick: reconcile runs → fetch ready tasks of all routed queues → order → claim → spawn,
@@ -57,10 +53,7 @@ export function createRouter(options: RouterOptions) {
   const { config, tracker, ledger, log } = options;
   const routes = new Map(config.routes.map((route) => [route.queue, route]));
   const limits: SlotLimits = { maxConcurrentAgents: config.maxConcurrentAgents, routes, owner: ledger.owner };
-  const refills = new RefillList(options.refillWithinMs ?? REFILL_WITHIN_MS);
-  let refilling = false;
-  /** The refill waiting for the next ledger write, if any: one per write (see refill). */
-  let waitingRefill: symbol | undefined;
+  const claimBackoff = new ClaimBackoff(config.pollIntervalMs);
   const active = new Map<string, ActiveRun>();
   const listeners = new Set<(event: RouterEvent) => void>();
   let fetchFailures = 0;
@@ -71,7 +64,6 @@ export function createRouter(options: RouterOptions) {
   let fetchedAt = 0;
 
   const deps: ExecutorDeps = {
-    onSettling: () => refill(),
     config,
     tracker,
     ledger,
@@ -104,102 +96,34 @@ export function createRouter(options: RouterOptions) {
 
   /** Reserves slots for as many candidates as fit, in one ledger write. */
   async function reserve(candidates: Candidate[]): Promise<Reservation[]> {
-    return ledger.update((data) => refills.taken(reserveIn(data, candidates, limits)));
-  }
-
-  /**
-   * A run's outcome is about to be written: reserve its slot for the next task of a poll under a
-   * second old, in that same write, and claim it with the tracker's guard (only if the task is still
-   * where the poll saw it). A busy daemon refills a slot without another poll and another write.
-   */
-  function refill(): void {
-    if (!refilling || waitingRefill || !refills.ready) return;
-    const mine = Symbol('refill');
-    waitingRefill = mine;
-    const over = () => {
-      if (waitingRefill === mine) waitingRefill = undefined;
-    };
-    // One per write, after the write's other changes: it sees every slot they free.
-    const reserving = ledger.update((data) => {
-      over();
-      return refills.reserveIn(data, limits);
-    }, { last: true });
-    reserving.catch(over);
-    inFlight(reserving.then(dispatch)).catch(dispatchFailed);
+    return ledger.update((data) => reserveIn(data, candidates, limits));
   }
 
   function dispatchFailed(error: unknown): void {
     log.error(`dispatch failed: ${redact(String((error as Error)?.message ?? error))}`);
   }
 
-  /** Claim = move to the in-progress queue, then add our identity to the assignees. */
-  async function claim(task: Task, route: RouteConfig, run: RunRecord): Promise<boolean> {
-    try {
-      await claimTask(task, route);
-      return true;
-    } catch (error) {
-      return claimFailed(task, route, run, error);
-    }
-  }
-
-  async function claimFailed(task: Task, route: RouteConfig, run: RunRecord, error: unknown): Promise<false> {
-    const message = redact((error as Error).message);
-    // A conflict is the claim guard at work: the task left its queue since the poll.
-    if (isAdapterError(error, 'conflict')) log.info(`not claiming task ${task.id}: ${message}`);
-    else log.warn(`could not claim task ${task.id} (move to "${route.inProgressQueue}"): ${message}`);
-    const failed = await ledger.patch(run.id, { status: 'claim_failed', owner: undefined, tokenHash: undefined, endedAt: new Date().toISOString(), outcome: `claim failed: ${message}` });
-    // Its slot is free again: refill it, or wake the tick loop when the poll is too old for that.
-    refill();
-    deps.emit({ type: 'claim_failed', run: failed ?? run });
-    return false;
-  }
-
   /**
-   * Claims the reserved tasks and starts their agents. What to start is worked out, and each run's
-   * log opened, while the claims are written. The agents of a batch are started back to back, once
-   * every claim is in (or {@link BATCH_GRACE_MS} after the first, so that a slow tracker request
-   * holds up no one for long): started one at a time, between the exits of others, each would bring
-   * a ledger write of its own, and on a busy daemon the writes, not the agents, would set the pace.
+   * Claims a reserved task and starts its agent. What to start is worked out, and the run's log
+   * opened, while the claim is written. A refused claim gives the slot back and holds the task
+   * back (see {@link ClaimBackoff}); its slot waits for the next tick.
    */
-  async function dispatch(batch: Reservation[]): Promise<Array<RunRecord | undefined>> {
-    const claims = batch.map(claimAndPrepare);
-    const together = allOrSoonAfterFirst(claims, BATCH_GRACE_MS);
-    return Promise.all(
-      claims.map(async (claim) => {
-        const ready = await claim;
-        if (!ready) return undefined;
-        await together;
-        return start(ready);
-      }),
-    );
-  }
-
-  interface Claimed {
-    reservation: Reservation;
-    task: Task;
-    planning: Promise<LaunchPlan>;
-    prepared?: PreparedFiles;
-  }
-
-  async function claimAndPrepare(reservation: Reservation): Promise<Claimed | undefined> {
-    const { task, route, run, token } = reservation;
+  async function dispatch({ task, route, run, token }: Reservation, polledAt: number): Promise<RunRecord | undefined> {
     const claimedTask = { ...task, queue: route.inProgressQueue ?? task.queue };
-    const claiming = claim(task, route, run);
-    // Worked out a turn later, when the batch's claims are on their way (the JSON board's write has
-    // begun): then it fills the wait for the tracker instead of holding up the claims.
+    const claiming = claim(task, route, run, polledAt);
+    // Worked out a turn later, when the claim is on its way (the JSON board's write has begun):
+    // then it fills the wait for the tracker instead of holding up the claim.
     const planning = nextTurn().then(() => planLaunch(deps, run, claimedTask, route, token));
     // If the files cannot be made ready here, the spawner tries again and says why.
     const preparing = planning.then(({ launch, logFile, header }) => prepareAgentFiles({ cwd: launch.cwd, logFile, header })).catch(() => undefined);
     const [claimed, prepared] = await Promise.all([claiming, preparing]);
-    if (claimed) return { reservation, task: claimedTask, planning, prepared };
-    if (prepared) closeSync(prepared.log.fd);
-    await unlink(runLogFile(config.stateDir, run.id)).catch(() => {});
-    return undefined;
-  }
-
-  async function start({ reservation: { route, run }, task, planning, prepared }: Claimed): Promise<RunRecord | undefined> {
+    if (!claimed) {
+      if (prepared) closeSync(prepared.log.fd);
+      await unlink(runLogFile(config.stateDir, run.id)).catch(() => {});
+      return undefined;
+    }
     try {
-      const started = startRun(deps, run, task, route, await planning, prepared);
+      const started = startRun(deps, run, claimedTask, route, await planning, prepared);
       track(started);
       return started.record;
     } catch (error) {
@@ -209,6 +133,32 @@ export function createRouter(options: RouterOptions) {
       await settleRun(deps, run, route, { outcome: 'start_failed', durationMs: 0, reason });
       return undefined;
     }
+  }
+
+  /** Claim = move to the in-progress queue, then add our identity to the assignees. */
+  async function claim(task: Task, route: RouteConfig, run: RunRecord, polledAt: number): Promise<boolean> {
+    try {
+      await claimTask(task, route);
+    } catch (error) {
+      await claimFailed(task, route, run, error, polledAt);
+      return false;
+    }
+    const failures = claimBackoff.claimed(task.id);
+    if (failures > 0) log.info(`claimed task ${task.id} after ${failures} refused attempt${failures > 1 ? 's' : ''}`);
+    return true;
+  }
+
+  async function claimFailed(task: Task, route: RouteConfig, run: RunRecord, error: unknown, polledAt: number): Promise<void> {
+    const message = redact((error as Error).message);
+    const held = claimBackoff.failed(task.id, polledAt);
+    const next = `not tried again for ${formatDuration(held.delayMs)}`;
+    // A conflict is the claim guard at work: the task left its queue since the poll.
+    if (isAdapterError(error, 'conflict')) log.info(`not claiming task ${task.id}: ${message}`);
+    // One warning each time the wait grows, not one per attempt.
+    else if (held.grew) log.warn(`could not claim task ${task.id} (move to "${route.inProgressQueue}"): ${message}; ${next} (${held.failures} refused in a row)`);
+    else log.debug(`could not claim task ${task.id} again: ${message}; ${next}`);
+    const failed = await ledger.patch(run.id, { status: 'claim_failed', owner: undefined, tokenHash: undefined, endedAt: new Date().toISOString(), outcome: `claim failed: ${message}` });
+    deps.emit({ type: 'claim_failed', run: failed ?? run });
   }
 
   /** Failed runs whose backoff is over: the task is still claimed, so it goes again from here. */
@@ -314,17 +264,18 @@ export function createRouter(options: RouterOptions) {
       const dispatched = await startDueRetries(snapshot);
       // Every slot taken, and polled within the interval: a poll now could dispatch nothing.
       if (freeSlots(snapshot.runs) <= 0 && Date.now() - fetchedAt < config.pollIntervalMs) return { dispatched };
+      const polledAt = Date.now();
       const tasks = await fetchReady();
       await recordPoll(snapshot);
       if (!tasks) return { dispatched, error: lastPollError };
+      claimBackoff.keepOnly(new Set(tasks.map((task) => task.id)));
       const candidates = tasks.flatMap((task) => {
         const route = routes.get(task.queue);
-        return route ? [{ task, route }] : [];
+        return route && !claimBackoff.isHeld(task.id, polledAt) ? [{ task, route }] : [];
       });
-      if (tracker.claimTask) refills.remember(candidates);
       // A poll due for its own sake with every slot taken: nothing to reserve, nothing to write.
       const reserved = candidates.length > 0 && freeSlots(snapshot.runs) > 0 ? await reserve(candidates) : [];
-      const starts = inFlight(dispatch(reserved));
+      const starts = inFlight(Promise.all(reserved.map((reservation) => dispatch(reservation, polledAt))));
       if (options.background) {
         starts.catch(dispatchFailed);
         return { dispatched: [...dispatched, ...reserved.map(({ run }) => run)], ready: tasks.length };
@@ -348,10 +299,6 @@ export function createRouter(options: RouterOptions) {
       return planned;
     },
 
-    /** While on (the daemon's tick loop), a freed slot is refilled from the last poll (see refill). */
-    refillSlots(on: boolean): void {
-      refilling = on;
-    },
     activeCount: () => active.size + starting.size,
     /** Resolves when every run this process supervises has settled. */
     async waitForAll(): Promise<RunRecord[]> {
@@ -387,16 +334,3 @@ export function createRouter(options: RouterOptions) {
 export type Router = ReturnType<typeof createRouter>;
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** Resolves once every promise has settled, or `graceMs` after the first one did. */
-function allOrSoonAfterFirst(promises: Array<Promise<unknown>>, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    let timer: NodeJS.Timeout | undefined;
-    const soon = () => (timer ??= setTimeout(resolve, graceMs));
-    for (const promise of promises) promise.then(soon, soon);
-    void Promise.allSettled(promises).then(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}

@@ -13,17 +13,14 @@ export async function runTickLoop(router: Router, options: { pollIntervalMs: num
   let woken = false;
   const unsubscribe = router.onEvent((event) => {
     // Once the outcome is in the ledger, not when the process ends: a tick any sooner finds the slot
-    // still taken, and spends its turn (minGapMs) on nothing.
-    if (event.type !== 'exit' && event.type !== 'retry' && event.type !== 'claim_failed') return;
+    // still taken, and spends its turn (minGapMs) on nothing. A refused claim wakes nothing: the
+    // next poll comes soon enough, and polling at once would offer the same tasks again.
+    if (event.type !== 'exit' && event.type !== 'retry') return;
     woken = true;
     wake?.();
   });
-  const onAbort = () => {
-    router.refillSlots(false);
-    wake?.();
-  };
+  const onAbort = () => wake?.();
   options.signal.addEventListener('abort', onAbort);
-  router.refillSlots(!options.signal.aborted);
   try {
     while (!options.signal.aborted) {
       const started = Date.now();
@@ -52,7 +49,6 @@ export async function runTickLoop(router: Router, options: { pollIntervalMs: num
       });
     }
   } finally {
-    router.refillSlots(false);
     unsubscribe();
     options.signal.removeEventListener('abort', onAbort);
   }

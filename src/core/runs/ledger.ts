@@ -97,7 +97,6 @@ const HISTORY = 200;
 /** A change waiting for the next write, and its caller. */
 interface Queued {
   change: (data: LedgerData) => unknown;
-  last?: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -152,11 +151,10 @@ export class Ledger {
   /**
    * Read-modify-write under the lock; a burst of changes is one write. `change` (synchronous) sees
    * finished and active runs alike; runs it finishes move to the history after the ledger is written.
-   * With `last`, it runs after the other changes of its write: it sees every slot they free.
    */
-  update<T>(change: (data: LedgerData) => T, options: { last?: boolean } = {}): Promise<T> {
+  update<T>(change: (data: LedgerData) => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queued.push({ change, last: options.last, resolve: resolve as (value: unknown) => void, reject });
+      this.queued.push({ change, resolve: resolve as (value: unknown) => void, reject });
       // The first change of a burst asks the store for a write; the others join it.
       if (this.queued.length > 1) return;
       let taken: Queued[] | undefined;
@@ -183,16 +181,13 @@ export class Ledger {
     const known = new Set(history.map((run) => run.id));
     const data: LedgerData = { ...stored, runs: [...history, ...stored.runs] };
     this.applySoon(data.runs);
-    const results: Array<{ ok: boolean; value: unknown }> = [];
-    const run = (index: number) => {
+    const results = batch.map(({ change }) => {
       try {
-        results[index] = { ok: true, value: batch[index].change(data) };
+        return { ok: true, value: change(data) };
       } catch (error) {
-        results[index] = { ok: false, value: error };
+        return { ok: false, value: error };
       }
-    };
-    batch.forEach((queued, index) => queued.last || run(index));
-    batch.forEach((queued, index) => queued.last && run(index));
+    });
     const finished = data.runs.filter((run) => !ACTIVE.has(run.status) && !known.has(run.id));
     Object.assign(stored, data, { runs: data.runs.filter((run) => ACTIVE.has(run.status)) });
     this.finishing.push(...finished);

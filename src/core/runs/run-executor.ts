@@ -24,8 +24,6 @@ export interface ExecutorDeps {
   /** Agents outlive this process (poll-once --detach). */
   detach: boolean;
   emit(event: RouterEvent): void;
-  /** A run's outcome has just been queued for the ledger: its slot frees with that write. */
-  onSettling?(): void;
 }
 
 export type RouterEvent =
@@ -261,7 +259,6 @@ export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: Ro
     }
     return { ...run };
   });
-  deps.onSettling?.();
   const final = (await written) ?? record;
 
   const level = failed || attention ? 'warn' : 'info';

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { RunRecord } from '../../src/core/runs/ledger.ts';
@@ -26,67 +25,41 @@ function settledRuns(router: Router, count: number, ms = 20_000): Promise<RunRec
   });
 }
 
-describe('refilling a freed slot from the last poll', () => {
-  it('starts the next ready task when a run ends, without another poll', async () => {
-    const s = setupBoard(queues([task('1'), task('2'), task('3')]), { max_concurrent_agents: 1, routing: { Todo: { command: 'true', in_progress_queue: 'In Progress', on_success_queue: 'Done' } } }, process.env, { refillWithinMs: 60_000 });
-    let polls = 0;
-    const getReadyTasks = s.tracker.getReadyTasks.bind(s.tracker);
-    s.tracker.getReadyTasks = async (names) => (polls++, getReadyTasks(names));
-    const ended = settledRuns(s.router, 3);
-    s.router.refillSlots(true);
-    await s.router.tick();
-    const runs = await ended;
-    s.router.refillSlots(false);
-    await s.router.waitForAll();
-    assert.equal(polls, 1);
+/** Runs the daemon's tick loop until `count` runs have ended; returns them. */
+async function loopUntil(router: Router, count: number, pollIntervalMs = 60_000): Promise<RunRecord[]> {
+  const stop = new AbortController();
+  const ended = settledRuns(router, count);
+  const loop = runTickLoop(router, { pollIntervalMs, signal: stop.signal, log: silentLogger });
+  try {
+    return await ended;
+  } finally {
+    stop.abort();
+    await loop;
+    await router.waitForAll();
+  }
+}
+
+describe('filling a freed slot', () => {
+  it('starts the next ready task when a run ends, without waiting for the poll interval', async () => {
+    const s = setupBoard(queues([task('1'), task('2'), task('3')]), { max_concurrent_agents: 1, routing: { Todo: { command: 'true', in_progress_queue: 'In Progress', on_success_queue: 'Done' } } });
+    const runs = await loopUntil(s.router, 3);
     assert.deepEqual(runs.map((run) => [run.taskId, run.status]), [['1', 'succeeded'], ['2', 'succeeded'], ['3', 'succeeded']]);
     assert.deepEqual((await s.tracker.getReadyTasks(['Done'])).map((t) => t.id), ['1', '2', '3']);
   });
 
-  it('has at most one refill waiting for a ledger write: it reserves for every slot that write frees', async () => {
-    const tasks = Array.from({ length: 12 }, (_, i) => task(String(i + 1)));
-    const s = setupBoard(queues(tasks), { max_concurrent_agents: 4, routing: { Todo: { command: 'true', in_progress_queue: 'In Progress' } } }, process.env, { refillWithinMs: 60_000 });
-    let waiting = 0;
-    let mostWaiting = 0;
-    let refills = 0;
-    const update = s.ledger.update.bind(s.ledger);
-    s.ledger.update = ((change, options) => {
-      if (!options?.last) return update(change, options);
-      refills++;
-      mostWaiting = Math.max(mostWaiting, ++waiting);
-      return update((data) => (waiting--, change(data)), options);
-    }) as typeof s.ledger.update;
-    const ended = settledRuns(s.router, 12);
-    s.router.refillSlots(true);
-    await s.router.tick();
-    await ended;
-    s.router.refillSlots(false);
-    await s.router.waitForAll();
-    assert.ok(refills > 0, 'freed slots were refilled');
-    assert.equal(mostWaiting, 1);
-  });
-
-  it('skips a task that left its queue since the poll, and takes the next', async () => {
-    // A poll stays good for refills all test long, however slow the machine: the guard is what is tested.
-    const s = setupBoard(queues([task('1'), task('2'), task('3')]), { max_concurrent_agents: 1, routing: { Todo: { command: node, args: [join(AGENTS, 'sleeper.mjs'), '0.3'], in_progress_queue: 'In Progress' } } }, process.env, { refillWithinMs: 60_000 });
-    const ended = settledRuns(s.router, 2);
-    s.router.refillSlots(true);
-    await s.router.tick();
-    await s.tracker.moveTask('2', 'Done'); // a human takes task 2 while task 1 runs
-    const runs = await ended;
-    s.router.refillSlots(false);
-    await s.router.waitForAll();
+  it('takes the next task when one left its queue while a run went on', async () => {
+    const s = setupBoard(queues([task('1'), task('2'), task('3')]), { max_concurrent_agents: 1, routing: { Todo: { command: node, args: [join(AGENTS, 'sleeper.mjs'), '0.3'], in_progress_queue: 'In Progress' } } });
+    s.router.onEvent((event) => {
+      if (event.type === 'dispatch' && event.run.taskId === '1') void s.tracker.moveTask('2', 'Done'); // a human takes task 2 while task 1 runs
+    });
+    const runs = await loopUntil(s.router, 2);
     assert.deepEqual(runs.map((run) => run.taskId), ['1', '3']);
     assert.equal((await s.tracker.getTask('2')).queue, 'Done', 'left where the human put it');
-    const refused = (await s.ledger.read()).runs.find((run) => run.taskId === '2')!;
-    assert.equal(refused.status, 'claim_failed');
-    assert.match(refused.outcome!, /no longer in "Todo"/);
-    assert.equal(existsSync(join(s.config.stateDir, 'runs', `${refused.id}.log`)), false, 'no log file for a run that never started');
-    assert.equal(existsSync(join(s.config.stateDir, 'runs', `${runs[1].id}.log`)), true);
+    assert.ok(!(await s.ledger.read()).runs.some((run) => run.taskId === '2'), 'never reserved');
   });
 
-  it('dispatches nothing more once the daemon stops (only its tick loop refills)', async () => {
-    const s = setupBoard(queues([task('1'), task('2')]), { max_concurrent_agents: 1, routing: { Todo: { command: node, args: [join(AGENTS, 'sleeper.mjs'), '0.3'], in_progress_queue: 'In Progress' } } }, process.env, { refillWithinMs: 60_000 });
+  it('dispatches nothing more once the daemon stops', async () => {
+    const s = setupBoard(queues([task('1'), task('2')]), { max_concurrent_agents: 1, routing: { Todo: { command: node, args: [join(AGENTS, 'sleeper.mjs'), '0.3'], in_progress_queue: 'In Progress' } } });
     const stop = new AbortController();
     s.router.onEvent((event) => {
       if (event.type === 'dispatch') stop.abort(); // stop as soon as the first agent runs
@@ -127,7 +100,6 @@ describe('the tick loop', () => {
         return { dispatched: [] };
       },
       onEvent: (listener: (event: { type: string }) => void) => (listeners.add(listener), () => listeners.delete(listener)),
-      refillSlots: () => {},
     } as unknown as Router;
     const stop = new AbortController();
     const loop = runTickLoop(router, { pollIntervalMs: 60_000, signal: stop.signal, log: silentLogger, minGapMs: 30 });
