@@ -7,8 +7,15 @@ import { checkRouteCommands } from './route-commands.ts';
 export async function checkConfig(config: Config): Promise<{ json: unknown; text: string }> {
   checkStateDir(config);
   const commands = await checkRouteCommands(config);
-  const { env: _env, ...rest } = config;
+  const { env: _env, webhooks, ...rest } = config;
   const effective = JSON.parse(redact(JSON.stringify(rest))) as Record<string, unknown>;
+  if (webhooks) {
+    effective.webhooks = {
+      listen: webhooks.listen,
+      [webhooks.giteaSecretEnv]: webhooks.giteaSecret ? REDACTED : '(not set)',
+      [webhooks.plankaTokenEnv]: webhooks.plankaToken ? REDACTED : '(not set)',
+    };
+  }
   const credentials = credentialsOf(config.backend, config.env);
   if (config.backend) (effective.backend as Record<string, unknown>).credentials = credentials;
   const dispatchFileBackend = config.dispatchFile?.backend !== config.backend ? config.dispatchFile?.backend : undefined;

@@ -125,7 +125,9 @@ export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir:
   const { baseDir, env } = where;
   const at = (path: string) => (isAbsolute(path) ? path : resolve(baseDir, path));
   // A token variable the config names is a secret too, whatever it is called.
-  const tokenVariables = [raw.backend?.token_env, raw.dispatch_file?.backend?.token_env].filter((name): name is string => Boolean(name));
+  const giteaSecretEnv = raw.webhooks?.gitea_secret_env ?? 'GITEA_WEBHOOK_SECRET';
+  const plankaTokenEnv = raw.webhooks?.planka_token_env ?? 'PLANKA_WEBHOOK_TOKEN';
+  const tokenVariables = [raw.backend?.token_env, raw.dispatch_file?.backend?.token_env, giteaSecretEnv, plankaTokenEnv].filter((name): name is string => Boolean(name));
   const secretEnv = [...new Set([...raw.secret_env, ...tokenVariables])];
   for (const [name, value] of Object.entries(env)) {
     if (secretEnv.includes(name) || (SECRET_ENV_PATTERNS.some((pattern) => pattern.test(name)) && !PUBLIC_CREDENTIAL_ENV.has(name))) registerSecret(value);
@@ -191,8 +193,22 @@ export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir:
     routes,
     priority,
     dispatchFile,
+    webhooks: {
+      listen: raw.webhooks?.listen ? parseListen(raw.webhooks.listen, where.file) : undefined,
+      giteaSecret: env[giteaSecretEnv] || undefined,
+      giteaSecretEnv,
+      plankaToken: env[plankaTokenEnv] || undefined,
+      plankaTokenEnv,
+    },
     env,
   };
+}
+
+function parseListen(listen: string, file: string | undefined): { host: string; port: number } {
+  const colon = listen.lastIndexOf(':');
+  const port = Number(listen.slice(colon + 1));
+  if (port > 65535) throw new ConfigError(`${file ?? 'config'}: webhooks.listen: the port must be 0..65535 (got ${port})`);
+  return { host: listen.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port };
 }
 
 /** Every queue the routes name: watched, in progress, success and failure. */

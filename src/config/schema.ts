@@ -13,6 +13,7 @@ const seconds = (what: string) => v.pipe(v.number(`${what} must be a number of s
 const positiveInt = (what: string) => v.pipe(v.number(`${what} must be a whole number`), v.integer(`${what} must be a whole number`), v.minValue(1, `${what} must be at least 1`));
 const nonEmpty = (what: string) => v.pipe(v.string(`${what} must be a string`), v.minLength(1, `${what} must not be empty`));
 const port = v.pipe(v.number('must be a port number'), v.integer('must be a port number'), v.minValue(0, 'must be 0..65535'), v.maxValue(65535, 'must be 0..65535'));
+const envName = v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'));
 const stringList = v.array(v.string('must be a list of strings'), 'must be a list of strings');
 
 export const backendSchema = v.strictObject({
@@ -22,7 +23,7 @@ export const backendSchema = v.strictObject({
   /** `module` backends: the file of the adapter module. */
   path: v.optional(v.string()),
   /** Gitea: the environment variable holding the token (default GITEA_TOKEN). */
-  token_env: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'))),
+  token_env: v.optional(envName),
   /** Seconds before one tracker request gives up (default 30). */
   request_timeout: v.optional(seconds('request_timeout')),
   /** Free-form settings for a `module` backend, handed to it as they are. */
@@ -50,6 +51,15 @@ export const routeSchema = v.strictObject({
 export const apiSchema = v.strictObject({
   /** "token": per-run tokens and an operator token; "none": open, the reference's behaviour. */
   auth: v.optional(v.picklist(['token', 'none'], 'must be "token" or "none"'), 'token'),
+});
+
+export const webhooksSchema = v.strictObject({
+  /** `host:port` serving only /hooks/* (and /healthz); without it the hooks are on the API's address. */
+  listen: v.optional(v.pipe(v.string('must be "host:port"'), v.regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]]+):\d{1,5}$/, 'must be "host:port", e.g. "0.0.0.0:8099"'))),
+  /** The variable holding Gitea's webhook secret (default GITEA_WEBHOOK_SECRET). */
+  gitea_secret_env: v.optional(envName),
+  /** The variable holding the access token Planka sends (default PLANKA_WEBHOOK_TOKEN). */
+  planka_token_env: v.optional(envName),
 });
 
 const priorityLevels = v.strictObject({
@@ -97,6 +107,7 @@ export const configSchema = v.strictObject({
   /** Label names and title prefixes per priority, for the router's order (and dispatch-file's by default). */
   priority: v.optional(priorityLevels),
   dispatch_file: v.optional(dispatchFileSchema),
+  webhooks: v.optional(webhooksSchema),
 });
 
 export type RawConfig = v.InferOutput<typeof configSchema>;

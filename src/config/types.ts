@@ -41,6 +41,17 @@ export interface DispatchFileConfig {
   backend: BackendConfig;
 }
 
+export interface WebhooksConfig {
+  /** Serve /hooks/* on an address of their own; undefined: on the API's (or dispatch-file dashboard's) address. */
+  listen?: { host: string; port: number };
+  /** Gitea's webhook secret, from the environment; the Gitea receiver is on when it is set. */
+  giteaSecret?: string;
+  giteaSecretEnv: string;
+  /** The access token Planka sends as Bearer, from the environment; the Planka receiver is on when it is set. */
+  plankaToken?: string;
+  plankaTokenEnv: string;
+}
+
 export interface Config {
   /** The file the config came from; undefined for the built-in default. */
   file?: string;
@@ -62,6 +73,8 @@ export interface Config {
   /** Lower-cased label names / title prefixes per priority: the router's dispatch order. */
   priority: Record<PriorityName, string[]>;
   dispatchFile?: DispatchFileConfig;
+  /** Filled by normaliseConfig; absent in hand-made configs (tests). */
+  webhooks?: WebhooksConfig;
   /** Environment with the config's .env applied (process env wins). Secrets live here only. */
   env: Record<string, string | undefined>;
 }

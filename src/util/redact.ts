@@ -27,7 +27,7 @@ export function redact(text: string): string {
 }
 
 /** Environment variable names that hold tracker credentials: never passed to agents. */
-export const SECRET_ENV_PATTERNS: RegExp[] = [/^PLANKA_/, /^GITEA_TOKEN$/, /^DISPATCHER_OPERATOR_TOKEN$/];
+export const SECRET_ENV_PATTERNS: RegExp[] = [/^PLANKA_/, /^GITEA_TOKEN$/, /^GITEA_WEBHOOK_SECRET$/, /^DISPATCHER_OPERATOR_TOKEN$/];
 
 /**
  * Credential variables that name who the dispatcher is, not a secret: kept from agents like the
