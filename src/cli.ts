@@ -133,6 +133,15 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('refresh')
+    .description('ask the running `dispatcher run` for a tick now (poll and dispatch without waiting for poll_interval); returns once the tick has started')
+    .addHelpText('after', examples(['dispatcher refresh', 'dispatcher refresh --json']))
+    .action(async (_options, command: Command) => {
+      const { refresh } = await import('./commands/refresh.ts');
+      print(command, await refresh(await context(command)));
+    });
+
+  program
     .command('status')
     .description('running agents, free slots, last poll and recent runs, from the ledger (works while a daemon runs elsewhere)')
     .addHelpText('after', examples(['dispatcher status', 'dispatcher status --json']))

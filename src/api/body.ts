@@ -17,9 +17,7 @@ export interface BodyLimits {
 export async function readJsonObject(request: IncomingMessage, limits: BodyLimits): Promise<Record<string, unknown>> {
   if (!hasBody(request)) throw new ApiError(400, 'invalid_json', 'this request needs a JSON object body');
   assertJsonContentType(request.headers['content-type']);
-  const declared = Number(request.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limits.maxBytes) throw tooLarge(limits.maxBytes);
-  const text = (await readRaw(request, limits)).toString('utf8');
+  const text = (await readRawBody(request, limits)).toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -38,7 +36,7 @@ function hasBody(request: IncomingMessage): boolean {
   return length !== undefined && length !== '0';
 }
 
-function assertJsonContentType(header: string | undefined): void {
+export function assertJsonContentType(header: string | undefined): void {
   const [mediaType = '', ...params] = (header ?? '').split(';').map((part) => part.trim().toLowerCase());
   const isJson = mediaType === 'application/json' || /^application\/[\w.-]+\+json$/.test(mediaType);
   const charset = params.find((param) => param.startsWith('charset='))?.slice(8).replace(/"/g, '');
@@ -49,7 +47,10 @@ function assertJsonContentType(header: string | undefined): void {
 
 const tooLarge = (maxBytes: number) => new ApiError(413, 'payload_too_large', `the body is larger than ${maxBytes} bytes`, {}, true);
 
-function readRaw(request: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
+/** The body's bytes as sent (413 over the limit, at once when Content-Length says so; 408 when too slow). */
+export function readRawBody(request: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limits.maxBytes) return Promise.reject(tooLarge(limits.maxBytes));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

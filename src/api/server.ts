@@ -134,7 +134,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
 
 /** Requests node cannot even parse (garbage, huge headers, timeouts) still get a JSON answer. */
-function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   const pending = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
   if (pending && !pending.writableFinished && !pending.destroyed) {
     // An answer to the previous request is still being made: let it out first, then hang up.

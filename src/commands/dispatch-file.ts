@@ -30,6 +30,8 @@ export interface DispatchFileOptions {
   now?: () => number;
   sleep?: LoopOptions['sleep'];
   backoff?: LoopOptions['backoff'];
+  /** Webhook deliveries ask for a cycle now through these. */
+  requests?: LoopOptions['requests'];
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
 }
@@ -103,6 +105,7 @@ export async function dispatchFile(options: DispatchFileOptions): Promise<Dispat
       now,
       sleep: options.sleep,
       backoff: options.backoff,
+      requests: options.requests,
       runCycle: () =>
         runDispatchCycle({
           tracker,

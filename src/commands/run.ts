@@ -5,6 +5,8 @@ import { runTickLoop } from '../core/dispatch/tick-loop.ts';
 import type { StopSignals } from './stop-signals.ts';
 import { preferSmallHeap } from '../util/long-running.ts';
 import { captureLog, mountRunDashboard } from '../api/dashboard/run-dashboard.ts';
+import { serveHooks, type HookServing } from '../api/hooks/serve.ts';
+import { mountRefresh } from '../api/refresh.ts';
 
 export interface RunOptions {
   /** On SIGINT/SIGTERM, wait this long for running agents before leaving them to the next start. */
@@ -29,13 +31,17 @@ export async function runDaemon(context: CommandContext, options: RunOptions): P
     tail.detach();
     throw error;
   });
-  const { config, log, router } = runtime;
-  const dashboard = runtime.api
-    ? await mountRunDashboard({ api: runtime.api, config, ledger: runtime.ledger, router, log, tail }).catch(async (error) => {
-        await runtime.close();
-        throw error;
-      })
-    : undefined;
+  const { config, log, router, requests } = runtime;
+  let hooks: HookServing | undefined;
+  const dashboard = await (async () => {
+    if (runtime.api) mountRefresh(runtime.api, requests);
+    hooks = await serveHooks({ config, mode: 'run', requests, status: runtime.push!, log, mount: runtime.api });
+    return runtime.api ? mountRunDashboard({ api: runtime.api, config, ledger: runtime.ledger, router, log, tail, push: runtime.push }) : undefined;
+  })().catch(async (error) => {
+    await hooks?.close();
+    await runtime.close();
+    throw error;
+  });
   const stopping = options.stop;
   stopping.onForce(async () => {
     log.warn('second signal: leaving now; running agents are left to the next start');
@@ -44,7 +50,7 @@ export async function runDaemon(context: CommandContext, options: RunOptions): P
   try {
     log.info(`dispatcher running: ${config.routes.length} route(s), polling every ${config.pollIntervalMs / 1000}s, at most ${config.maxConcurrentAgents} agents${runtime.apiUrl ? `, agent API on ${runtime.apiUrl}` : ''}`);
     options.onReady?.({ apiUrl: runtime.apiUrl });
-    await runTickLoop(router, { pollIntervalMs: config.pollIntervalMs, signal: stopping.signal, log });
+    await runTickLoop(router, { pollIntervalMs: config.pollIntervalMs, signal: stopping.signal, log, requests });
     log.info(`${stopping.received ?? 'stop'}: stopping; ${router.activeCount()} agent(s) running (${options.stopAgents ? 'stopping them' : `draining up to ${options.drainSeconds}s`}); send again to leave now`);
     if (options.stopAgents) {
       await router.stopAll('the dispatcher is shutting down');
@@ -58,6 +64,7 @@ export async function runDaemon(context: CommandContext, options: RunOptions): P
     log.info('dispatcher stopped');
   } finally {
     dashboard?.close();
+    await hooks?.close();
     await runtime.close();
   }
 }

@@ -13,6 +13,8 @@ import type { AppLogger } from '../log.ts';
 import { redact } from '../util/redact.ts';
 import { ConfigError } from '../errors.ts';
 import type { CommandContext } from './context.ts';
+import { TickRequests } from '../core/dispatch/tick-requests.ts';
+import { PushStatusRecorder } from '../api/hooks/push-status.ts';
 
 /** Everything a dispatching command holds; `close()` releases it all, in reverse order. */
 export interface Runtime {
@@ -24,6 +26,10 @@ export interface Runtime {
   apiUrl?: string;
   /** Set when this process serves the API (the dashboard mounts its routes here). */
   api?: ApiServer;
+  /** Asks the daemon's tick loop for a tick now (webhooks, refresh). */
+  requests: TickRequests;
+  /** The last delivery per tracker and the last tick's trigger (`run` only; in state_dir for `status`). */
+  push?: PushStatusRecorder;
   close(): Promise<void>;
 }
 
@@ -46,6 +52,12 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
     releasers.push(async () => tracker.close?.());
     const ledger = new Ledger(config.stateDir);
     const previous = await ledger.read(); // a corrupt ledger stops us here, before anything is claimed
+    const requests = new TickRequests();
+    const push = options.mode === 'run' ? new PushStatusRecorder({ stateDir: config.stateDir, onWriteError: (error) => log.warn(`cannot write the push status: ${error.message}`) }) : undefined;
+    if (push) {
+      requests.onTick(({ trigger, at }) => push.tick(trigger, at));
+      releasers.push(() => push.flush());
+    }
 
     let api: Runtime['api'];
     let apiUrl: string | undefined;
@@ -73,7 +85,7 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
       let identity: string | undefined;
       statusOf = async () => {
         identity ??= await tracker.whoami().catch(() => undefined);
-        return { ...buildStatus(await ledger.read(), config, ledger.owner), identity, tracker: { type: config.backend?.type, ...router.health() } };
+        return { ...buildStatus(await ledger.read(), config, ledger.owner), identity, tracker: { type: config.backend?.type, ...router.health() }, ...(push ? { push: push.snapshot() } : {}) };
       };
     } else if (options.detach) {
       apiUrl = (await ledger.read()).daemons.find((daemon) => daemon.apiUrl)?.apiUrl;
@@ -90,7 +102,7 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
         data.daemons = data.daemons.filter((daemon) => daemon.instance !== ledger.owner.instance);
       }),
     );
-    return { config, log, tracker, ledger, router, apiUrl, api, close };
+    return { config, log, tracker, ledger, router, apiUrl, api, requests, push, close };
   } catch (error) {
     await close();
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {

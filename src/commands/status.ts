@@ -1,13 +1,26 @@
 import { checkStateDir } from '../config/state-dir.ts';
 import { Ledger } from '../core/runs/ledger.ts';
 import { buildStatus, type StatusSnapshot } from '../core/runs/status.ts';
+import { readPushStatus, type PushStatus } from '../api/hooks/push-status.ts';
 import type { CommandContext } from './context.ts';
 
-export async function showStatus(context: CommandContext): Promise<{ json: StatusSnapshot; text: string }> {
+export async function showStatus(context: CommandContext): Promise<{ json: StatusSnapshot & { push?: PushStatus }; text: string }> {
   const config = context.config();
   checkStateDir(config);
   const status = buildStatus(await new Ledger(config.stateDir).read(), config);
-  return { json: status, text: renderStatus(status) };
+  const push = await readPushStatus(config.stateDir);
+  const json = push ? { ...status, push } : status;
+  return { json, text: renderStatus(json) };
+}
+
+/** How the last tick started, and the last webhook delivery of each tracker (time, event, what became of it). */
+export function renderPush(push: PushStatus | undefined): string[] {
+  if (!push) return [];
+  const lines = [`last tick: ${push.lastTick ? `${push.lastTick.at} (${push.lastTick.trigger})` : 'none yet'}`];
+  for (const [tracker, delivery] of Object.entries(push.deliveries)) {
+    lines.push(`last ${tracker} delivery: ${delivery.at} ${delivery.event ?? '(no event)'} ${delivery.result}${delivery.reason ? ` (${delivery.status}: ${delivery.reason})` : ''}`);
+  }
+  return lines;
 }
 
 function duration(ms: number | undefined): string {
@@ -16,10 +29,11 @@ function duration(ms: number | undefined): string {
   return seconds < 60 ? `${seconds}s` : seconds < 3600 ? `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s` : `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-export function renderStatus(status: StatusSnapshot): string {
+export function renderStatus(status: StatusSnapshot & { push?: PushStatus }): string {
   const lines = [
     `slots: ${status.slots.used}/${status.slots.max} used, ${status.slots.free} free`,
     `last poll: ${status.lastPollAt ?? 'never'}${status.lastPollError ? ` (failing: ${status.lastPollError})` : ''}`,
+    ...renderPush(status.push),
     `daemons: ${status.daemons.length ? status.daemons.map((d) => `${d.mode} pid ${d.pid}${d.apiUrl ? ` ${d.apiUrl}` : ''}`).join(', ') : 'none running'}`,
     '',
     status.running.length ? 'running:' : 'running: none',

@@ -8,7 +8,8 @@ import { createDashboardFeed, type DashboardFeed, type FeedOptions } from './fee
 import { createLogTail } from './log-tail.ts';
 import { mountDashboard } from './routes.ts';
 import { createDashboardAccess } from './session.ts';
-import { startDashboardServer } from './standalone-server.ts';
+import { startDashboardServer, type DashboardServer } from './standalone-server.ts';
+import type { PushStatusRecorder } from '../hooks/push-status.ts';
 import type { LogLine } from './types.ts';
 
 export interface DispatchFileDashboard {
@@ -16,6 +17,8 @@ export interface DispatchFileDashboard {
   /** Hand this to dispatchFile(): what the loop publishes is what the page shows. */
   state: DispatchStateStore;
   feed: DashboardFeed;
+  /** Mounts another endpoint on the dashboard's server (the webhook receivers). */
+  route: DashboardServer['route'];
   close(): Promise<void>;
 }
 
@@ -26,6 +29,8 @@ export interface DispatchFileDashboardOptions {
   host?: string;
   port?: number;
   feed?: Partial<Pick<FeedOptions, 'minGapMs' | 'logBatchMs' | 'refreshMs' | 'hub'>>;
+  /** Webhook deliveries and how the last cycle started. */
+  push?: PushStatusRecorder;
 }
 
 /**
@@ -62,9 +67,10 @@ export async function startDispatchFileDashboard(options: DispatchFileDashboardO
       ...options.feed,
       tail,
       log: log.withTag('dashboard'),
-      build: () => buildDispatchFileState(store.get(), { trackerType: settings.backend.type, owner: settings.owner, instance }),
+      build: () => buildDispatchFileState(store.get(), { trackerType: settings.backend.type, owner: settings.owner, instance, push: options.push?.snapshot() }),
     });
     const stopState = store.subscribe(() => feed.changed());
+    const stopPush = options.push?.onChange(() => feed.changed());
     const port = Number(new URL(server.url).port);
     mountDashboard(server, { feed, access: createDashboardAccess({ auth: config.apiAuth, operatorToken: operator?.token, port }) });
     log.info(`dashboard on ${server.url}/${operator ? ` (on the first visit, append ?token= and the operator token from ${operator.file})` : ''}`);
@@ -72,8 +78,10 @@ export async function startDispatchFileDashboard(options: DispatchFileDashboardO
       url: `${server.url}/`,
       state,
       feed,
+      route: (method, path, handler, mount) => server.route(method, path, handler, mount),
       async close() {
         stopState();
+        stopPush?.();
         feed.close();
         tail.detach();
         await server.close();

@@ -3,6 +3,8 @@ import type { DispatchSnapshot } from '../../core/dispatch-file/state.ts';
 import { redact } from '../../util/redact.ts';
 import { taskRef } from './task-view.ts';
 import type { DashboardState, GroupsView, RecentItem } from './types.ts';
+import type { PushStatus } from '../hooks/push-status.ts';
+import { pushView } from './push-view.ts';
 
 export interface DispatchFileStateContext {
   /** Backend type (gitea...). */
@@ -11,6 +13,8 @@ export interface DispatchFileStateContext {
   owner?: string;
   instance: string;
   now?: number;
+  /** Webhook deliveries and the last cycle's trigger. */
+  push?: PushStatus;
 }
 
 /** The `dispatch-file` daemon's dashboard state, from its state store's snapshot. */
@@ -60,6 +64,7 @@ export function buildDispatchFileState(snapshot: DispatchSnapshot, context: Disp
       ...(snapshot.nextPollAt ? { nextPollAt: snapshot.nextPollAt } : {}),
       consecutiveFailures: snapshot.tracker.consecutiveFailures,
       ...(snapshot.tracker.lastError ? { lastError: redact(snapshot.tracker.lastError) } : {}),
+      ...pushView(context.push),
     },
     ...(rate ? { rateLimit: { perMinute: rate.ratePerMinute, capacity: rate.capacity, available: rate.available, ...(rate.nextSlotAt ? { nextSlotAt: rate.nextSlotAt } : {}) } } : {}),
     ...(snapshot.lastCycle ? { lastCycle: { ...snapshot.lastCycle } } : {}),

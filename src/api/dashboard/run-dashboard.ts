@@ -8,6 +8,7 @@ import { createDashboardFeed, type DashboardFeed, type FeedOptions } from './fee
 import { createLogTail, type LogTail } from './log-tail.ts';
 import { mountDashboard, type RouteMount } from './routes.ts';
 import { buildRunState } from './run-snapshot.ts';
+import type { PushStatusRecorder } from '../hooks/push-status.ts';
 import { createDashboardAccess } from './session.ts';
 
 export type CapturedLog = ReturnType<typeof createLogTail>;
@@ -27,6 +28,8 @@ export interface RunDashboardOptions {
   router: Pick<Router, 'health' | 'onEvent'>;
   log: AppLogger;
   tail: CapturedLog;
+  /** Webhook deliveries and how the last tick started. */
+  push?: PushStatusRecorder;
   /** Tests and benchmarks: feed timings. */
   feed?: Partial<Pick<FeedOptions, 'minGapMs' | 'logBatchMs' | 'refreshMs' | 'hub'>>;
 }
@@ -49,9 +52,10 @@ export async function mountRunDashboard(options: RunDashboardOptions): Promise<R
     ...options.feed,
     tail,
     log: log.withTag('dashboard'),
-    build: async () => buildRunState(await ledger.read(), { config, health: router.health(), self: ledger.owner, instance, startedAt }),
+    build: async () => buildRunState(await ledger.read(), { config, health: router.health(), self: ledger.owner, instance, startedAt, push: options.push?.snapshot() }),
   });
   const stopEvents = router.onEvent(() => feed.changed());
+  const stopPush = options.push?.onChange(() => feed.changed());
   mountDashboard(api, { feed, access: createDashboardAccess({ auth: config.apiAuth, operatorToken: operator?.token, port: Number(new URL(api.url).port) }) });
   log.info(`dashboard on ${api.url}/${operator ? ` (on the first visit, append ?token= and the operator token from ${operator.file})` : ''}`);
   return {
@@ -60,6 +64,7 @@ export async function mountRunDashboard(options: RunDashboardOptions): Promise<R
     tail,
     close() {
       stopEvents();
+      stopPush?.();
       feed.close();
       tail.detach();
     },

@@ -5,6 +5,8 @@ import { isProcessAlive } from '../../util/file-lock.ts';
 import { redact } from '../../util/redact.ts';
 import { priorityFromTitle, taskRef, trackerWhere } from './task-view.ts';
 import type { DashboardState, GroupsView, RecentItem, RunningItem, WaitingItem } from './types.ts';
+import type { PushStatus } from '../hooks/push-status.ts';
+import { pushView } from './push-view.ts';
 
 /** How many finished runs the snapshot carries (the ledger keeps up to 500). */
 export const RECENT_RUNS = 100;
@@ -14,6 +16,8 @@ const FAILED: ReadonlySet<string> = new Set(['failed', 'timed_out', 'start_faile
 export interface RunStateContext {
   config: Pick<Config, 'maxConcurrentAgents' | 'pollIntervalMs' | 'backend' | 'routes' | 'dispatchFile' | 'priority'>;
   health: ReturnType<Router['health']>;
+  /** Webhook deliveries and the last tick's trigger. */
+  push?: PushStatus;
   /** This process, to tell it from the other dispatchers of the host. */
   self?: RunOwner;
   instance: string;
@@ -85,6 +89,7 @@ export function buildRunState(data: LedgerData, context: RunStateContext): Dashb
       consecutiveFailures: health.consecutiveFailures,
       ...optional('lastError', lastError ? redact(lastError) : undefined),
       ...optional('backoffUntil', backoff),
+      ...pushView(context.push),
     },
     slots: { max: config.maxConcurrentAgents, used: occupying.length, free: Math.max(0, config.maxConcurrentAgents - occupying.length) },
     running,

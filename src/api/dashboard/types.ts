@@ -51,6 +51,10 @@ export interface TrackerView {
   lastError?: string;
   /** `run`: polls are backed off until then after failures. */
   backoffUntil?: string;
+  /** How the latest tick (cycle) started: poll, webhook, refresh, run ended. */
+  lastTick?: { trigger: string; at: string };
+  /** The last webhook delivery of each tracker: never its body. */
+  deliveries?: Array<{ tracker: string; at: string; event?: string; result: 'accepted' | 'ignored' | 'refused'; status: number; reason?: string }>;
 }
 
 export interface TaskRef {

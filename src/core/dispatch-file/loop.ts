@@ -2,6 +2,7 @@ import { backoffDelay } from '../../util/backoff.ts';
 import type { CycleResult } from './cycle.ts';
 import { icons, type DispatchLog } from './log-lines.ts';
 import type { DispatchStateStore } from './state.ts';
+import type { TickRequests, TickTrigger } from '../dispatch/tick-requests.ts';
 
 /**
  * Runs cycles until the signal aborts (or once). When nothing can be read from the tracker the
@@ -18,6 +19,8 @@ export interface LoopOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** First wait after a failed cycle and the longest (defaults: min(interval, 15 s) and max(interval, 10 min)). */
   backoff?: { baseMs: number; maxMs: number };
+  /** Webhook deliveries ask for a cycle now through these: the wait ends early (the rate limit still holds files back). */
+  requests?: TickRequests;
 }
 
 export interface LoopTotals {
@@ -37,8 +40,11 @@ export async function runDispatchLoop(options: LoopOptions): Promise<LoopTotals>
   const maxMs = options.backoff?.maxMs ?? Math.max(options.intervalMs, 600_000);
   const totals: LoopTotals = { cycles: 0, dispatched: 0, errors: 0 };
   let failures = 0;
+  let trigger: TickTrigger | 'stop' = 'poll';
 
-  while (!options.signal.aborted) {
+  while (!options.signal.aborted && trigger !== 'stop') {
+    const cycleStartedAt = Date.now();
+    options.requests?.started(trigger);
     let result: CycleResult | undefined;
     let failure: string | undefined;
     try {
@@ -85,7 +91,9 @@ export async function runDispatchLoop(options: LoopOptions): Promise<LoopTotals>
     options.state.update((draft) => {
       draft.nextPollAt = nextPollAt;
     });
-    await sleep(delay, options.signal);
+    // A requested cycle comes at once, but never sooner than MIN_WAIT_MS after the last one began.
+    if (options.requests) trigger = await options.requests.wait(delay, options.signal, cycleStartedAt + MIN_WAIT_MS);
+    else await sleep(delay, options.signal);
   }
   options.state.update((draft) => {
     draft.nextPollAt = undefined;

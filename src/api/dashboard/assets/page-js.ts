@@ -186,6 +186,11 @@ export const PAGE_JS = String.raw`(function () {
     else if (tr.nextPollAt) line(tracker, '', 'next poll ', live('until', tr.nextPollAt));
     if (tr.consecutiveFailures > 0) line(tracker, 'bad', tr.consecutiveFailures + ' failed poll' + (tr.consecutiveFailures > 1 ? 's' : '') + ' in a row');
     if (tr.lastError) line(tracker, 'bad', tr.lastError).title = tr.lastError;
+    if (tr.lastTick) line(tracker, '', 'last tick ', live('ago', tr.lastTick.at), ' (' + tr.lastTick.trigger + ')');
+    (tr.deliveries || []).forEach(function (d) {
+      var what = d.result === 'refused' ? 'refused (' + d.status + (d.reason ? ': ' + d.reason : '') + ')' : d.result;
+      line(tracker, d.result === 'refused' ? 'bad' : '', d.tracker + ' webhook ', live('ago', d.at), ': ' + (d.event ? d.event + ' ' : '') + what).title = d.reason || '';
+    });
     cards.push(tracker);
 
     if (s.slots) {
