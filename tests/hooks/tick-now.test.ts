@@ -15,7 +15,6 @@ function countingRouter() {
   let hold: Promise<void> | undefined;
   const router = {
     onEvent: () => () => {},
-    refillSlots: () => {},
     async tick() {
       ticks.push({ at: Date.now() });
       await hold;
