@@ -64,10 +64,11 @@ export function buildProgram(): Command {
   program
     .command('init')
     .description('write a commented dispatcher.toml and an empty board.json into the current folder')
-    .addHelpText('after', examples(['dispatcher init', 'dispatcher run']))
-    .action(async (_options, command: Command) => {
+    .addOption(new Option('--agent <kind>', 'the route runs this agent, set up to work unattended (docs/agents.md)').choices(['command', 'claude', 'codex']).default('command'))
+    .addHelpText('after', examples(['dispatcher init', 'dispatcher init --agent claude', 'dispatcher run']))
+    .action(async (options, command: Command) => {
       const { initProject } = await import('./commands/init.ts');
-      const written = await initProject(process.cwd());
+      const written = await initProject(process.cwd(), options.agent);
       print(command, { json: { written }, text: `wrote ${written.join(' and ')}\nnext: edit dispatcher.toml, then run \`dispatcher run\`` });
     });
 

@@ -2,6 +2,8 @@ import { checkStateDir } from '../config/state-dir.ts';
 import type { BackendConfig, Config } from '../config/types.ts';
 import { redact, REDACTED } from '../util/redact.ts';
 import { checkRouteCommands } from './route-commands.ts';
+import { agentRouteWarnings } from './agent-route-checks.ts';
+import { formatDuration } from '../core/runs/run-comment.ts';
 
 /** The effective config as users write it (snake_case), with secrets and the environment left out. */
 export async function checkConfig(config: Config): Promise<{ json: unknown; text: string }> {
@@ -27,8 +29,11 @@ export async function checkConfig(config: Config): Promise<{ json: unknown; text
   const routes = config.routes.map((route, index) => {
     const found = commands[index];
     const where = found.path ? `${found.version ? `${found.version}, ` : ''}${found.path}` : 'NOT FOUND on PATH';
-    return `  ${JSON.stringify(route.queue)} → ${`${route.command} ${route.args.join(' ')}`.trimEnd()}  (${where})`;
+    const limit = route.timeoutMs ?? config.defaultAgentTimeoutMs;
+    const timeout = limit === undefined ? 'no time limit' : `time limit ${formatDuration(limit)}`;
+    return `  ${JSON.stringify(route.queue)} → ${`${route.command} ${route.args.join(' ')}`.trimEnd()}  (${where}; ${timeout})`;
   });
+  const warnings = agentRouteWarnings(config);
   const text = [
     `config ok: ${config.file ?? '(built-in)'}`,
     `backend: ${config.backend ? `${config.backend.type} ${redact(config.backend.url ?? config.backend.path ?? '')}` : '(none)'}`,
@@ -38,8 +43,9 @@ export async function checkConfig(config: Config): Promise<{ json: unknown; text
     routes.length ? `routes:\n${routes.join('\n')}` : 'routes: (none)',
     ...(config.dispatchFile ? [`dispatch-file: ${config.dispatchFile.repos.join(', ') || `every repo of ${config.dispatchFile.owner}`} → ${config.dispatchFile.tasksDir}`] : []),
     ...(Object.keys(dispatchFileCredentials).length ? [`dispatch-file credentials: ${said(dispatchFileCredentials)}`] : []),
+    ...warnings.map((warning) => `warning: ${warning}`),
   ].join('\n');
-  return { json: { ok: true, config: effective, commands }, text };
+  return { json: { ok: true, config: effective, commands, warnings }, text };
 }
 
 /** Which credential variables a backend reads, and whether each is set — never their values. */

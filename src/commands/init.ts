@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.ts';
 
-const CONFIG = `# dispatcher configuration: https://github.com/ (see docs/configuration.md for every key)
+const HEADER = `# dispatcher configuration: https://github.com/ (see docs/configuration.md for every key)
 poll_interval = 30            # seconds between polls
 max_concurrent_agents = 3     # agents running at once, across all routes
 # default_agent_timeout = 3600  # seconds; TERM, then KILL after kill_grace
@@ -12,7 +12,9 @@ api_port = 8000
 [backend]
 type = "json"                 # "json", "planka", "gitea" or "module"
 url = "board.json"            # relative to this file
+`;
 
+const COMMAND_ROUTE = `
 [routing."Todo"]
 command = "echo"              # any program; never run through a shell
 args = ["Working on task {task_id}: {task_name}"]
@@ -22,12 +24,55 @@ in_progress_queue = "In Progress"
 # on_failure_queue = "Todo"
 `;
 
+/** Claude Code in print mode, allowed only the dispatcher's own task commands (docs/agents.md). */
+const CLAUDE_ROUTE = `
+[routing."Todo"]
+agent = "claude"
+command = "claude"            # or its full path
+args = [
+  "-p", "You work on task {task_id} ({task_name}). Read it with: dispatcher task show {task_id}. Report what you did with: dispatcher task comment {task_id} \\"<your report>\\". When it is done, move it with: dispatcher task move {task_id} Done",
+  # Print mode has no one to ask: a tool not allowed here is denied. Add what the work needs
+  # ("Edit", "Bash(npm test:*)", ...). As root, --dangerously-skip-permissions is refused.
+  "--allowedTools", "Bash(dispatcher task:*)",
+]
+in_progress_queue = "In Progress"
+on_success_queue = "Done"
+cwd = "work/{task_id}"        # one folder per task; the resume hint in the run comment cds there
+timeout = 3600                # seconds (claude and codex routes default to 3600 anyway)
+# env = { CLAUDE_CONFIG_DIR = "/srv/agents/claude" }   # where sessions live; the resume hint names it
+`;
+
+/** Codex in exec mode, with loopback open so that `dispatcher task` reaches the API (docs/agents.md). */
+const CODEX_ROUTE = `
+[routing."Todo"]
+agent = "codex"
+command = "codex"             # or its full path
+args = [
+  "exec",
+  "--skip-git-repo-check",    # outside a git repository codex exec refuses to run without it
+  # The default sandbox blocks loopback, and with it the dispatcher API:
+  "-s", "workspace-write", "-c", "sandbox_workspace_write.network_access=true",
+  # Codex runs commands in a login shell that resets PATH: call this CLI as "$DISPATCHER_BIN".
+  "You work on task {task_id} ({task_name}). Read it with: \\"$DISPATCHER_BIN\\" task show {task_id}. Report what you did with: \\"$DISPATCHER_BIN\\" task comment {task_id} \\"<your report>\\". When it is done, move it with: \\"$DISPATCHER_BIN\\" task move {task_id} Done",
+]
+in_progress_queue = "In Progress"
+on_success_queue = "Done"
+cwd = "work/{task_id}"        # one folder per task; the resume hint in the run comment cds there
+timeout = 3600                # Codex without network waits for it forever: keep a limit
+# env = { CODEX_HOME = "/srv/agents/codex" }   # where sessions live; the resume hint names it
+`;
+
+const ROUTES = { command: COMMAND_ROUTE, claude: CLAUDE_ROUTE, codex: CODEX_ROUTE } as const;
+export type InitAgent = keyof typeof ROUTES;
+export const INIT_AGENTS = Object.keys(ROUTES) as InitAgent[];
+
 const BOARD = `${JSON.stringify({ queues: { Todo: [], 'In Progress': [], Done: [] } }, null, 2)}\n`;
 
-/** Writes dispatcher.toml and board.json; refuses to overwrite either. */
-export async function initProject(folder: string): Promise<string[]> {
+/** Writes dispatcher.toml (with a route for `agent`) and board.json; refuses to overwrite either. */
+export async function initProject(folder: string, agent: InitAgent = 'command'): Promise<string[]> {
+  if (!ROUTES[agent]) throw new UsageError(`--agent must be one of: ${INIT_AGENTS.join(', ')}`);
   const files: Array<[string, string]> = [
-    ['dispatcher.toml', CONFIG],
+    ['dispatcher.toml', HEADER + ROUTES[agent]],
     ['board.json', BOARD],
   ];
   const written: string[] = [];

@@ -114,6 +114,13 @@ function withDotEnv(baseDir: string, processEnv: NodeJS.ProcessEnv): Record<stri
 
 const seconds = (value: number | undefined) => (value === undefined ? undefined : Math.round(value * 1000));
 
+/**
+ * Claude and Codex routes get a time limit even when none is configured: Codex offline waits for
+ * the network forever ("Reconnecting... waiting for network"), and a slot held forever is lost.
+ */
+export const CODING_AGENT_TIMEOUT_S = 3600;
+const CODING_AGENTS: ReadonlySet<string> = new Set(['claude', 'codex']);
+
 export const DEFAULT_PRIORITY: Record<PriorityName, string[]> = {
   CRITICAL: ['critical', 'p0', 'priority/critical'],
   HIGH: ['high', 'p1', 'priority/high'],
@@ -137,7 +144,7 @@ export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir:
     command: route.command,
     args: route.args,
     inProgressQueue: route.in_progress_queue,
-    timeoutMs: seconds(route.timeout),
+    timeoutMs: seconds(route.timeout ?? (raw.default_agent_timeout === undefined && CODING_AGENTS.has(route.agent) ? CODING_AGENT_TIMEOUT_S : undefined)),
     cwd: route.cwd,
     env: route.env,
     onSuccessQueue: route.on_success_queue,

@@ -1,8 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDir, writeFile } from '../helpers.ts';
+import { AGENTS } from './support.ts';
 
 describe('dispatcher config check', () => {
   it('prints the effective config with secrets redacted and says where each route command is', async () => {
@@ -19,9 +20,39 @@ describe('dispatcher config check', () => {
     assert.equal(report.commands[0].version, '2.0.14 (Claude Code)');
     assert.equal(report.commands[1].path, undefined);
     const human = await runCli(['config', 'check'], { cwd: dir });
-    assert.match(human.stdout, /"o\/r:other" → no-such-agent-cmd {2}\(NOT FOUND on PATH\)/);
+    assert.match(human.stdout, /"o\/r:other" → no-such-agent-cmd {2}\(NOT FOUND on PATH; no time limit\)/);
     assert.match(human.stdout, /^credentials: GITEA_TOKEN set$/m, 'plain config check says which credential variables are set');
     assert.ok(!human.stdout.includes('supersecret-gitea-token'));
+    assert.match(human.stdout, /"o\/r:ready" → \.\/claude {2}\(2\.0\.14 \(Claude Code\), .*; time limit 1h 0m 0s\)/, 'claude routes get an hour by default');
+  });
+
+  it('warns about claude and codex routes that cannot work unattended, and says what to add', async () => {
+    const dir = tempDir();
+    writeFile(
+      dir,
+      'dispatcher.toml',
+      [
+        '[routing."A"]\ncommand = "claude"\nagent = "claude"\nargs = ["-p", "go"]',
+        '[routing."B"]\ncommand = "claude"\nagent = "claude"\nargs = ["go", "--allowedTools", "Bash"]',
+        '[routing."C"]\ncommand = "codex"\nagent = "codex"\nargs = ["exec", "go"]',
+        '[routing."D"]\ncommand = "codex"\nagent = "codex"\nargs = ["exec", "--skip-git-repo-check", "-s", "workspace-write", "-c", "sandbox_workspace_write.network_access=true", "go"]',
+        '[routing."E"]\ncommand = "claude"\nagent = "claude"\nargs = ["-p", "go", "--dangerously-skip-permissions"]\nenv = { IS_SANDBOX = "1" }',
+      ].join('\n'),
+    );
+    const result = await runCli(['config', 'check', '--json'], { cwd: dir });
+    assert.equal(result.code, 0, 'warnings do not fail the check');
+    const warnings: string[] = JSON.parse(result.stdout).warnings;
+    const of = (queue: string) => warnings.filter((warning) => warning.startsWith(`routing."${queue}": `));
+    assert.match(of('A').join('\n'), /no tools allowed: Claude denies every tool call.*--allowedTools "Bash\(dispatcher task:\*\)"/);
+    assert.match(of('B').join('\n'), /no -p: Claude starts its interactive UI/);
+    assert.equal(of('B').length, 1);
+    assert.equal(of('C').length, 2);
+    assert.match(of('C').join('\n'), /no --skip-git-repo-check/);
+    assert.match(of('C').join('\n'), /sandbox blocks loopback.*sandbox_workspace_write\.network_access=true/);
+    assert.deepEqual(of('D'), []);
+    assert.deepEqual(of('E'), [], 'IS_SANDBOX=1 lets a bypass through, even as root');
+    const human = await runCli(['config', 'check'], { cwd: dir });
+    assert.match(human.stdout, /\nwarning: routing\."A": no tools allowed/);
   });
 
   it('fails with exit 2 and the reason on a bad config', async () => {
@@ -100,4 +131,31 @@ describe('dispatcher init', () => {
     const check = await runCli(['config', 'check'], { cwd: dir });
     assert.equal(check.code, 0, check.stderr);
   });
+
+  for (const agent of ['claude', 'codex']) {
+    it(`--agent ${agent} writes a route that config check has nothing to say about, and that runs`, async () => {
+      const dir = tempDir();
+      const init = await runCli(['init', '--agent', agent], { cwd: dir });
+      assert.equal(init.code, 0, init.stderr);
+      const check = await runCli(['config', 'check', '--json'], { cwd: dir });
+      const report = JSON.parse(check.stdout);
+      assert.deepEqual(report.warnings, []);
+      assert.equal(report.config.routes[0].agent, agent);
+      assert.equal(report.config.routes[0].timeoutMs, 3_600_000);
+
+      // A stand-in of the agent on PATH reports the way the real one runs commands.
+      const bin = join(tempDir(), 'bin');
+      mkdirSync(bin);
+      chmodSync(writeFile(bin, agent, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(join(AGENTS, 'agent-standin.mjs'))} ${agent} "$@"\n`), 0o755);
+      writeFileSync(join(dir, 'dispatcher.toml'), readFileSync(join(dir, 'dispatcher.toml'), 'utf8').replace('api_port = 8000', 'api_port = 0'));
+      assert.equal((await runCli(['task', 'create', 'Todo', 'Say hello'], { cwd: dir })).code, 0);
+      const run = await runCli(['poll-once'], { cwd: dir, env: { PATH: `${bin}:${process.env.PATH}` } });
+      assert.equal(run.code, 0, run.stderr + run.stdout);
+      const board = JSON.parse(readFileSync(join(dir, 'board.json'), 'utf8'));
+      const [task] = board.queues.Done;
+      assert.equal(task.comments[0].text, `hello from ${agent}`);
+      assert.match(task.comments[1].text, /^✅ Agent finished \(exit 0\)/);
+      assert.match(task.comments[1].text, new RegExp(`cd '?${dir}/work/1'? && ${agent} `), 'the hint cds into the route\'s folder');
+    });
+  }
 });

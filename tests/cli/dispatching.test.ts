@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJson, runCli, waitFor } from '../helpers.ts';
 import { AGENTS, NODE, project, startDaemon, task } from './support.ts';
@@ -28,6 +28,25 @@ describe('poll-once', () => {
     assert.equal(queueOf(board, '1'), 'Done');
     assert.deepEqual(taskIn(board, '1').assignees, ['dispatcher']);
     assert.match(taskIn(board, '1').comments[0].text, /self-mover: moving to Done/);
+  });
+
+  it('DISPATCHER_BIN reaches this CLI from a login shell whose profile resets PATH (as Codex runs commands)', async () => {
+    const command = '"$DISPATCHER_BIN" task comment "$DISPATCHER_TASK_ID" "hello from a login shell"';
+    // The route's PATH holds nothing of ours; /etc/profile replaces it anyway.
+    const p = project([task('1')], `[routing."Todo"]\ncommand = "/bin/bash"\nargs = ["-lc", ${JSON.stringify(command)}]\nin_progress_queue = "In Progress"\non_success_queue = "Done"\nenv = { PATH = "/usr/bin:/bin" }\n`);
+    const result = await runCli(['poll-once'], { cwd: p.dir });
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const board = readJson<Board>(p.board);
+    assert.equal(queueOf(board, '1'), 'Done');
+    assert.equal(taskIn(board, '1').comments[0].text, 'hello from a login shell');
+    const launcher = join(p.dir, '.dispatcher/bin/dispatcher');
+    assert.equal(statSync(launcher).mode & 0o777, 0o755);
+    assert.match(readFileSync(launcher, 'utf8'), /^#!\/bin\/sh\nexec '.+' '.+\/bin\/dispatcher\.js' "\$@"\n$/);
+
+    // Where PATH is kept (Claude's Bash tool), plain `dispatcher` is this CLI: its folder comes first.
+    const plain = project([task('1')], `[routing."Todo"]\ncommand = "/bin/sh"\nargs = ["-c", "dispatcher task comment \\"$DISPATCHER_TASK_ID\\" plain"]\nenv = { PATH = "/usr/bin:/bin" }\n`);
+    assert.equal((await runCli(['poll-once'], { cwd: plain.dir })).code, 0);
+    assert.equal(taskIn(readJson<Board>(plain.board), '1').comments[0].text, 'plain');
   });
 
   it('exits non-zero when a run failed, with the failure commented', async () => {

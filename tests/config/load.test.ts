@@ -88,6 +88,14 @@ describe('config loading', () => {
     assert.match(error.message, /:3: routing\.Todo\.agent: must be one of: "command", "claude", "codex"/);
   });
 
+  it('gives claude and codex routes a time limit of an hour unless one is configured', () => {
+    const dir = tempDir();
+    const routes = '[routing."A"]\ncommand = "claude"\nagent = "claude"\n[routing."B"]\ncommand = "codex"\nagent = "codex"\ntimeout = 60\n[routing."C"]\ncommand = "make"\n';
+    const timeouts = (text: string) => loadConfig({ path: writeFile(dir, 'dispatcher.toml', text), env: {} }).routes.map((route) => route.timeoutMs);
+    assert.deepEqual(timeouts(routes), [3_600_000, 60_000, undefined], 'a plain command keeps having no limit');
+    assert.deepEqual(timeouts(`default_agent_timeout = 600\n${routes}`), [undefined, 60_000, undefined], 'default_agent_timeout applies instead');
+  });
+
   it('requires a backend type', () => {
     const dir = tempDir();
     const file = writeFile(dir, 'dispatcher.toml', '[backend]\nurl = "x.json"\n');

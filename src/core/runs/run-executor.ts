@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { AgentLaunch, AgentOutputParser, AgentReport, Task, TrackerAdapter } from '../../../adapters/types.ts';
 import { loadAgentFactory } from '../../../adapters/registry.ts';
@@ -6,6 +6,7 @@ import type { Config, RouteConfig } from '../../config/types.ts';
 import type { AppLogger } from '../../log.ts';
 import { redact } from '../../util/redact.ts';
 import { buildAgentEnv } from '../process/agent-env.ts';
+import { dispatcherBin } from '../process/dispatcher-bin.ts';
 import { backoffDelay } from '../../util/backoff.ts';
 import type { Ledger, RunRecord, RunStatus } from './ledger.ts';
 import { formatRunComment, outcomeOfExit, type RunOutcome } from './run-comment.ts';
@@ -140,6 +141,12 @@ export async function planLaunch(deps: ExecutorDeps, reserved: RunRecord, task: 
     ...(deps.apiUrl ? { DISPATCHER_API_URL: deps.apiUrl, DISPATCHER_TOKEN: token } : {}),
   };
   const routeEnv = Object.fromEntries(Object.entries(route.env).map(([name, value]) => [name, renderTemplate(value, vars)]));
+  const bin = dispatcherBin(config.stateDir);
+  if (bin) {
+    runVars.DISPATCHER_BIN = bin.path;
+    const path = routeEnv.PATH ?? deps.baseEnv.PATH;
+    runVars.PATH = path ? `${bin.dir}${delimiter}${path}` : bin.dir;
+  }
   const agent = (await loadAgentFactory(route.agent))();
   const launch = agent.prepare(
     { command: route.command, args: route.args.map((arg) => renderTemplate(arg, vars)), env: buildAgentEnv(deps.baseEnv, config.secretEnv, routeEnv, runVars), cwd },
