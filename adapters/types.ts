@@ -188,6 +188,8 @@ export interface AgentAdapter {
 export interface AgentOptions {
   /** Ask the agent for machine-readable output (default true). */
   structuredOutput: boolean;
+  /** The route's spend limit per run, for agents that can enforce one themselves (Claude's --max-budget-usd). */
+  maxCostUsd?: number;
 }
 
 export type AgentFactory = () => AgentAdapter;

@@ -143,6 +143,18 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('stop')
+    .argument('<id>', 'a task id (its running agent) or a run id')
+    .option('--reason <text>', 'why; said in the comment on the task')
+    .option('--release', 'move the task back to its watched queue once the agent is gone (else it stays in progress)')
+    .description('stop a running agent (TERM, grace, KILL to its process group), whichever dispatcher process supervises it')
+    .addHelpText('after', examples(['dispatcher stop 42 --reason "wrong approach; see my comment"', 'dispatcher stop 42 --release', 'dispatcher stop lq3x9a-1b2c3d4e --json']))
+    .action(async (id: string, options, command: Command) => {
+      const { stopAgent } = await import('./commands/stop.ts');
+      print(command, await stopAgent(await context(command), id, { reason: options.reason, release: Boolean(options.release) }));
+    });
+
+  program
     .command('status')
     .description('running agents, free slots, last poll and recent runs, from the ledger (works while a daemon runs elsewhere)')
     .addHelpText('after', examples(['dispatcher status', 'dispatcher status --json']))

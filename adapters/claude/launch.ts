@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentLaunch, AgentOptions } from '../types.ts';
 import { appendOptions, copyLaunch, findOption } from '../command/launch-args.ts';
+import { claudeAccepts } from './help.ts';
 
 const SESSION_ID = ['--session-id'];
 /** Both continue an existing session; Claude refuses `--session-id` with them unless it forks. */
@@ -13,6 +14,7 @@ const CONTINUE = ['--continue', '-c'];
 const FORK = ['--fork-session'];
 const OUTPUT_FORMAT = ['--output-format'];
 const VERBOSE = ['--verbose'];
+const MAX_BUDGET = '--max-budget-usd';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -28,6 +30,10 @@ export function prepareClaudeLaunch(launch: AgentLaunch, options: AgentOptions):
   } else if (format.value === 'stream-json' && !findOption(args, VERBOSE).present) {
     // Claude refuses stream-json in print mode without --verbose; the route asked for stream-json.
     extra.push('--verbose');
+  }
+  // The route's spend limit, enforced by Claude itself too where the installed version can.
+  if (options.maxCostUsd !== undefined && !findOption(args, [MAX_BUDGET]).present && claudeAccepts(launch.command, launch.env, MAX_BUDGET)) {
+    extra.push(MAX_BUDGET, String(options.maxCostUsd));
   }
   return copyLaunch(launch, appendOptions(args, extra));
 }

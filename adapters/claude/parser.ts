@@ -54,6 +54,8 @@ export function createClaudeParser(launch: AgentLaunch): AgentOutputParser {
   let lastAssistantText: string | undefined;
   let apiRetries = 0;
   let lastApiRetryError: string | undefined;
+  /** Tokens of every assistant message so far (one message spans several events): the usage before a result says it. */
+  const messageUsage = new Map<string, TokenUsage>();
 
   function onEvent(event: JsonObject): void {
     const type = event.type;
@@ -68,6 +70,9 @@ export function createClaudeParser(launch: AgentLaunch): AgentOutputParser {
     } else if (type === 'assistant') {
       const text = assistantText(event);
       if (text) lastAssistantText = clipText(text);
+      const message = isObject(event.message) ? event.message : undefined;
+      const usage = message && readUsage(message.usage);
+      if (usage) messageUsage.set(stringField(message, 'id') ?? String(messageUsage.size), usage);
     } else if (type === 'result') {
       const read = readResult(event);
       if (!read) return;
@@ -102,7 +107,7 @@ export function createClaudeParser(launch: AgentLaunch): AgentOutputParser {
         summary: result?.text ?? lastAssistantText,
         error: result?.error,
         resumeHint: id && hasSession() ? resumeHint(launch, SESSION_ENV, [`--resume=${id}`]) : undefined,
-        tokens: reached ? result?.tokens : undefined,
+        tokens: result ? (reached ? result.tokens : undefined) : sumUsage(messageUsage.values()),
         apiRetries: apiRetries > 0 ? apiRetries : undefined,
         lastApiRetryError,
         permissionDenials: result?.permissionDenials,
@@ -187,6 +192,17 @@ function readUsage(usage: unknown): TokenUsage | undefined {
   const cacheRead = countField(usage, 'cache_read_input_tokens') ?? 0;
   const cacheWrite = countField(usage, 'cache_creation_input_tokens') ?? 0;
   return { input: input + cacheRead + cacheWrite, cachedInput: cacheRead, output };
+}
+
+function sumUsage(usages: Iterable<TokenUsage>): TokenUsage | undefined {
+  let total: TokenUsage | undefined;
+  for (const usage of usages) {
+    total ??= { input: 0, cachedInput: 0, output: 0 };
+    total.input += usage.input;
+    total.cachedInput += usage.cachedInput;
+    total.output += usage.output;
+  }
+  return total;
 }
 
 /** The text blocks of a top-level assistant message (a subagent's messages carry a parent id). */

@@ -85,13 +85,18 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
       let identity: string | undefined;
       statusOf = async () => {
         identity ??= await tracker.whoami().catch(() => undefined);
-        return { ...buildStatus(await ledger.read(), config, ledger.owner), identity, tracker: { type: config.backend?.type, ...router.health() }, ...(push ? { push: push.snapshot() } : {}) };
+        const health = router.health();
+        return { ...buildStatus(await ledger.read(), config, ledger.owner, 20, health.paused), identity, tracker: { type: config.backend?.type, ...health }, ...(push ? { push: push.snapshot() } : {}) };
       };
     } else if (options.detach) {
       apiUrl = (await ledger.read()).daemons.find((daemon) => daemon.apiUrl)?.apiUrl;
     }
 
     const router = createRouter({ config, tracker, ledger, log, apiUrl, detach: options.detach });
+    if (api) {
+      const { runRoutes } = await import('../api/run-routes.ts');
+      for (const route of runRoutes(router)) api.route(route.method, route.path, route.handler, { access: route.access, doc: route.doc });
+    }
     await ledger.update((data) => {
       data.daemons = data.daemons.filter((daemon) => daemon.pid !== process.pid);
       data.daemons.push({ ...ledger.owner, startedAt: new Date().toISOString(), apiUrl: options.detach ? undefined : apiUrl, mode: options.mode });

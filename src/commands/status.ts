@@ -2,12 +2,16 @@ import { checkStateDir } from '../config/state-dir.ts';
 import { Ledger } from '../core/runs/ledger.ts';
 import { buildStatus, type StatusSnapshot } from '../core/runs/status.ts';
 import { readPushStatus, type PushStatus } from '../api/hooks/push-status.ts';
+import { formatUsd } from '../core/supervise/budget.ts';
+import { readHostLoad } from '../core/supervise/host-pressure.ts';
+import { startPause } from '../core/supervise/start-gate.ts';
 import type { CommandContext } from './context.ts';
 
 export async function showStatus(context: CommandContext): Promise<{ json: StatusSnapshot & { push?: PushStatus }; text: string }> {
   const config = context.config();
   checkStateDir(config);
-  const status = buildStatus(await new Ledger(config.stateDir).read(), config);
+  const data = await new Ledger(config.stateDir).read();
+  const status = buildStatus(data, config, undefined, 20, await startPause(config, data, readHostLoad));
   const push = await readPushStatus(config.stateDir);
   const json = push ? { ...status, push } : status;
   return { json, text: renderStatus(json) };
@@ -34,12 +38,14 @@ export function renderStatus(status: StatusSnapshot & { push?: PushStatus }): st
     `slots: ${status.slots.used}/${status.slots.max} used, ${status.slots.free} free`,
     `last poll: ${status.lastPollAt ?? 'never'}${status.lastPollError ? ` (failing: ${status.lastPollError})` : ''}`,
     ...renderPush(status.push),
+    ...(status.paused ? [status.paused.reason] : []),
+    `spent today: ${formatUsd(status.spend.todayUsd)}${status.spend.dailyBudgetUsd === undefined ? '' : ` of ${formatUsd(status.spend.dailyBudgetUsd)}`}`,
     `daemons: ${status.daemons.length ? status.daemons.map((d) => `${d.mode} pid ${d.pid}${d.apiUrl ? ` ${d.apiUrl}` : ''}`).join(', ') : 'none running'}`,
     '',
     status.running.length ? 'running:' : 'running: none',
     ...status.running.map((run) => `  ${run.taskId}\t${run.taskName}\t${run.route}\tpid ${run.pid ?? '-'}\t${duration(run.elapsedMs)}\tdeadline ${run.deadline ?? 'none'}`),
   ];
   if (status.waiting.length) lines.push('', 'waiting to retry:', ...status.waiting.map((run) => `  ${run.taskId}\t${run.taskName}\tattempt ${run.attempt}/${run.maxAttempts} at ${run.nextAttemptAt}`));
-  if (status.recent.length) lines.push('', 'recent:', ...status.recent.map((run) => `  ${run.endedAt ?? ''}\t${run.taskId}\t${run.taskName}\t${run.outcome ?? run.status}`));
+  if (status.recent.length) lines.push('', 'recent:', ...status.recent.map((run) => `  ${run.endedAt ?? ''}\t${run.taskId}\t${run.taskName}\t${run.status}\t${run.outcome ?? ''}${run.costUsd === undefined ? '' : `\t${formatUsd(run.costUsd)}`}`));
   return lines.join('\n');
 }

@@ -8,6 +8,7 @@ import { PUBLIC_CREDENTIAL_ENV, registerSecret, SECRET_ENV_PATTERNS } from '../u
 import { configSchema, type RawConfig } from './schema.ts';
 import { checkRules } from './rules.ts';
 import { describeIssue, findKeyLine, formatPath } from './messages.ts';
+import { parseByteSize } from '../util/byte-size.ts';
 import type { BackendConfig, Config, DispatchFileConfig, PriorityName } from './types.ts';
 
 export const PYPROJECT_TABLE = ['tool', 'artificer-dispatcher'];
@@ -154,6 +155,10 @@ export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir:
     agent: route.agent,
     structuredOutput: route.structured_output,
     onPermissionDenial: route.on_permission_denial,
+    stallTimeoutMs: seconds(route.stall_timeout),
+    maxCostUsd: route.max_cost_usd,
+    maxTokens: route.max_tokens,
+    stopWhenMoved: route.stop_when_moved,
   }));
   const backend = raw.backend as BackendConfig | undefined;
   const mergePriority = (base: Record<PriorityName, string[]>, levels: Partial<Record<PriorityName, string[] | undefined>> | undefined) => {
@@ -193,6 +198,10 @@ export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir:
     apiAuth: raw.api.auth,
     killGraceMs: seconds(raw.kill_grace)!,
     retryDelayMs: seconds(raw.retry_delay)!,
+    stallTimeoutMs: seconds(raw.stall_timeout),
+    dailyBudgetUsd: raw.daily_budget_usd,
+    minFreeMemory: raw.min_free_memory === undefined ? undefined : parseByteSize(raw.min_free_memory),
+    maxLoadPerCpu: raw.max_load_per_cpu,
     stateDir: at(raw.state_dir),
     secretEnv,
     logFile: raw.log_file ? at(raw.log_file) : undefined,

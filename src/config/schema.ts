@@ -14,6 +14,9 @@ const positiveInt = (what: string) => v.pipe(v.number(`${what} must be a whole n
 const nonEmpty = (what: string) => v.pipe(v.string(`${what} must be a string`), v.minLength(1, `${what} must not be empty`));
 const port = v.pipe(v.number('must be a port number'), v.integer('must be a port number'), v.minValue(0, 'must be 0..65535'), v.maxValue(65535, 'must be 0..65535'));
 const envName = v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'));
+const usd = (what: string) => v.pipe(v.number(`${what} must be a number of US dollars`), v.minValue(0, `${what} must not be negative`));
+/** A size such as "2GiB", "512MB" or a number of bytes (see supervise/host-pressure.ts). */
+const byteSize = v.union([v.pipe(v.number(), v.minValue(0, 'must not be negative')), v.pipe(v.string(), v.regex(/^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*$/i, 'must be a size such as "2GiB" or "512MB"'))], 'must be a size such as "2GiB" or a number of bytes');
 const stringList = v.array(v.string('must be a list of strings'), 'must be a list of strings');
 
 export const backendSchema = v.strictObject({
@@ -46,6 +49,14 @@ export const routeSchema = v.strictObject({
   structured_output: v.optional(v.boolean('must be true or false'), true),
   /** A run that exited well but was refused tools: held for a human (default), failed, or a success. */
   on_permission_denial: v.optional(v.picklist(['attention', 'fail', 'succeed'], 'must be "attention", "fail" or "succeed"'), 'attention'),
+  /** Stop a run whose log has not grown for this long (outcome `stalled`); overrides the top-level one. */
+  stall_timeout: v.optional(seconds('stall_timeout')),
+  /** Stop a run that reports spending more than this (outcome `over_budget`); claude also gets --max-budget-usd. */
+  max_cost_usd: v.optional(usd('max_cost_usd')),
+  /** Stop a run that reports more tokens than this, input and output together (outcome `over_budget`). */
+  max_tokens: v.optional(positiveInt('max_tokens')),
+  /** Stop the agent when someone else moves its task out of the in-progress queue (default true). */
+  stop_when_moved: v.optional(v.boolean('must be true or false'), true),
 });
 
 export const apiSchema = v.strictObject({
@@ -95,6 +106,14 @@ export const configSchema = v.strictObject({
   api_host: v.optional(nonEmpty('api_host'), '127.0.0.1'),
   api_port: v.optional(port, 8000),
   kill_grace: v.optional(seconds('kill_grace'), 5),
+  /** Stop a run whose log has not grown for this long (outcome `stalled`); default: never. */
+  stall_timeout: v.optional(seconds('stall_timeout')),
+  /** Once runs that ended today (local time) cost this much, no new run starts until midnight. */
+  daily_budget_usd: v.optional(usd('daily_budget_usd')),
+  /** No new agent starts while the host has less memory available than this (MemAvailable). */
+  min_free_memory: v.optional(byteSize),
+  /** No new agent starts while the 1-minute load average per CPU is above this. */
+  max_load_per_cpu: v.optional(v.pipe(v.number('must be a number'), v.minValue(0, 'must not be negative'))),
   /** First wait before a failed run is retried; doubles per attempt, at most 10 minutes. */
   retry_delay: v.optional(seconds('retry_delay'), 10),
   state_dir: v.optional(nonEmpty('state_dir'), '.dispatcher'),

@@ -22,6 +22,12 @@ export interface RouteConfig {
   structuredOutput: boolean;
   /** What a run that exited well but was refused tools becomes (see docs/agents.md); default "attention". */
   onPermissionDenial?: 'attention' | 'fail' | 'succeed';
+  /** This route's stall limit (else the top-level one). */
+  stallTimeoutMs?: number;
+  maxCostUsd?: number;
+  maxTokens?: number;
+  /** false: leave the agent running when someone else moves its task out of the in-progress queue. */
+  stopWhenMoved?: boolean;
 }
 
 export type PriorityName = 'CRITICAL' | 'HIGH' | 'NORMAL' | 'LOW';
@@ -65,6 +71,11 @@ export interface Config {
   apiAuth: 'token' | 'none';
   killGraceMs: number;
   retryDelayMs: number;
+  stallTimeoutMs?: number;
+  dailyBudgetUsd?: number;
+  /** Bytes. */
+  minFreeMemory?: number;
+  maxLoadPerCpu?: number;
   stateDir: string;
   secretEnv: string[];
   logFile?: string;

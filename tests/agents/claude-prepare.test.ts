@@ -85,3 +85,18 @@ test('knows the session id from the arguments before Claude prints it', () => {
   assert.equal(sessionIdFromArgs(['--resume', 'my-named-session']), undefined, 'a search term is not an id');
   assert.equal(sessionIdFromArgs(['--continue']), undefined);
 });
+
+test('max_cost_usd goes to Claude as --max-budget-usd when its --help offers it (2.1.197 does), never otherwise', () => {
+  const withHelp = new URL('../../fixtures/agents/claude-with-help.mjs', import.meta.url).pathname;
+  const env = { PATH: process.env.PATH ?? '' };
+  const prepared = agent.prepare({ command: withHelp, args: ['-p', 'hi'], env, cwd: '/tmp' }, { ...on, maxCostUsd: 0.5 });
+  const at = prepared.args.indexOf('--max-budget-usd');
+  assert.ok(at > 0, prepared.args.join(' '));
+  assert.equal(prepared.args[at + 1], '0.5');
+  // Given already: left as the route wrote it.
+  const given = agent.prepare({ command: withHelp, args: ['-p', 'hi', '--max-budget-usd', '2'], env, cwd: '/tmp' }, { ...on, maxCostUsd: 0.5 });
+  assert.equal(given.args.filter((arg) => arg === '--max-budget-usd').length, 1);
+  // A claude whose help does not offer it (here: node itself) never gets it.
+  assert.ok(!agent.prepare({ command: process.execPath, args: ['-p', 'hi'], env, cwd: '/tmp' }, { ...on, maxCostUsd: 0.5 }).args.includes('--max-budget-usd'));
+  assert.ok(!agent.prepare({ command: withHelp, args: ['-p', 'hi'], env, cwd: '/tmp' }, on).args.includes('--max-budget-usd'), 'no limit, no flag');
+});

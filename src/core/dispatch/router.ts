@@ -8,13 +8,16 @@ import { redact } from '../../util/redact.ts';
 import { backoffDelay } from '../../util/backoff.ts';
 import { createClaimer } from './claim.ts';
 import { ClaimBackoff } from './claim-backoff.ts';
-import { ACTIVE, type Ledger, type LedgerData, OCCUPYING, type RunRecord } from '../runs/ledger.ts';
+import { ACTIVE, type Ledger, type LedgerData, OCCUPYING, type RunRecord, type StopRequest } from '../runs/ledger.ts';
 import { reconcile, type RecoveryContext } from '../runs/recovery.ts';
 import { formatDuration } from '../runs/run-comment.ts';
 import { createRunToken } from '../runs/run-token.ts';
 import { compareByPriority, PRIORITIES, priorityOf } from './priority.ts';
 import { type Candidate, type Reservation, reserveIn, type SlotLimits } from './reservations.ts';
 import { prepareAgentFiles, type PreparedFiles } from '../process/spawner.ts';
+import { type HostLoadReader, readHostLoad } from '../supervise/host-pressure.ts';
+import { type StartPause, startPause } from '../supervise/start-gate.ts';
+import { stopRun } from '../supervise/stop.ts';
 import { type ActiveRun, type ExecutorDeps, type LaunchPlan, planLaunch, type RouterEvent, runLogFile, settleRun, startRun } from '../runs/run-executor.ts';
 
 export interface RouterOptions {
@@ -26,6 +29,8 @@ export interface RouterOptions {
   apiUrl?: string;
   /** Agents outlive this process (poll-once --detach). */
   detach?: boolean;
+  /** The host's memory and load, for min_free_memory and max_load_per_cpu (tests inject one). */
+  readHostLoad?: HostLoadReader;
 }
 
 export interface TickResult {
@@ -33,6 +38,17 @@ export interface TickResult {
   /** Ready tasks found in routed queues (undefined when the fetch failed, was backed off, or was not needed: every slot taken). */
   ready?: number;
   error?: string;
+  /** No new agent started, and why (daily budget spent, host pressure). */
+  paused?: string;
+}
+
+export interface RouterHealth {
+  lastPollAt?: string;
+  lastPollError?: string;
+  consecutiveFailures: number;
+  nextFetchAt: number;
+  /** Why new agents are held back, as of the last tick. */
+  paused?: StartPause;
 }
 
 export interface PlannedDispatch {
@@ -62,6 +78,8 @@ export function createRouter(options: RouterOptions) {
   let lastPollError: string | undefined;
   /** When the tracker was last asked for ready tasks (epoch ms). */
   let fetchedAt = 0;
+  /** Why new agents are held back (daily budget, host pressure), as of the last tick. */
+  let paused: StartPause | undefined;
 
   const deps: ExecutorDeps = {
     config,
@@ -159,6 +177,17 @@ export function createRouter(options: RouterOptions) {
     else log.debug(`could not claim task ${task.id} again: ${message}; ${next}`);
     const failed = await ledger.patch(run.id, { status: 'claim_failed', owner: undefined, tokenHash: undefined, endedAt: new Date().toISOString(), outcome: `claim failed: ${message}` });
     deps.emit({ type: 'claim_failed', run: failed ?? run });
+  }
+
+  /** Holds new starts back while the daily budget is spent or the host is pressed; says so once per change. */
+  async function checkPause(snapshot: LedgerData): Promise<boolean> {
+    const now = await startPause(config, snapshot, options.readHostLoad ?? readHostLoad).catch(() => undefined);
+    if (now?.kind !== paused?.kind) {
+      if (now) log.warn(`no new agent starts: ${now.reason}`);
+      else log.info('new agents may start again');
+    }
+    paused = now;
+    return now !== undefined;
   }
 
   /** Failed runs whose backoff is over: the task is still claimed, so it goes again from here. */
@@ -261,6 +290,7 @@ export function createRouter(options: RouterOptions) {
     async tick(options: { background?: boolean } = {}): Promise<TickResult> {
       const snapshot = await ledger.read();
       await reconcile(recovery, snapshot);
+      if (await checkPause(snapshot)) return { dispatched: [], paused: paused!.reason };
       const dispatched = await startDueRetries(snapshot);
       // Every slot taken, and polled within the interval: a poll now could dispatch nothing.
       if (freeSlots(snapshot.runs) <= 0 && Date.now() - fetchedAt < config.pollIntervalMs) return { dispatched };
@@ -327,7 +357,25 @@ export function createRouter(options: RouterOptions) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    health: () => ({ lastPollAt, lastPollError, consecutiveFailures: fetchFailures, nextFetchAt }),
+    health: (): RouterHealth => ({ lastPollAt, lastPollError, consecutiveFailures: fetchFailures, nextFetchAt, paused }),
+    /**
+     * Stops a run (a run id or a task id): the decision goes to the ledger, then TERM → grace → KILL
+     * to its group, through our spawner when we supervise it. Resolves once its group is gone.
+     */
+    stopRun(id: string, request: Omit<StopRequest, 'at'>): Promise<RunRecord> {
+      return stopRun({
+        ledger,
+        id,
+        request,
+        killGraceMs: config.killGraceMs,
+        stopLocal: async (runId, reason) => {
+          const run = active.get(runId);
+          if (!run) return false;
+          await run.stop(reason);
+          return true;
+        },
+      });
+    },
   };
 }
 

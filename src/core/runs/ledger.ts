@@ -23,8 +23,30 @@ export type RunStatus =
   | 'timed_out'
   | 'start_failed'
   | 'lost' // its process vanished while no dispatcher watched it
-  | 'stopped' // stopped by the operator (run --stop-agents)
+  | 'stopped' // stopped from outside: `dispatcher stop`, the API, the dashboard, run --stop-agents
+  | 'cancelled' // its task left the in-progress queue (moved by someone else, or deleted): agent stopped
+  | 'stalled' // its output did not grow for stall_timeout: agent stopped
+  | 'over_budget' // it spent more than max_cost_usd or max_tokens: agent stopped
   | 'claim_failed'; // the tracker refused the claim; nothing was started
+
+/** Outcomes of a run supervision (or a person) ended; see src/core/supervise/. */
+export type StopOutcome = 'stopped' | 'cancelled' | 'stalled' | 'over_budget';
+
+/**
+ * A stop decided for a run, written before its agent is signalled: whichever dispatcher process
+ * settles the run reads it, so the outcome survives the stopper's and the owner's death alike.
+ */
+export interface StopRequest {
+  outcome: StopOutcome;
+  /** One line for humans, also the comment's reason. */
+  reason: string;
+  /** `stop --release`: move the task back to the route's watched queue once the agent is gone. */
+  release?: boolean;
+  /** The task was deleted: there is nothing to comment on. */
+  taskDeleted?: boolean;
+  /** ISO 8601. */
+  at: string;
+}
 
 export const ACTIVE: ReadonlySet<RunStatus> = new Set(['starting', 'running', 'retry_wait']);
 /** Statuses that hold a slot. */
@@ -80,6 +102,17 @@ export interface RunRecord {
   resumeHint?: string;
   /** Tools the agent was refused, by name (Claude's permission denials). */
   deniedTools?: string[];
+  /** Set once a stop is decided (see StopRequest). */
+  stopRequest?: StopRequest;
+  /** The queue the agent last moved its own task to, through its run token. */
+  agentMovedTo?: string;
+}
+
+/** What finished runs cost on one local calendar day (for daily_budget_usd). */
+export interface DaySpend {
+  /** Local date, YYYY-MM-DD. */
+  day: string;
+  costUsd: number;
 }
 
 export interface LedgerData {
@@ -90,6 +123,8 @@ export interface LedgerData {
   daemons: Array<RunOwner & { startedAt: string; apiUrl?: string; mode: string }>;
   /** The port the agent API last listened on: with api_port = 0 a restart comes back on it. */
   lastApiPort?: number;
+  /** Cost recorded by runs that ended today (local time). */
+  spend?: DaySpend;
 }
 
 /** Finished runs kept for `status` and the dashboard. */

@@ -7,10 +7,13 @@ import type { AgentReport, PermissionDenial } from '../../../adapters/types.ts';
 import { redact } from '../../util/redact.ts';
 
 /** `needs_attention`: it ended well by its exit status, but the agent was refused tools it tried to use. */
-export type RunOutcome = 'succeeded' | 'needs_attention' | 'failed' | 'timed_out' | 'start_failed' | 'lost' | 'stopped';
+export type RunOutcome = 'succeeded' | 'needs_attention' | 'failed' | 'timed_out' | 'start_failed' | 'lost' | 'stopped' | 'cancelled' | 'stalled' | 'over_budget';
 
 /** What a route makes of a run that exited well with permission denials (`on_permission_denial`). */
 export type PermissionDenialPolicy = 'attention' | 'fail' | 'succeed';
+
+/** Outcomes whose reason is the headline itself (no separate Reason line). */
+const REASON_IN_HEADLINE: ReadonlySet<RunOutcome> = new Set(['start_failed', 'cancelled', 'stalled', 'over_budget']);
 
 export interface RunCommentInput {
   outcome: RunOutcome;
@@ -96,6 +99,12 @@ function headline(input: RunCommentInput): string {
       return `❓ Agent run lost: the dispatcher has no exit status for it${took}`;
     case 'stopped':
       return `⏹️ Agent stopped${took}${input.signal ? ` (${input.signal})` : ''}`;
+    case 'cancelled':
+      return `🛑 Agent stopped${took}: ${oneLine(input.reason ?? 'its task left the in-progress queue', 300)}`;
+    case 'stalled':
+      return `💤 Agent stalled: ${oneLine(input.reason ?? 'no output', 300)}; stopped${took}`;
+    case 'over_budget':
+      return `💸 Agent over budget: ${oneLine(input.reason ?? 'spent more than its limit', 300)}; stopped${took}`;
   }
 }
 
@@ -103,7 +112,7 @@ function factLines(input: RunCommentInput, report: AgentReport): string[] {
   const lines: string[] = [];
   const attempt = attemptLine(input);
   if (attempt) lines.push(attempt);
-  if (input.reason && input.outcome !== 'start_failed') lines.push(`Reason: ${oneLine(input.reason, ERROR_MAX_CHARS)}`);
+  if (input.reason && !REASON_IN_HEADLINE.has(input.outcome)) lines.push(`Reason: ${oneLine(input.reason, ERROR_MAX_CHARS)}`);
   // Zero tokens and no cost is a run that never reached the model: nothing worth counting.
   const tokens = report.tokens && report.tokens.input + report.tokens.output > 0 ? report.tokens : undefined;
   const cost = report.costUsd === 0 && !tokens ? undefined : report.costUsd;

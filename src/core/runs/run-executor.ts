@@ -8,10 +8,14 @@ import { redact } from '../../util/redact.ts';
 import { buildAgentEnv } from '../process/agent-env.ts';
 import { dispatcherBin } from '../process/dispatcher-bin.ts';
 import { backoffDelay } from '../../util/backoff.ts';
-import type { Ledger, RunRecord, RunStatus } from './ledger.ts';
+import type { Ledger, RunRecord, RunStatus, StopOutcome, StopRequest } from './ledger.ts';
+import { recordSpend } from '../supervise/budget.ts';
 import { formatRunComment, outcomeOfExit, type RunOutcome } from './run-comment.ts';
 import { type PreparedFiles, processStartTicks, spawnAgent, watchForeignGroup, type SpawnOutcome } from '../process/spawner.ts';
 import { renderPathTemplate, renderTemplate, type TemplateVars } from '../dispatch/templates.ts';
+import { overRunBudget } from '../supervise/budget.ts';
+import { watchForStall } from '../supervise/stall.ts';
+import { recordStop } from '../supervise/stop.ts';
 
 /** What the router hands the executor; everything a run needs and nothing of the router's state. */
 export interface ExecutorDeps {
@@ -70,6 +74,17 @@ export function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Task, ro
   const { launch, parser, cwd, logFile } = plan;
   const timeoutMs = route.timeoutMs ?? config.defaultAgentTimeoutMs;
   const tagged = log.withTag(`task ${task.id}`);
+  // Supervision decides (stall, spend); the spawner acts. The decision goes to the ledger first.
+  let decided: { outcome: StopOutcome; reason: string } | undefined;
+  const stopAs = (outcome: StopOutcome, reason: string) => {
+    if (decided) return;
+    decided = { outcome, reason };
+    tagged.warn(`${outcome.replace('_', ' ')}: ${reason}; stopping the agent`);
+    void recordStop(ledger, reserved.id, decided)
+      .catch((error) => tagged.warn(`could not record the stop: ${redact((error as Error).message)}`))
+      .finally(() => running.stop(reason));
+  };
+  const spendLimited = parser !== undefined && (route.maxCostUsd !== undefined || route.maxTokens !== undefined);
 
   const running = spawnAgent({
     command: launch.command,
@@ -84,9 +99,15 @@ export function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Task, ro
     onLine: (line) => {
       parser?.onLine(line);
       tagged.debug(line);
+      if (spendLimited && line.charCodeAt(0) === 123 /* { */) {
+        const over = overRunBudget(parser!.report(), route);
+        if (over) stopAs('over_budget', over);
+      }
     },
     detach: deps.detach,
   });
+  const stallMs = route.stallTimeoutMs ?? config.stallTimeoutMs;
+  const stopWatching = running.pid && !deps.detach && stallMs !== undefined ? watchForStall(logFile, stallMs, (reason) => stopAs('stalled', reason)) : () => {};
   const started: Partial<RunRecord> = {
     status: running.pid ? 'running' : 'starting',
     pid: running.pid,
@@ -110,8 +131,10 @@ export function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Task, ro
     deps.emit({ type: 'dispatch', run: record });
   }
   const settled = running.done.then((outcome) => {
+    stopWatching();
     deps.emit({ type: 'ended', runId: record.id });
-    return settleRun(deps, record, route, fromSpawn(outcome, parser?.report(), timeoutMs, route.onPermissionDenial));
+    const result = fromSpawn(outcome, parser?.report(), timeoutMs, route.onPermissionDenial);
+    return settleRun(deps, record, route, decided && outcome.kind === 'stopped' ? { ...result, ...decided } : result);
   });
   return { record, settled, stop: async (reason) => void (await running.stop(reason)), release: () => running.release() };
 }
@@ -150,7 +173,7 @@ export async function planLaunch(deps: ExecutorDeps, reserved: RunRecord, task: 
   const agent = (await loadAgentFactory(route.agent))();
   const launch = agent.prepare(
     { command: route.command, args: route.args.map((arg) => renderTemplate(arg, vars)), env: buildAgentEnv(deps.baseEnv, config.secretEnv, routeEnv, runVars), cwd },
-    { structuredOutput: route.structuredOutput },
+    { structuredOutput: route.structuredOutput, maxCostUsd: route.maxCostUsd },
   );
   // Detached agents write straight to their log: the parser sees no line, but still reports what
   // the launch told it (Claude's pre-assigned session id, so the resume hint survives).
@@ -204,6 +227,8 @@ interface RunResult {
   tail?: string;
   report?: AgentReport;
   reason?: string;
+  /** The task is gone from the tracker: nothing to comment on or move. */
+  taskDeleted?: boolean;
 }
 
 function fromSpawn(outcome: SpawnOutcome, report: AgentReport | undefined, timeoutMs: number | undefined, onDenial: RouteConfig['onPermissionDenial']): RunResult {
@@ -222,27 +247,29 @@ function fromSpawn(outcome: SpawnOutcome, report: AgentReport | undefined, timeo
 
 const RETRY_BASE_MS = 10_000;
 const RETRY_MAX_MS = 10 * 60_000;
+/** Outcomes that are never retried: a person or a limit ended the run, and another attempt would meet the same. */
+const NO_RETRY: ReadonlySet<RunOutcome> = new Set(['succeeded', 'needs_attention', 'stopped', 'cancelled', 'over_budget']);
 
 /**
  * Records the outcome, then tells the tracker: one comment, and the success or failure move unless
  * the agent moved the task itself. A failed attempt with attempts left waits for its retry, claimed.
+ * A stop decided for the run (its `stopRequest` in the ledger, written before the agent was
+ * signalled) names the outcome, whichever process stopped it and whichever settles it.
  */
-export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: RouteConfig | undefined, result: RunResult): Promise<RunRecord> {
+export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: RouteConfig | undefined, ended: RunResult): Promise<RunRecord> {
   const { ledger, log, tracker } = deps;
-  // A run that needs attention is neither retried nor moved: the task waits where it is for a human.
-  const attention = result.outcome === 'needs_attention';
-  const failed = result.outcome !== 'succeeded' && !attention;
-  const willRetry = failed && result.outcome !== 'stopped' && record.attempt < record.maxAttempts && route !== undefined;
-  const summary = describeOutcome(result);
+  const retries = (result: RunResult) => !NO_RETRY.has(result.outcome) && record.attempt < record.maxAttempts && route !== undefined;
   const written = ledger.update((data) => {
     const run = data.runs.find((candidate) => candidate.id === record.id);
     if (!run) return undefined;
+    const result = withStopRequest(ended, run.stopRequest);
+    const willRetry = retries(result);
     Object.assign(run, {
       status: result.outcome as RunStatus,
       endedAt: new Date().toISOString(),
       exitCode: result.exitCode,
       signal: result.signal,
-      outcome: summary,
+      outcome: describeOutcome(result),
       owner: undefined,
       tokenHash: undefined,
       sessionId: result.report?.sessionId ?? run.sessionId,
@@ -253,6 +280,7 @@ export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: Ro
       resumeHint: result.report?.resumeHint,
       deniedTools: deniedTools(result.report),
     } satisfies Partial<RunRecord>);
+    recordSpend(data, result.report?.costUsd);
     if (willRetry) {
       const delay = backoffDelay(record.attempt, deps.config.retryDelayMs ?? RETRY_BASE_MS, RETRY_MAX_MS);
       data.runs.push({
@@ -264,31 +292,57 @@ export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: Ro
         nextAttemptAt: Date.now() + delay,
       });
     }
-    return { ...run };
+    return { run: { ...run }, result, willRetry };
   });
-  const final = (await written) ?? record;
+  const { run: final, result, willRetry } = (await written) ?? { run: record, result: ended, willRetry: retries(ended) };
+  // A run that needs attention is neither retried nor moved: the task waits where it is for a human.
+  const attention = result.outcome === 'needs_attention';
+  const failed = result.outcome !== 'succeeded' && !attention;
 
   const level = failed || attention ? 'warn' : 'info';
-  log[level](`task ${record.taskId} ${summary} after ${Math.round(result.durationMs / 100) / 10}s [run ${record.id}, attempt ${record.attempt}/${record.maxAttempts}]${willRetry ? '; will retry' : ''}`);
+  log[level](`task ${record.taskId} ${final.outcome ?? describeOutcome(result)} after ${Math.round(result.durationMs / 100) / 10}s [run ${record.id}, attempt ${record.attempt}/${record.maxAttempts}]${willRetry ? '; will retry' : ''}`);
   deps.emit({ type: willRetry ? 'retry' : 'exit', run: final });
 
+  // A deleted task has nowhere to take a comment or a move.
+  if (result.taskDeleted) return final;
   // A plain command that succeeded silently gets no comment; anything with something to say does.
   const quietSuccess = !failed && !result.report && !result.reason && !result.tail?.trim();
   if (!quietSuccess) {
     const comment = formatRunComment({ ...result, outputTail: result.tail, attempt: record.attempt, maxAttempts: record.maxAttempts, willRetry });
     await tracker.addComment(record.taskId, comment).catch((error) => log.warn(`could not comment on task ${record.taskId}: ${redact((error as Error).message)}`));
   }
-  const target = attention ? undefined : failed ? (willRetry ? undefined : route?.onFailureQueue) : route?.onSuccessQueue;
+  const target = moveTarget(result, route, willRetry, final);
   if (target && record.inProgressQueue) {
     try {
       const task = await tracker.getTask(record.taskId);
       if (task.queue === record.inProgressQueue) await tracker.moveTask(record.taskId, target);
-      else log.info(`task ${record.taskId} is in "${task.queue}" (the agent moved it); leaving it there`);
+      else log.info(`task ${record.taskId} is in "${task.queue}" (${task.queue === final.agentMovedTo ? 'the agent moved it' : 'moved while its agent ran'}); leaving it there`);
     } catch (error) {
       log.warn(`could not move task ${record.taskId} to "${target}": ${redact((error as Error).message)}`);
     }
   }
   return final;
+}
+
+/** Where the task goes once the run is over: the route's success or failure queue, or back to its watched queue on a released stop. */
+function moveTarget(result: RunResult, route: RouteConfig | undefined, willRetry: boolean, run: RunRecord): string | undefined {
+  switch (result.outcome) {
+    case 'succeeded':
+      return route?.onSuccessQueue;
+    case 'cancelled':
+    case 'needs_attention':
+      return undefined;
+    case 'stopped':
+      return run.stopRequest?.release ? run.route : undefined;
+    default:
+      return willRetry ? undefined : route?.onFailureQueue;
+  }
+}
+
+/** The stop decided for the run names its outcome and reason, however its process ended. */
+function withStopRequest(result: RunResult, stop: StopRequest | undefined): RunResult {
+  if (!stop || result.outcome === 'start_failed') return result;
+  return { ...result, outcome: stop.outcome, reason: stop.reason, taskDeleted: stop.taskDeleted };
 }
 
 function pickTask(run: RunRecord): Omit<RunRecord, 'id' | 'attempt' | 'status' | 'createdAt'> {
@@ -310,7 +364,10 @@ function describeOutcome(result: RunResult): string {
     case 'start_failed':
       return `could not start: ${result.reason ?? 'unknown error'}`;
     case 'stopped':
-      return `stopped${result.reason ? ` (${result.reason})` : ''}`;
+    case 'cancelled':
+    case 'stalled':
+    case 'over_budget':
+      return `${result.outcome.replace('_', ' ')}${result.reason ? ` (${result.reason})` : ''}`;
     case 'lost':
       return `lost${result.reason ? ` (${result.reason})` : ''}`;
     default:

@@ -1,6 +1,8 @@
 import type { Config } from '../../config/types.ts';
 import { ACTIVE, isOwnerAlive, type LedgerData, OCCUPYING, type RunRecord, type RunOwner } from './ledger.ts';
 import { isProcessAlive } from '../../util/file-lock.ts';
+import { spentToday } from '../supervise/budget.ts';
+import type { StartPause } from '../supervise/start-gate.ts';
 
 export interface RunSummary {
   runId: string;
@@ -25,6 +27,8 @@ export interface RunSummary {
   resumeHint?: string;
   /** Tools the agent was refused (a run that needs attention). */
   deniedTools?: string[];
+  /** Why and by whom it was stopped (stopped, cancelled, stalled, over_budget). */
+  stopReason?: string;
 }
 
 export interface StatusSnapshot {
@@ -35,10 +39,14 @@ export interface StatusSnapshot {
   lastPollError?: string;
   recent: RunSummary[];
   daemons: Array<{ pid: number; mode: string; startedAt: string; apiUrl?: string }>;
+  /** What runs that ended today (local time) cost, and the daily budget if one is set. */
+  spend: { todayUsd: number; dailyBudgetUsd?: number };
+  /** Why no new agent starts now (daily budget spent, host pressure). */
+  paused?: StartPause;
 }
 
 /** Everything `status` and GET /status show, from the ledger alone. */
-export function buildStatus(data: LedgerData, config: Pick<Config, 'maxConcurrentAgents'>, self?: RunOwner, recentCount = 20): StatusSnapshot {
+export function buildStatus(data: LedgerData, config: Pick<Config, 'maxConcurrentAgents' | 'dailyBudgetUsd'>, self?: RunOwner, recentCount = 20, paused?: StartPause): StatusSnapshot {
   const now = Date.now();
   const running = data.runs.filter((run) => OCCUPYING.has(run.status));
   const finished = data.runs.filter((run) => !ACTIVE.has(run.status));
@@ -52,6 +60,8 @@ export function buildStatus(data: LedgerData, config: Pick<Config, 'maxConcurren
     daemons: data.daemons
       .filter((daemon) => (self ? isOwnerAlive(daemon, self) : isProcessAlive(daemon.pid)))
       .map(({ pid, mode, startedAt, apiUrl }) => ({ pid, mode, startedAt, apiUrl })),
+    spend: { todayUsd: spentToday(data), ...(config.dailyBudgetUsd === undefined ? {} : { dailyBudgetUsd: config.dailyBudgetUsd }) },
+    ...(paused ? { paused } : {}),
   };
 }
 
@@ -79,5 +89,6 @@ export function summarise(run: RunRecord, now = Date.now()): RunSummary {
     turns: run.turns,
     resumeHint: run.resumeHint,
     deniedTools: run.deniedTools,
+    stopReason: run.stopRequest?.reason,
   };
 }

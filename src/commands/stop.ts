@@ -1,0 +1,51 @@
+import type { RunRecord } from '../core/runs/ledger.ts';
+import { isOwnerAlive, Ledger } from '../core/runs/ledger.ts';
+import { reconcile } from '../core/runs/recovery.ts';
+import type { ExecutorDeps } from '../core/runs/run-executor.ts';
+import { summarise } from '../core/runs/status.ts';
+import { stopRun, waitUntilSettled } from '../core/supervise/stop.ts';
+import type { CommandContext } from './context.ts';
+
+export interface StopOptions {
+  reason?: string;
+  /** Move the task back to the route's watched queue once the agent is gone. */
+  release?: boolean;
+}
+
+/** How long the run's owner is given to record the outcome once the agent is gone. */
+const SETTLE_WAIT_MS = 10_000;
+
+/**
+ * `dispatcher stop <task-id|run-id>`: records the stop in the ledger and ends the agent's group
+ * from here (TERM → grace → KILL), whichever dispatcher process supervises it. That process sees
+ * its agent end, reads the decision and settles the run (outcome, comment, --release move). A run
+ * nobody supervises (a `poll-once --detach` agent) is settled here, as the next poll would.
+ */
+export async function stopAgent(context: CommandContext, id: string, options: StopOptions): Promise<{ json: unknown; text: string }> {
+  const config = context.config();
+  const ledger = new Ledger(config.stateDir);
+  const reason = options.reason?.trim() || 'stopped by the operator';
+  const stopped = await stopRun({ ledger, id, request: { outcome: 'stopped', reason, ...(options.release ? { release: true } : {}) }, killGraceMs: config.killGraceMs });
+  const owned = isOwnerAlive(stopped.owner, ledger.owner);
+  let settled = await waitUntilSettled(ledger, stopped.id, owned ? SETTLE_WAIT_MS : 0);
+  if (!settled && !owned) settled = await settleHere(context, ledger, stopped);
+  const where = settled ? `outcome ${settled.status}` : `the agent is gone; the dispatcher that supervises it (pid ${stopped.owner?.pid}) records the outcome`;
+  const moved = options.release ? `; task ${stopped.taskId} goes back to "${stopped.route}"` : '';
+  return {
+    json: { ok: true, run: summarise(settled ?? stopped), settled: settled !== undefined },
+    text: `stopped run ${stopped.id} of task ${stopped.taskId} (${where})${moved}`,
+  };
+}
+
+/** Settles the runs nobody watches and whose agents are gone (this one among them), as any dispatcher start does. */
+async function settleHere(context: CommandContext, ledger: Ledger, run: RunRecord): Promise<RunRecord | undefined> {
+  const config = context.config();
+  const tracker = await context.openTracker();
+  try {
+    const deps: ExecutorDeps = { config, tracker, ledger, log: context.log, baseEnv: process.env, detach: true, emit: () => {} };
+    await reconcile({ deps, routes: new Map(config.routes.map((route) => [route.queue, route])), isWatched: () => false, track: () => {} }, await ledger.read());
+    return await waitUntilSettled(ledger, run.id, 0);
+  } finally {
+    await tracker.close?.();
+  }
+}
