@@ -67,7 +67,7 @@ describe('the run snapshot', () => {
     assert.equal(state.recent[0].durationMs, 500);
     assert.equal(state.recent.find((item) => item.id === 'r147')?.outcome, 'exit 1');
     assert.equal(state.recent.find((item) => item.id === 'r148')?.outcome, 'succeeded');
-    assert.deepEqual(state.totals, { running: 0, succeeded: 100, needs_attention: 0, failed: 50, retrying: 0 });
+    assert.deepEqual(state.totals, { running: 0, succeeded: 100, needs_attention: 0, failed: 50, stopped: 0, retrying: 0 });
   });
 
   it('groups by route, idle configured routes included, and shows retries and backoff', () => {

@@ -53,7 +53,10 @@ async function setup(auth: 'token' | 'none'): Promise<Setup> {
     data.runs.push(run({ id: 'r2', taskId: '8', taskName: 'CRITICAL: the build is red', taskUrl: 'javascript:alert(1)', status: 'failed', outcome: 'exit 1', startedAt: '2026-01-01T00:00:00.000Z', endedAt: '2026-01-01T00:00:09.000Z' }));
   });
   const events: Array<(event: RouterEvent) => void> = [];
-  const router: Pick<Router, 'health' | 'onEvent'> = {
+  const router: Pick<Router, 'health' | 'onEvent' | 'stopRun'> = {
+    stopRun: async () => {
+      throw new Error('not in this test');
+    },
     health: () => ({ lastPollAt: new Date().toISOString(), lastPollError: undefined, consecutiveFailures: 0, nextFetchAt: 0 }),
     onEvent: (listener) => {
       events.push(listener);

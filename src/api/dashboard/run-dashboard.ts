@@ -10,6 +10,7 @@ import { mountDashboard, type RouteMount } from './routes.ts';
 import { buildRunState } from './run-snapshot.ts';
 import type { PushStatusRecorder } from '../hooks/push-status.ts';
 import { createDashboardAccess } from './session.ts';
+import { mountStopButton } from './stop-button.ts';
 
 export type CapturedLog = ReturnType<typeof createLogTail>;
 
@@ -25,7 +26,9 @@ export interface RunDashboardOptions {
   api: RouteMount & { url: string };
   config: Config;
   ledger: Ledger;
-  router: Pick<Router, 'health' | 'onEvent'>;
+  router: Pick<Router, 'health' | 'onEvent' | 'stopRun'>;
+  /** The configuration in force and when it was loaded (it changes on reload); default: `config`, at start. */
+  settings?: () => { config: Config; loadedAt: string };
   log: AppLogger;
   tail: CapturedLog;
   /** Webhook deliveries and how the last tick started. */
@@ -48,15 +51,22 @@ export async function mountRunDashboard(options: RunDashboardOptions): Promise<R
   const operator = config.apiAuth === 'token' ? await ensureOperatorToken(config.stateDir) : undefined;
   const instance = randomUUID();
   const startedAt = new Date(Math.round(performance.timeOrigin)).toISOString();
+  const loadedAt = new Date().toISOString();
+  const settings = options.settings ?? (() => ({ config, loadedAt }));
   const feed = createDashboardFeed({
     ...options.feed,
     tail,
     log: log.withTag('dashboard'),
-    build: async () => buildRunState(await ledger.read(), { config, health: router.health(), self: ledger.owner, instance, startedAt, push: options.push?.snapshot() }),
+    build: async () => {
+      const now = settings();
+      return buildRunState(await ledger.read(), { config: now.config, configLoadedAt: now.loadedAt, health: router.health(), self: ledger.owner, instance, startedAt, push: options.push?.snapshot() });
+    },
   });
   const stopEvents = router.onEvent(() => feed.changed());
   const stopPush = options.push?.onChange(() => feed.changed());
-  mountDashboard(api, { feed, access: createDashboardAccess({ auth: config.apiAuth, operatorToken: operator?.token, port: Number(new URL(api.url).port) }) });
+  const access = createDashboardAccess({ auth: config.apiAuth, operatorToken: operator?.token, port: Number(new URL(api.url).port) });
+  mountDashboard(api, { feed, access });
+  mountStopButton(api, access, router);
   log.info(`dashboard on ${api.url}/${operator ? ` (on the first visit, append ?token= and the operator token from ${operator.file})` : ''}`);
   return {
     url: `${api.url}/`,

@@ -3,6 +3,7 @@ import { ACTIVE, isOwnerAlive, type LedgerData, OCCUPYING, type RunOwner, type R
 import type { Router } from '../../core/dispatch/router.ts';
 import { isProcessAlive } from '../../util/file-lock.ts';
 import { redact } from '../../util/redact.ts';
+import { spentToday } from '../../core/supervise/budget.ts';
 import { priorityFromTitle, taskRef, trackerWhere } from './task-view.ts';
 import type { DashboardState, GroupsView, RecentItem, RunningItem, WaitingItem } from './types.ts';
 import type { PushStatus } from '../hooks/push-status.ts';
@@ -11,10 +12,14 @@ import { pushView } from './push-view.ts';
 /** How many finished runs the snapshot carries (the ledger keeps up to 500). */
 export const RECENT_RUNS = 100;
 
-const FAILED: ReadonlySet<string> = new Set(['failed', 'timed_out', 'start_failed', 'lost', 'claim_failed']);
+const FAILED: ReadonlySet<string> = new Set(['failed', 'timed_out', 'start_failed', 'lost', 'claim_failed', 'stalled', 'over_budget']);
+/** Ended by a person or by a task that left its queue: neither success nor failure. */
+const STOPPED: ReadonlySet<string> = new Set(['stopped', 'cancelled']);
 
 export interface RunStateContext {
-  config: Pick<Config, 'maxConcurrentAgents' | 'pollIntervalMs' | 'backend' | 'routes' | 'dispatchFile' | 'priority'>;
+  config: Pick<Config, 'maxConcurrentAgents' | 'pollIntervalMs' | 'backend' | 'routes' | 'dispatchFile' | 'priority' | 'dailyBudgetUsd'>;
+  /** When the configuration in force was loaded. */
+  configLoadedAt?: string;
   health: ReturnType<Router['health']>;
   /** Webhook deliveries and the last tick's trigger. */
   push?: PushStatus;
@@ -101,11 +106,15 @@ export function buildRunState(data: LedgerData, context: RunStateContext): Dashb
       succeeded: finished.filter((run) => run.status === 'succeeded').length,
       needs_attention: finished.filter((run) => run.status === 'needs_attention').length,
       failed: finished.filter((run) => FAILED.has(run.status)).length,
+      stopped: finished.filter((run) => STOPPED.has(run.status)).length,
       retrying: waiting.length,
     },
     daemons: data.daemons
       .filter((daemon) => daemon.instance !== context.self?.instance && (context.self ? isOwnerAlive(daemon, context.self) : isProcessAlive(daemon.pid)))
       .map(({ pid, mode, startedAt }) => ({ pid, mode, startedAt })),
+    spend: { todayUsd: spentToday(data, new Date(now)), ...optional('dailyBudgetUsd', config.dailyBudgetUsd) },
+    ...optional('paused', health.paused),
+    ...optional('configLoadedAt', context.configLoadedAt),
   };
 }
 
@@ -123,6 +132,7 @@ function recentRun(run: RunRecord, at: string, priority: RunningItem['priority']
     outcome: redact(run.outcome ?? run.status.replace(/_/g, ' ')),
     ...(started !== undefined && ended !== undefined ? { durationMs: Math.max(0, ended - started) } : {}),
     attempt: run.attempt,
+    ...optional('costUsd', run.costUsd),
   };
 }
 

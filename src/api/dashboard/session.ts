@@ -8,8 +8,8 @@ import { ApiError } from '../errors.ts';
  * (auth = "none"), or a browser holding the dashboard cookie. A browser gets the cookie once by
  * opening `/?token=<operator token>`; the answer redirects to `/` so the token leaves the address bar.
  *
- * The cookie is not the operator token: it is an HMAC of it, so it opens the dashboard's read-only
- * routes and nothing else, survives daemon restarts (the page reconnects), and stops working when
+ * The cookie is not the operator token: it is an HMAC of it, so it opens the dashboard's routes
+ * (and its Stop button, see stop-button.ts) and nothing else, survives daemon restarts (the page reconnects), and stops working when
  * the operator token file is replaced. HttpOnly (no script reads it), SameSite=Strict (no other
  * site sends it), named per port (cookies are shared across ports of one host).
  */

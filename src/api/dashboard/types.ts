@@ -35,6 +35,12 @@ export interface DashboardState {
   totals: Record<string, number>;
   /** Other dispatcher processes of this host (a `poll-once --detach` from cron...). */
   daemons: Array<{ pid: number; mode: string; startedAt: string }>;
+  /** `run`: what runs that ended today cost, and the daily budget if one is set. */
+  spend?: { todayUsd: number; dailyBudgetUsd?: number };
+  /** `run`: why no new agent starts now (daily budget spent, host pressure). */
+  paused?: { kind: string; reason: string; resumesAt?: string };
+  /** `run`: when the configuration in force was loaded (start, SIGHUP, `dispatcher reload`). */
+  configLoadedAt?: string;
 }
 
 export interface TrackerView {
@@ -102,6 +108,8 @@ export interface RecentItem extends TaskRef {
   outcome: string;
   durationMs?: number;
   attempt?: number;
+  /** What the run cost, as the agent reported it. */
+  costUsd?: number;
 }
 
 export interface GroupsView {

@@ -105,6 +105,9 @@ tr.p-critical td { background: color-mix(in srgb, var(--critical-bg) 45%, transp
 .status.busy { color: var(--accent); background: var(--info-bg); }
 .status.wait { color: var(--warn); background: var(--warn-bg); }
 .status.idle { color: var(--muted); background: var(--idle-bg); }
+button.stop { font: inherit; font-size: 12px; padding: 2px 10px; border-radius: 6px; border: 1px solid var(--bad); color: var(--bad); background: transparent; cursor: pointer; }
+button.stop:hover:not(:disabled) { background: var(--bad-bg); }
+button.stop:disabled { opacity: 0.6; cursor: default; }
 .overdue { color: var(--bad); font-weight: 600; }
 
 @keyframes fresh { from { background: var(--warn-bg); } to { background: transparent; } }

@@ -10,7 +10,8 @@ export const PAGE_JS = String.raw`(function () {
   var PRIORITIES = { CRITICAL: 'critical', HIGH: 'high', NORMAL: 'normal', LOW: 'low' };
   var STATUS_CLASS = {
     succeeded: 'good', dispatched: 'good', running: 'busy', starting: 'busy', retry_wait: 'wait', needs_attention: 'wait',
-    failed: 'bad', timed_out: 'bad', start_failed: 'bad', lost: 'bad', claim_failed: 'bad', stopped: 'idle'
+    failed: 'bad', timed_out: 'bad', start_failed: 'bad', lost: 'bad', claim_failed: 'bad', stopped: 'idle',
+    cancelled: 'idle', stalled: 'bad', over_budget: 'bad'
   };
   var TRACKER_CLASS = { ok: 'good', degraded: 'wait', down: 'bad', unknown: 'idle' };
 
@@ -38,6 +39,7 @@ export const PAGE_JS = String.raw`(function () {
     return parent;
   }
   function serverNow() { return Date.now() + skew; }
+  function usd(amount) { return '$' + Number(amount).toFixed(2); }
 
   function pad(n) { return (n < 10 ? '0' : '') + n; }
   function duration(ms) {
@@ -201,7 +203,18 @@ export const PAGE_JS = String.raw`(function () {
       fill.style.width = Math.min(100, s.slots.max ? (100 * s.slots.used) / s.slots.max : 0) + '%';
       slots.appendChild(append(bar, fill));
       line(slots, '', s.slots.free + ' free' + (s.waiting.length ? ' · ' + s.waiting.length + ' waiting to retry' : ''));
+      if (s.paused) {
+        var why = line(slots, 'bad paused', s.paused.reason.replace(/; resumes at .*$/, ''));
+        why.title = s.paused.reason;
+        if (s.paused.resumesAt) line(slots, '', 'resumes ', live('until', s.paused.resumesAt), ' (' + clock(s.paused.resumesAt) + ')');
+      }
       cards.push(slots);
+    }
+    if (s.spend) {
+      var spend = card('Spent today');
+      append(spend, append(el('div', 'big'), document.createTextNode(usd(s.spend.todayUsd)), s.spend.dailyBudgetUsd !== undefined ? el('small', '', 'of ' + usd(s.spend.dailyBudgetUsd)) : null));
+      line(spend, '', s.spend.dailyBudgetUsd !== undefined ? 'daily budget, resets at midnight' : 'no daily budget set');
+      cards.push(spend);
     }
     if (s.rateLimit) {
       var rate = card('Rate limit');
@@ -248,10 +261,41 @@ export const PAGE_JS = String.raw`(function () {
         td(r.startedAt ? live('since', r.startedAt, 'num') : statusBadge(r.status), 'nowrap'),
         td(r.deadline ? live('until', r.deadline, 'num') : el('span', 'muted', 'none'), 'nowrap hide-sm'),
         td(r.pid ? String(r.pid) : '–', 'mono hide-sm'),
-        td(r.attempt + '/' + r.maxAttempts, 'num nowrap hide-sm')
+        td(r.attempt + '/' + r.maxAttempts, 'num nowrap hide-sm'),
+        td(stopButton(r), 'nowrap')
       ], 'run:' + r.runId);
     });
-    $('running').replaceChildren(table([['Priority', 'hide-sm'], 'Task', 'Route', 'Elapsed', ['Deadline', 'hide-sm'], ['PID', 'hide-sm'], ['Try', 'hide-sm']], rows, 'No agent is running.'));
+    $('running').replaceChildren(table([['Priority', 'hide-sm'], 'Task', 'Route', 'Elapsed', ['Deadline', 'hide-sm'], ['PID', 'hide-sm'], ['Try', 'hide-sm'], ''], rows, 'No agent is running.'));
+  }
+
+  /** Stop: asks first, then TERM → grace → KILL through the dashboard's endpoint; the row goes when the run settles. */
+  function stopButton(r) {
+    var button = el('button', 'stop', 'Stop');
+    button.type = 'button';
+    button.title = 'Stop this agent (TERM, then KILL after the grace period); the task stays in progress';
+    button.addEventListener('click', function () {
+      if (!window.confirm('Stop the agent of task ' + r.taskId + ' (' + (r.title || 'untitled') + ')? The task stays in its in-progress queue.')) return;
+      button.disabled = true;
+      button.textContent = 'Stopping…';
+      fetch('/dashboard/runs/' + encodeURIComponent(r.runId) + '/stop', {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ reason: 'stopped from the dashboard' })
+      })
+        .then(function (response) {
+          return response.json().catch(function () { return {}; }).then(function (body) {
+            if (!response.ok) throw new Error((body.error && body.error.message) || 'HTTP ' + response.status);
+            notice('Stopped the agent of task ' + r.taskId + '.');
+          });
+        })
+        .catch(function (error) {
+          button.disabled = false;
+          button.textContent = 'Stop';
+          notice('Could not stop the agent of task ' + r.taskId + ': ' + error.message);
+        });
+    });
+    return button;
   }
 
   function renderWaiting(s) {
@@ -280,7 +324,7 @@ export const PAGE_JS = String.raw`(function () {
     var rows = s.recent.map(function (r) {
       var when = append(el('span', 'nowrap'), el('span', 'num', clock(r.at)), live('ago', r.at, 'sub'));
       var same = !r.outcome || r.outcome === String(r.status).replace(/_/g, ' ');
-      var outcome = append(el('span'), statusBadge(r.status), same ? null : el('span', 'sub', r.outcome));
+      var outcome = append(el('span'), statusBadge(r.status), same ? null : el('span', 'sub', r.outcome), r.costUsd !== undefined ? el('span', 'sub cost', usd(r.costUsd)) : null);
       return row(r, [
         td(when, 'nowrap'),
         td(priorityBadge(r.priority), 'nowrap hide-sm'),
@@ -316,12 +360,12 @@ export const PAGE_JS = String.raw`(function () {
     $('tracker-name').textContent = s.tracker.type + (s.tracker.where ? ' · ' + s.tracker.where : '');
     var busy = s.mode === 'run' ? s.running.length + ' running' : s.totals.dispatched + ' dispatched';
     document.title = busy + ' · dispatcher';
-    $('footer').textContent = 'Updated live over Server-Sent Events · server time ' + clock(s.generatedAt) + ' · ' + s.instance.slice(0, 8);
+    $('footer').textContent = 'Updated live over Server-Sent Events · server time ' + clock(s.generatedAt) + (s.configLoadedAt ? ' · config loaded ' + clock(s.configLoadedAt) : '') + ' · ' + s.instance.slice(0, 8);
   }
 
   var sections = [
-    ['header', renderHeader, function (s) { return [s.mode, s.detail, s.tracker.type, s.tracker.where, s.running.length, s.totals, s.instance]; }],
-    ['cards', renderCards, function (s) { return [s.tracker, s.slots, s.rateLimit, s.lastCycle, s.totals, s.startedAt, s.pollIntervalMs, s.waiting.length]; }],
+    ['header', renderHeader, function (s) { return [s.mode, s.detail, s.tracker.type, s.tracker.where, s.running.length, s.totals, s.instance, s.configLoadedAt]; }],
+    ['cards', renderCards, function (s) { return [s.tracker, s.slots, s.rateLimit, s.lastCycle, s.totals, s.startedAt, s.pollIntervalMs, s.waiting.length, s.paused, s.spend]; }],
     ['running', renderRunning, function (s) { return s.running.map(function (r) { return [r.runId, r.status, r.startedAt, r.deadline, r.pid, r.title, r.priority]; }); }],
     ['waiting', renderWaiting, function (s) { return s.waiting; }],
     ['recent', renderRecent, function (s) { return s.recent; }],
