@@ -10,6 +10,7 @@ import { checkRules } from './rules.ts';
 import { describeIssue, findKeyLine, formatPath } from './messages.ts';
 import { parseByteSize } from '../util/byte-size.ts';
 import type { BackendConfig, Config, DispatchFileConfig, PriorityName } from './types.ts';
+import { resolveWorkspace } from './workspace-config.ts';
 
 export const PYPROJECT_TABLE = ['tool', 'artificer-dispatcher'];
 
@@ -140,6 +141,8 @@ export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir:
   for (const [name, value] of Object.entries(env)) {
     if (secretEnv.includes(name) || (SECRET_ENV_PATTERNS.some((pattern) => pattern.test(name)) && !PUBLIC_CREDENTIAL_ENV.has(name))) registerSecret(value);
   }
+  const stateDir = at(raw.state_dir);
+  const workspaceWhere = (label: string) => ({ file: where.file, baseDir, stateDir, label });
   const routes = Object.entries(raw.routing).map(([queue, route]) => ({
     queue,
     command: route.command,
@@ -159,6 +162,7 @@ export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir:
     maxCostUsd: route.max_cost_usd,
     maxTokens: route.max_tokens,
     stopWhenMoved: route.stop_when_moved,
+    workspace: resolveWorkspace(raw.workspace, route.workspace, workspaceWhere(route.workspace ? `routing.${queue}.workspace` : 'workspace')),
   }));
   const backend = raw.backend as BackendConfig | undefined;
   const mergePriority = (base: Record<PriorityName, string[]>, levels: Partial<Record<PriorityName, string[] | undefined>> | undefined) => {
@@ -202,7 +206,7 @@ export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir:
     dailyBudgetUsd: raw.daily_budget_usd,
     minFreeMemory: raw.min_free_memory === undefined ? undefined : parseByteSize(raw.min_free_memory),
     maxLoadPerCpu: raw.max_load_per_cpu,
-    stateDir: at(raw.state_dir),
+    stateDir,
     secretEnv,
     logFile: raw.log_file ? at(raw.log_file) : undefined,
     backend,

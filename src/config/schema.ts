@@ -33,6 +33,36 @@ export const backendSchema = v.strictObject({
   options: v.optional(v.record(v.string(), v.unknown())),
 });
 
+/** A hook: an argv array (no shell), or `{ sh = "..." }`, a script the user runs through /bin/sh -c. */
+const hookSchema = v.union(
+  [
+    v.pipe(v.array(v.string(), 'must be an argv array of strings'), v.minLength(1, 'must name a program')),
+    v.strictObject({ sh: nonEmpty('sh') }),
+  ],
+  'must be an argv array (["npm", "ci"]) or { sh = "a script for /bin/sh -c" }',
+);
+
+export const workspaceGitSchema = v.strictObject({
+  /** The repository the worktrees belong to; relative to the config. */
+  repo: v.optional(nonEmpty('repo')),
+  base: v.optional(nonEmpty('base')),
+  /** Template; placeholders get their workspace-key form. */
+  branch: v.optional(nonEmpty('branch')),
+});
+
+/** `[workspace]`, and a route's `workspace` table: every key may be set in either (the route's wins). */
+export const workspaceSchema = v.strictObject({
+  root: v.optional(nonEmpty('root')),
+  git: v.optional(workspaceGitSchema),
+  after_create: v.optional(hookSchema),
+  before_run: v.optional(hookSchema),
+  after_run: v.optional(hookSchema),
+  before_remove: v.optional(hookSchema),
+  hook_timeout: v.optional(v.pipe(v.number('hook_timeout must be a number of seconds'), v.minValue(0.001, 'hook_timeout must be above 0'))),
+  /** Queues whose tasks' workspaces are removed (default none). */
+  remove_when_in: v.optional(stringList),
+});
+
 export const routeSchema = v.strictObject({
   command: nonEmpty('command'),
   args: v.optional(stringList, []),
@@ -57,6 +87,8 @@ export const routeSchema = v.strictObject({
   max_tokens: v.optional(positiveInt('max_tokens')),
   /** Stop the agent when someone else moves its task out of the in-progress queue (default true). */
   stop_when_moved: v.optional(v.boolean('must be true or false'), true),
+  /** The route's own workspace settings, over the top-level [workspace]. */
+  workspace: v.optional(workspaceSchema),
 });
 
 export const apiSchema = v.strictObject({
@@ -127,8 +159,11 @@ export const configSchema = v.strictObject({
   priority: v.optional(priorityLevels),
   dispatch_file: v.optional(dispatchFileSchema),
   webhooks: v.optional(webhooksSchema),
+  /** A folder (or git worktree) per task, with lifecycle hooks. */
+  workspace: v.optional(workspaceSchema),
 });
 
 export type RawConfig = v.InferOutput<typeof configSchema>;
 export type RawBackend = v.InferOutput<typeof backendSchema>;
 export type RawRoute = v.InferOutput<typeof routeSchema>;
+export type RawWorkspace = v.InferOutput<typeof workspaceSchema>;

@@ -28,6 +28,22 @@ export interface RouteConfig {
   maxTokens?: number;
   /** false: leave the agent running when someone else moves its task out of the in-progress queue. */
   stopWhenMoved?: boolean;
+  /** The route's workspace settings (top level merged with the route's own); undefined: none. */
+  workspace?: WorkspaceConfig;
+}
+
+/** A hook's argv: the user's own program, or `/bin/sh -c <script>` when they asked for a shell. */
+export type HookCommand = string[];
+
+export type HookName = 'after_create' | 'before_run' | 'after_run' | 'before_remove';
+
+export interface WorkspaceConfig {
+  /** Absolute; each task's workspace is `root/<key>`. */
+  root: string;
+  git?: { repo: string; base: string; branch: string };
+  hooks: Partial<Record<HookName, HookCommand>>;
+  hookTimeoutMs: number;
+  removeWhenIn: string[];
 }
 
 export type PriorityName = 'CRITICAL' | 'HIGH' | 'NORMAL' | 'LOW';
