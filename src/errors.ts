@@ -77,3 +77,13 @@ export function notFound(what: string): AdapterError {
 export function isAdapterError(error: unknown, kind?: AdapterErrorKind): error is AdapterError {
   return error instanceof AdapterError && (kind === undefined || error.kind === kind);
 }
+
+/** A task's workspace could not be made ready or removed (git, a hook, a path outside its root). */
+export class WorkspaceError extends DispatcherError {
+  /** The end of the failing hook's or git's output, for the run comment. */
+  readonly tail?: string;
+  constructor(message: string, options?: { cause?: unknown; tail?: string }) {
+    super('E_WORKSPACE', message, options);
+    this.tail = options?.tail;
+  }
+}
