@@ -1,6 +1,6 @@
 import { checkStateDir } from '../config/state-dir.ts';
 import { Ledger } from '../core/runs/ledger.ts';
-import { buildStatus, type StatusSnapshot } from '../core/runs/status.ts';
+import { buildStatus, type RunSummary, type StatusSnapshot } from '../core/runs/status.ts';
 import { readPushStatus, type PushStatus } from '../api/hooks/push-status.ts';
 import { formatUsd } from '../core/supervise/budget.ts';
 import { readHostLoad } from '../core/supervise/host-pressure.ts';
@@ -33,6 +33,10 @@ function duration(ms: number | undefined): string {
   return seconds < 60 ? `${seconds}s` : seconds < 3600 ? `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s` : `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+function workspace(run: RunSummary): string {
+  return run.workspace ? `\tin ${run.workspace}${run.branch ? ` (${run.branch})` : ''}` : '';
+}
+
 export function renderStatus(status: StatusSnapshot & { push?: PushStatus }): string {
   const lines = [
     `slots: ${status.slots.used}/${status.slots.max} used, ${status.slots.free} free`,
@@ -43,9 +47,9 @@ export function renderStatus(status: StatusSnapshot & { push?: PushStatus }): st
     `daemons: ${status.daemons.length ? status.daemons.map((d) => `${d.mode} pid ${d.pid}${d.apiUrl ? ` ${d.apiUrl}` : ''}`).join(', ') : 'none running'}`,
     '',
     status.running.length ? 'running:' : 'running: none',
-    ...status.running.map((run) => `  ${run.taskId}\t${run.taskName}\t${run.route}\tpid ${run.pid ?? '-'}\t${duration(run.elapsedMs)}\tdeadline ${run.deadline ?? 'none'}`),
+    ...status.running.map((run) => `  ${run.taskId}\t${run.taskName}\t${run.route}\tpid ${run.pid ?? '-'}\t${duration(run.elapsedMs)}\tdeadline ${run.deadline ?? 'none'}${workspace(run)}`),
   ];
   if (status.waiting.length) lines.push('', 'waiting to retry:', ...status.waiting.map((run) => `  ${run.taskId}\t${run.taskName}\tattempt ${run.attempt}/${run.maxAttempts} at ${run.nextAttemptAt}`));
-  if (status.recent.length) lines.push('', 'recent:', ...status.recent.map((run) => `  ${run.endedAt ?? ''}\t${run.taskId}\t${run.taskName}\t${run.status}\t${run.outcome ?? ''}${run.costUsd === undefined ? '' : `\t${formatUsd(run.costUsd)}`}`));
+  if (status.recent.length) lines.push('', 'recent:', ...status.recent.map((run) => `  ${run.endedAt ?? ''}\t${run.taskId}\t${run.taskName}\t${run.status}\t${run.outcome ?? ''}${run.costUsd === undefined ? '' : `\t${formatUsd(run.costUsd)}`}${workspace(run)}`));
   return lines.join('\n');
 }

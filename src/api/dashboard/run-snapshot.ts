@@ -50,6 +50,7 @@ export function buildRunState(data: LedgerData, context: RunStateContext): Dashb
       ...(run.pid ? { pid: run.pid } : {}),
       ...(run.startedAt ? { startedAt: run.startedAt, elapsedMs: now - started! } : {}),
       ...(run.deadline ? { deadline: new Date(run.deadline).toISOString() } : {}),
+      ...workspaceOf(run),
     };
   });
 
@@ -133,7 +134,12 @@ function recentRun(run: RunRecord, at: string, priority: RunningItem['priority']
     ...(started !== undefined && ended !== undefined ? { durationMs: Math.max(0, ended - started) } : {}),
     attempt: run.attempt,
     ...optional('costUsd', run.costUsd),
+    ...workspaceOf(run),
   };
+}
+
+function workspaceOf(run: RunRecord): { workspace?: string; branch?: string } {
+  return { ...optional('workspace', run.workspace), ...optional('branch', run.branch) };
 }
 
 /** Every configured route (idle ones too), then routes only the ledger still remembers. */

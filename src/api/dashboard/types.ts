@@ -82,6 +82,9 @@ export interface RunningItem extends TaskRef {
   startedAt?: string;
   elapsedMs?: number;
   deadline?: string;
+  /** The task's workspace, and its branch for a worktree. */
+  workspace?: string;
+  branch?: string;
 }
 
 export interface WaitingItem extends TaskRef {
@@ -110,6 +113,8 @@ export interface RecentItem extends TaskRef {
   attempt?: number;
   /** What the run cost, as the agent reported it. */
   costUsd?: number;
+  workspace?: string;
+  branch?: string;
 }
 
 export interface GroupsView {

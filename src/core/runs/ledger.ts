@@ -92,6 +92,9 @@ export interface RunRecord {
   nextAttemptAt?: number;
   logFile?: string;
   cwd?: string;
+  /** The task's workspace (`[workspace]`), and its git branch when it is a worktree. */
+  workspace?: string;
+  branch?: string;
   /** sha256 of the run's API token, so it survives a daemon restart without being stored. */
   tokenHash?: string;
   sessionId?: string;

@@ -35,6 +35,10 @@ export interface RunCommentInput {
   report?: AgentReport;
   /** Why the run could not start, was lost or was stopped, in the dispatcher's words. */
   reason?: string;
+  /** The task's workspace (and its branch, for a worktree): where the work is. */
+  workspace?: { path: string; branch?: string };
+  /** What went wrong around the run without failing it (a failed after_run hook). */
+  notes?: string[];
 }
 
 export const TAIL_MAX_LINES = 20;
@@ -132,6 +136,8 @@ function factLines(input: RunCommentInput, report: AgentReport): string[] {
     lines.push(`API retries: ${report.apiRetries}${last}`);
   }
   if (report.error) lines.push(`Error: ${oneLine(report.error, ERROR_MAX_CHARS)}`);
+  if (input.workspace) lines.push(`Workspace: \`${input.workspace.path}\`${input.workspace.branch ? ` (branch \`${input.workspace.branch}\`)` : ''}`);
+  for (const note of input.notes ?? []) lines.push(`⚠️ ${oneLine(note, ERROR_MAX_CHARS)}`);
   return lines;
 }
 

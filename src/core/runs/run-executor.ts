@@ -16,6 +16,7 @@ import { renderPathTemplate, renderTemplate, type TemplateVars } from '../dispat
 import { overRunBudget } from '../supervise/budget.ts';
 import { watchForStall } from '../supervise/stall.ts';
 import { recordStop } from '../supervise/stop.ts';
+import { finishRunWorkspace, planRunWorkspace, recordWorkspace, removeIfDone, type RunWorkspace, startInWorkspace, workspaceTask } from '../workspaces/run-workspace.ts';
 
 /** What the router hands the executor; everything a run needs and nothing of the router's state. */
 export interface ExecutorDeps {
@@ -70,6 +71,14 @@ export function templateVars(task: Pick<Task, 'id' | 'name' | 'url'>, route: Rou
  * `prepared` (its log and working folder, made ready while the task was claimed) is the spawner's.
  */
 export function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Task, route: RouteConfig, plan: LaunchPlan, prepared?: PreparedFiles): ActiveRun {
+  if (!plan.workspace) return spawnRun(deps, reserved, task, route, plan, prepared);
+  return startInWorkspace(deps, reserved, route, { ...plan, workspace: plan.workspace }, prepared, {
+    spawn: (ready, record) => spawnRun(deps, record, task, route, ready),
+    settle: (result) => settleRun(deps, reserved, route, result),
+  });
+}
+
+function spawnRun(deps: ExecutorDeps, reserved: RunRecord, task: Task, route: RouteConfig, plan: LaunchPlan, prepared?: PreparedFiles): ActiveRun {
   const { config, ledger, log } = deps;
   const { launch, parser, cwd, logFile } = plan;
   const timeoutMs = route.timeoutMs ?? config.defaultAgentTimeoutMs;
@@ -147,13 +156,16 @@ export interface LaunchPlan {
   logFile: string;
   /** The log's first line for this run. */
   header: string;
+  /** The task's workspace, when the route has one: made ready before the agent starts. */
+  workspace?: RunWorkspace;
 }
 
 /** Works out what a run starts, from the task as it will be once claimed. Changes nothing. */
 export async function planLaunch(deps: ExecutorDeps, reserved: RunRecord, task: Task, route: RouteConfig, token: string): Promise<LaunchPlan> {
   const { config } = deps;
   const vars = templateVars(task, route, reserved.id);
-  const cwd = route.cwd ? resolve(config.baseDir, renderPathTemplate(route.cwd, vars)) : process.cwd();
+  const workspace = route.workspace && planRunWorkspace(route.workspace, workspaceTask(task, route.queue), route.cwd, vars);
+  const cwd = workspace ? workspace.cwd : route.cwd ? resolve(config.baseDir, renderPathTemplate(route.cwd, vars)) : process.cwd();
   const runVars: Record<string, string> = {
     DISPATCHER_TASK_ID: task.id,
     DISPATCHER_TASK_NAME: task.name,
@@ -162,6 +174,7 @@ export async function planLaunch(deps: ExecutorDeps, reserved: RunRecord, task: 
     DISPATCHER_RUN_ID: reserved.id,
     DISPATCHER_ATTEMPT: String(reserved.attempt),
     ...(deps.apiUrl ? { DISPATCHER_API_URL: deps.apiUrl, DISPATCHER_TOKEN: token } : {}),
+    ...(workspace ? { DISPATCHER_WORKSPACE: workspace.path, ...(workspace.branch ? { DISPATCHER_BRANCH: workspace.branch } : {}) } : {}),
   };
   const routeEnv = Object.fromEntries(Object.entries(route.env).map(([name, value]) => [name, renderTemplate(value, vars)]));
   const bin = dispatcherBin(config.stateDir);
@@ -179,7 +192,7 @@ export async function planLaunch(deps: ExecutorDeps, reserved: RunRecord, task: 
   // the launch told it (Claude's pre-assigned session id, so the resume hint survives).
   const parser: AgentOutputParser | undefined = agent.createParser?.(launch);
   const header = `=== ${new Date().toISOString()} run ${reserved.id} attempt ${reserved.attempt}/${reserved.maxAttempts}: ${launch.command} ${launch.args.join(' ')}`;
-  return { launch, parser, cwd, logFile: runLogFile(config.stateDir, reserved.id), header };
+  return { launch, parser, cwd, logFile: runLogFile(config.stateDir, reserved.id), header, workspace };
 }
 
 /** How long an agent runs before its kernel start time is recorded. */
@@ -218,7 +231,7 @@ export function adoptRun(deps: ExecutorDeps, record: RunRecord, route: RouteConf
   return { record, settled, stop: async () => void (await watch.stop()), release: () => watch.unwatch() };
 }
 
-interface RunResult {
+export interface RunResult {
   outcome: RunOutcome;
   exitCode?: number | null;
   signal?: string | null;
@@ -258,6 +271,9 @@ const NO_RETRY: ReadonlySet<RunOutcome> = new Set(['succeeded', 'needs_attention
  */
 export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: RouteConfig | undefined, ended: RunResult): Promise<RunRecord> {
   const { ledger, log, tracker } = deps;
+  const logFile = record.logFile ?? runLogFile(deps.config.stateDir, record.id);
+  // after_run goes first: the slot stays taken, and a retry waits, until it is over.
+  const hookNote = route?.workspace && (await finishRunWorkspace(deps, record, route, ended.outcome, logFile));
   const retries = (result: RunResult) => !NO_RETRY.has(result.outcome) && record.attempt < record.maxAttempts && route !== undefined;
   const written = ledger.update((data) => {
     const run = data.runs.find((candidate) => candidate.id === record.id);
@@ -306,22 +322,36 @@ export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: Ro
   // A deleted task has nowhere to take a comment or a move.
   if (result.taskDeleted) return final;
   // A plain command that succeeded silently gets no comment; anything with something to say does.
-  const quietSuccess = !failed && !result.report && !result.reason && !result.tail?.trim();
+  const quietSuccess = !failed && !result.report && !result.reason && !result.tail?.trim() && !hookNote;
   if (!quietSuccess) {
-    const comment = formatRunComment({ ...result, outputTail: result.tail, attempt: record.attempt, maxAttempts: record.maxAttempts, willRetry });
+    const workspace = route?.workspace && recordWorkspace(route, record);
+    const comment = formatRunComment({ ...result, outputTail: result.tail, attempt: record.attempt, maxAttempts: record.maxAttempts, willRetry, workspace, notes: hookNote ? [hookNote] : undefined });
     await tracker.addComment(record.taskId, comment).catch((error) => log.warn(`could not comment on task ${record.taskId}: ${redact((error as Error).message)}`));
   }
   const target = moveTarget(result, route, willRetry, final);
+  /** Where the task is now, when this told us. */
+  let queueNow: string | undefined;
   if (target && record.inProgressQueue) {
     try {
       const task = await tracker.getTask(record.taskId);
-      if (task.queue === record.inProgressQueue) await tracker.moveTask(record.taskId, target);
-      else log.info(`task ${record.taskId} is in "${task.queue}" (${task.queue === final.agentMovedTo ? 'the agent moved it' : 'moved while its agent ran'}); leaving it there`);
+      queueNow = task.queue;
+      if (task.queue === record.inProgressQueue) {
+        await tracker.moveTask(record.taskId, target);
+        queueNow = target;
+      } else log.info(`task ${record.taskId} is in "${task.queue}" (${task.queue === final.agentMovedTo ? 'the agent moved it' : 'moved while its agent ran'}); leaving it there`);
     } catch (error) {
       log.warn(`could not move task ${record.taskId} to "${target}": ${redact((error as Error).message)}`);
     }
   }
+  if (route?.workspace?.removeWhenIn.length && !willRetry) await cleanUpWorkspace(deps, final, route, queueNow, logFile);
   return final;
+}
+
+/** Removes the task's workspace if the task has reached a `remove_when_in` queue; a failed before_remove is said in a comment. */
+async function cleanUpWorkspace(deps: ExecutorDeps, record: RunRecord, route: RouteConfig, queue: string | undefined, logFile: string): Promise<void> {
+  queue ??= await deps.tracker.getTask(record.taskId).then((task) => task.queue, () => undefined);
+  const note = await removeIfDone(deps, record, route, queue, logFile);
+  if (note) await deps.tracker.addComment(record.taskId, `⚠️ ${note} while its workspace was removed (removed all the same).`).catch(() => {});
 }
 
 /** Where the task goes once the run is over: the route's success or failure queue, or back to its watched queue on a released stop. */

@@ -29,6 +29,8 @@ export interface RunSummary {
   deniedTools?: string[];
   /** Why and by whom it was stopped (stopped, cancelled, stalled, over_budget). */
   stopReason?: string;
+  workspace?: string;
+  branch?: string;
 }
 
 export interface StatusSnapshot {
@@ -90,5 +92,7 @@ export function summarise(run: RunRecord, now = Date.now()): RunSummary {
     resumeHint: run.resumeHint,
     deniedTools: run.deniedTools,
     stopReason: run.stopRequest?.reason,
+    workspace: run.workspace,
+    branch: run.branch,
   };
 }

@@ -247,6 +247,14 @@ export const PAGE_JS = String.raw`(function () {
     box.replaceChildren.apply(box, cards);
   }
 
+  /** The run's workspace folder (the whole path on hover) and branch; nothing without one. */
+  function workspaceLine(r) {
+    if (!r.workspace) return null;
+    var line = el('span', 'sub mono', r.workspace.split('/').pop() + (r.branch ? ' · ' + r.branch : ''));
+    line.title = r.workspace;
+    return line;
+  }
+
   function renderRunning(s) {
     var panel = $('running-panel');
     panel.hidden = s.mode !== 'run';
@@ -257,7 +265,7 @@ export const PAGE_JS = String.raw`(function () {
       return row(r, [
         td(priorityBadge(r.priority), 'nowrap hide-sm'),
         taskCell(r),
-        td(append(el('span'), document.createTextNode(r.route), el('span', 'sub', r.agent))),
+        td(append(el('span'), document.createTextNode(r.route), el('span', 'sub', r.agent), workspaceLine(r))),
         td(r.startedAt ? live('since', r.startedAt, 'num') : statusBadge(r.status), 'nowrap'),
         td(r.deadline ? live('until', r.deadline, 'num') : el('span', 'muted', 'none'), 'nowrap hide-sm'),
         td(r.pid ? String(r.pid) : '–', 'mono hide-sm'),
@@ -329,7 +337,7 @@ export const PAGE_JS = String.raw`(function () {
         td(when, 'nowrap'),
         td(priorityBadge(r.priority), 'nowrap hide-sm'),
         taskCell(r),
-        td(r.route ? append(el('span'), document.createTextNode(r.route), el('span', 'sub', r.who)) : r.who, 'hide-sm'),
+        td(r.route ? append(el('span'), document.createTextNode(r.route), el('span', 'sub', r.who), workspaceLine(r)) : r.who, 'hide-sm'),
         td(outcome),
         td(r.durationMs !== undefined ? duration(r.durationMs) : '', 'num nowrap hide-sm')
       ], 'recent:' + r.id);
