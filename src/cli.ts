@@ -133,6 +133,27 @@ export function buildProgram(): Command {
       if (result && !result.ok) throw new ExitError(EXIT.failed);
     });
 
+  const workspaces = program.command('workspaces').description("the tasks' workspaces ([workspace]): list them, remove those no longer needed");
+  workspaces
+    .command('list')
+    .description('each workspace: its task and where the task is now, size on disk, last run, whether an agent is in it')
+    .addHelpText('after', examples(['dispatcher workspaces list', 'dispatcher workspaces list --json']))
+    .action(async (_options, command: Command) => {
+      const { listWorkspacesCommand } = await import('./commands/workspaces.ts');
+      print(command, await listWorkspacesCommand(await context(command)));
+    });
+  workspaces
+    .command('prune')
+    .description('remove the workspaces whose task is in a remove_when_in queue or no longer exists (never one in use)')
+    .option('--dry-run', 'say what would be removed and remove nothing')
+    .addHelpText('after', examples(['dispatcher workspaces prune --dry-run', 'dispatcher workspaces prune']))
+    .action(async (options, command: Command) => {
+      const { pruneWorkspacesCommand } = await import('./commands/workspaces.ts');
+      const result = await pruneWorkspacesCommand(await context(command), { dryRun: Boolean(options.dryRun) });
+      print(command, result);
+      if (!result.ok) throw new ExitError(EXIT.failed);
+    });
+
   program
     .command('refresh')
     .description('ask the running `dispatcher run` for a tick now (poll and dispatch without waiting for poll_interval); returns once the tick has started')

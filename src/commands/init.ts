@@ -62,6 +62,22 @@ timeout = 3600                # Codex without network waits for it forever: keep
 # env = { CODEX_HOME = "/srv/agents/codex" }   # where sessions live; the resume hint names it
 `;
 
+/** Appended to every config: the workspace settings, commented out. */
+const WORKSPACE = `
+# A workspace per task (docs/workspaces.md): a folder, or a git worktree on a branch of its own,
+# kept across attempts; hooks are argv arrays, or { sh = "..." } to run a script through /bin/sh.
+# The agent then starts in its workspace (a route's cwd names a folder inside it: drop cwd above),
+# and a worktree is a git repository (codex needs no --skip-git-repo-check there).
+# [workspace]
+# root = "workspaces"                 # relative to this file; each task's is root/<task id>
+# git = { repo = "../my-repo", base = "main", branch = "agent/{task_id}" }
+# after_create = ["npm", "ci"]        # once, in a new workspace
+# before_run = { sh = "git fetch -q origin || true" }   # before each attempt
+# after_run = ["git", "status", "--short"]             # after each attempt ($DISPATCHER_OUTCOME)
+# hook_timeout = 60                   # seconds per hook
+# remove_when_in = ["Done"]           # remove a workspace (never its branch) once its task is here
+`;
+
 const ROUTES = { command: COMMAND_ROUTE, claude: CLAUDE_ROUTE, codex: CODEX_ROUTE } as const;
 export type InitAgent = keyof typeof ROUTES;
 export const INIT_AGENTS = Object.keys(ROUTES) as InitAgent[];
@@ -72,7 +88,7 @@ const BOARD = `${JSON.stringify({ queues: { Todo: [], 'In Progress': [], Done: [
 export async function initProject(folder: string, agent: InitAgent = 'command'): Promise<string[]> {
   if (!ROUTES[agent]) throw new UsageError(`--agent must be one of: ${INIT_AGENTS.join(', ')}`);
   const files: Array<[string, string]> = [
-    ['dispatcher.toml', HEADER + ROUTES[agent]],
+    ['dispatcher.toml', HEADER + ROUTES[agent] + WORKSPACE],
     ['board.json', BOARD],
   ];
   const written: string[] = [];

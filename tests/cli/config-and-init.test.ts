@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, tempDir, writeFile } from '../helpers.ts';
+import { loadConfig } from '../../src/config/load.ts';
 import { AGENTS } from './support.ts';
 
 describe('dispatcher config check', () => {
@@ -158,4 +159,16 @@ describe('dispatcher init', () => {
       assert.match(task.comments[1].text, new RegExp(`cd '?${dir}/work/1'? && ${agent} `), 'the hint cds into the route\'s folder');
     });
   }
+  for (const agent of ['command', 'codex']) it(`offers a commented [workspace] block that is a valid config once uncommented (--agent ${agent})`, async () => {
+    const dir = tempDir();
+    assert.equal((await runCli(['init', '--agent', agent], { cwd: dir })).code, 0);
+    const text = readFileSync(join(dir, 'dispatcher.toml'), 'utf8');
+    assert.match(text, /^# \[workspace\]$/m);
+    const enabled = text.replace(/^# (\[workspace\]$|(?:root|git|after_create|before_run|after_run|hook_timeout|remove_when_in) = )/gm, '$1');
+    writeFileSync(join(dir, 'dispatcher.toml'), enabled);
+    const config = loadConfig({ path: join(dir, 'dispatcher.toml'), env: {} });
+    assert.equal(config.routes[0].workspace?.root, join(dir, 'workspaces'));
+    assert.deepEqual(config.routes[0].workspace?.hooks.after_create, ['npm', 'ci']);
+    assert.deepEqual(config.routes[0].workspace?.removeWhenIn, ['Done']);
+  });
 });

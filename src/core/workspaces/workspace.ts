@@ -166,7 +166,8 @@ export async function removeWorkspace(settings: WorkspaceConfig, location: Works
       const record = await readRecord(root, location.key);
       if (record?.hookGroup) await stopLeftoverHook(record.hookGroup, setup.killGraceMs);
       const hook = exists ? await runWorkspaceHook(settings, 'before_remove', location, setup) : undefined;
-      if (settings.git) await removeWorktree(record?.repo ?? settings.git.repo, path);
+      const repo = record?.repo ?? settings.git?.repo;
+      if (repo) await removeWorktree(repo, path);
       else await rm(path, { recursive: true, force: true });
       await deleteRecord(root, location.key);
       return hook;
