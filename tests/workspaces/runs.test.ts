@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { buildRunState } from '../../src/api/dashboard/run-snapshot.ts';
 import { renderStatus } from '../../src/commands/status.ts';
 import { buildStatus } from '../../src/core/runs/status.ts';
-import { tempDir } from '../helpers.ts';
+import { recordStop } from '../../src/core/supervise/stop.ts';
+import { tempDir, waitFor } from '../helpers.ts';
 import { AGENTS, node, setupBoard, task } from '../router/support.ts';
 import { COMMITTER, git, HOOK, makeRepo } from './support.ts';
 
@@ -167,5 +168,39 @@ describe('runs in workspaces', () => {
     const [refused] = await outside.router.waitForAll();
     assert.equal(refused.status, 'start_failed');
     assert.match(refused.outcome!, /outside the task's workspace/);
+  });
+
+  it('stops a run while its before_run hook runs: the hook is stopped and no agent starts', async () => {
+    const out = join(tempDir(), 'hooks.jsonl');
+    const seen = join(tempDir(), 'seen.json');
+    const s = setupBoard(queues([task('1')]), {
+      workspace: { root: 'ws', before_run: [node, HOOK, out, '0', '30000'], after_run: [node, HOOK, out] },
+      routing: { Todo: { command: node, args: [join(AGENTS, 'echo-args.mjs'), seen], in_progress_queue: 'In Progress' } },
+    });
+    await s.router.tick();
+    await waitFor(() => existsSync(out), 10_000, 'before_run to start');
+    const started = Date.now();
+    await s.router.stopAll('operator stop');
+    assert.ok(Date.now() - started < 10_000, 'the hook did not run its 30 s');
+    const [run] = (await s.ledger.read()).runs;
+    assert.equal(run.status, 'stopped');
+    assert.equal(existsSync(seen), false, 'the agent never started');
+    assert.deepEqual(hookCalls(out).map((call) => [call.hook, call.env.DISPATCHER_OUTCOME]), [['before_run', undefined], ['after_run', 'stopped']]);
+  });
+
+  it('does not start the agent when a stop was recorded from elsewhere while the workspace was made', async () => {
+    const out = join(tempDir(), 'hooks.jsonl');
+    const seen = join(tempDir(), 'seen.json');
+    const s = setupBoard(queues([task('1')]), {
+      workspace: { root: 'ws', after_create: [node, HOOK, out, '0', '1500'] },
+      routing: { Todo: { command: node, args: [join(AGENTS, 'echo-args.mjs'), seen], in_progress_queue: 'In Progress' } },
+    });
+    await s.router.tick();
+    await waitFor(() => existsSync(out), 10_000, 'after_create to start');
+    const [reserved] = (await s.ledger.read()).runs;
+    await recordStop(s.ledger, reserved.id, { outcome: 'cancelled', reason: 'stopped from the dashboard' });
+    const [settled] = await s.router.waitForAll();
+    assert.equal(settled.status, 'cancelled');
+    assert.equal(existsSync(seen), false, 'the agent never started');
   });
 });

@@ -6,7 +6,7 @@ import { WorkspaceError } from '../../errors.ts';
 import { redact } from '../../util/redact.ts';
 import { renderPathTemplate, type TemplateVars } from '../dispatch/templates.ts';
 import type { PreparedFiles } from '../process/spawner.ts';
-import { ACTIVE, type LedgerData, type RunRecord } from '../runs/ledger.ts';
+import { ACTIVE, type LedgerData, type RunRecord, type StopRequest } from '../runs/ledger.ts';
 import type { ActiveRun, ExecutorDeps, LaunchPlan, RunResult } from '../runs/run-executor.ts';
 import { ensureWorkspace, type HookSetup, isWorkspaceReady, locateWorkspace, prepareWorkingFolder, removeWorkspace, runWorkspaceHook, type WorkspaceLocation, type WorkspaceTask } from './workspace.ts';
 
@@ -79,6 +79,9 @@ export function startInWorkspace(
       return run.settle({ outcome: 'start_failed', durationMs, reason, tail: (error as WorkspaceError).tail });
     }
     if (released) return new Promise<RunRecord>(() => {});
+    // A stop asked from another process while the workspace was being made applies now.
+    const asked = await stopRequestOf(deps, reserved.id);
+    if (asked) return run.settle({ outcome: 'stopped', durationMs: Date.now() - started, reason: asked.reason });
     agent = run.spawn({ ...plan, header: `--- agent: ${plan.launch.command} ${plan.launch.args.join(' ')}` }, record);
     if (abort.signal.aborted) void agent.stop(String(abort.signal.reason));
     return agent.settled;
@@ -113,7 +116,9 @@ export async function finishRunWorkspace(deps: ExecutorDeps, record: RunRecord, 
   const task = recordTask(record);
   const location = locateWorkspace(settings, task);
   if (!settings.hooks.after_run || !(await isWorkspaceReady(location))) return undefined;
-  const hook = await runWorkspaceHook(settings, 'after_run', location, hookSetup(deps, record, task, logFile), { vars: { DISPATCHER_OUTCOME: outcome } });
+  // A stop decided for the run (stalled, over budget, cancelled) names its outcome.
+  const decided = outcome === 'start_failed' ? undefined : (await stopRequestOf(deps, record.id))?.outcome;
+  const hook = await runWorkspaceHook(settings, 'after_run', location, hookSetup(deps, record, task, logFile), { vars: { DISPATCHER_OUTCOME: decided ?? outcome } });
   if (!hook || hook.ok) return undefined;
   deps.log.warn(`task ${task.id}: ${hook.summary}`);
   return hook.summary;
@@ -150,6 +155,10 @@ export function recordWorkspace(route: RouteConfig, record: RunRecord): { path: 
 
 export function hasActiveRun(data: LedgerData, taskId: string): boolean {
   return data.runs.some((run) => run.taskId === taskId && ACTIVE.has(run.status));
+}
+
+async function stopRequestOf(deps: ExecutorDeps, runId: string): Promise<StopRequest | undefined> {
+  return (await deps.ledger.read()).runs.find((run) => run.id === runId)?.stopRequest;
 }
 
 function recordTask(record: RunRecord): WorkspaceTask {
