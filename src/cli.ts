@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { AdapterError, ConfigError, DispatcherError, ExitError, UsageError } from './errors.ts';
+import { AdapterError, ConfigError, DispatcherError, ExitError, UsageError, type TrackerFailure } from './errors.ts';
 import { redact } from './util/redact.ts';
 import { MAX_SECONDS } from './config/schema.ts';
 import { createContext, type CommandContext, type GlobalOptions } from './commands/context.ts';
@@ -9,16 +9,24 @@ import * as taskCommands from './commands/task.ts';
  * Commander wiring only. Each action lazily imports its command module, so `task show` never
  * loads the router or the HTTP server. This file alone decides exit codes and prints errors.
  */
-export const EXIT = { ok: 0, failed: 1, usage: 2, unavailable: 3, notFound: 4 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, unavailable: 3, notFound: 4, credentials: 5 } as const;
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof ExitError) return error.exitCode;
   if (error instanceof ConfigError || error instanceof UsageError) return EXIT.usage;
-  if (error instanceof AdapterError) {
-    if (error.kind === 'not_found') return EXIT.notFound;
-    if (error.kind === 'unavailable' || error.kind === 'rate_limited') return EXIT.unavailable;
-  }
+  if (error instanceof AdapterError) return exitCodeForTracker(error);
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  return EXIT.failed;
+}
+
+/**
+ * A tracker failure: credentials refused (401, or none the tracker takes), unreachable, not found,
+ * or refused for another reason (403 included: the credentials are fine, the right is missing).
+ */
+export function exitCodeForTracker({ kind, status }: TrackerFailure | { kind: 'unknown'; status?: undefined }): number {
+  if (kind === 'auth') return status === 403 ? EXIT.failed : EXIT.credentials;
+  if (kind === 'not_found') return EXIT.notFound;
+  if (kind === 'unavailable' || kind === 'rate_limited') return EXIT.unavailable;
   return EXIT.failed;
 }
 
@@ -111,7 +119,7 @@ export function buildProgram(): Command {
       const { pollOnce } = await import('./commands/poll-once.ts');
       const result = await pollOnce(await context(command), { detach: Boolean(options.detach), dryRun: Boolean(options.dryRun) });
       print(command, result);
-      if (!result.ok) throw new ExitError(EXIT.failed);
+      if (!result.ok) throw new ExitError(result.trackerError ? exitCodeForTracker(result.trackerError) : EXIT.failed);
     });
 
   program
@@ -130,7 +138,7 @@ export function buildProgram(): Command {
         stop.dispose();
       }
       if (result) print(command, result);
-      if (result && !result.ok) throw new ExitError(EXIT.failed);
+      if (result && !result.ok) throw new ExitError(result.json.trackerDown ? exitCodeForTracker(result.json.trackerDown) : EXIT.failed);
     });
 
   const workspaces = program.command('workspaces').description("the tasks' workspaces ([workspace]): list them, remove those no longer needed");

@@ -74,6 +74,16 @@ export function notFound(what: string): AdapterError {
   return new AdapterError('not_found', what);
 }
 
+/** What a command needs to know of a tracker failure to choose its exit code. */
+export interface TrackerFailure {
+  kind: AdapterErrorKind;
+  status?: number;
+}
+
+export function trackerFailureOf(error: unknown): TrackerFailure | undefined {
+  return error instanceof AdapterError ? { kind: error.kind, ...(error.status === undefined ? {} : { status: error.status }) } : undefined;
+}
+
 export function isAdapterError(error: unknown, kind?: AdapterErrorKind): error is AdapterError {
   return error instanceof AdapterError && (kind === undefined || error.kind === kind);
 }

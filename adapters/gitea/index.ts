@@ -11,11 +11,35 @@ import { formatQueue, parseIssueId, parseQueue, repoKey, repoPath, type IssueRef
  * with that label) and `owner/repo:closed`. Pull requests are never tasks.
  */
 export default function createGiteaTracker(context: TrackerContext): TrackerAdapter {
-  const client = connect(context);
+  const { client: unverified, tokenEnv } = connect(context);
+  /**
+   * The token is checked (GET /user) before anything else is read: Gitea serves public
+   * repositories to a wrong token as if anonymous, so a wrong token would otherwise look fine.
+   */
+  let verified: Promise<string> | undefined;
+  const verify = () =>
+    (verified ??= unverified.get<GiteaUser>('/user').then(
+      (user) => {
+        if (!user?.login) throw new AdapterError('bad_response', 'Gitea did not say who the token belongs to (GET /user has no login)');
+        return user.login;
+      },
+      (error: unknown) => {
+        verified = undefined;
+        if (isAdapterError(error, 'auth')) {
+          throw new AdapterError('auth', `Gitea refused the token in ${tokenEnv} (${error.message}): it is wrong, expired or revoked; nothing was read or changed`, { cause: error, status: error.status });
+        }
+        throw error;
+      },
+    ));
+  const client: GiteaClient = {
+    ...unverified,
+    get: async (path, query) => (await verify(), unverified.get(path, query)),
+    getAll: async (path, query) => (await verify(), unverified.getAll(path, query)),
+    send: async (method, path, body) => (await verify(), unverified.send(method, path, body)),
+  };
   const labels = createLabelDirectory(client);
   /** Labels that name queues, per repository: a move leaves the other queue labels behind. */
   const queueLabels = new Map<string, Set<string>>();
-  let identity: string | undefined;
   // Every queue the config names is known from the start: after a restart, moving an adopted
   // run's issue out of its in-progress label still removes that label.
   for (const name of context.queues ?? []) {
@@ -155,11 +179,7 @@ export default function createGiteaTracker(context: TrackerContext): TrackerAdap
       return toTask(issue, queue, queueName);
     },
 
-    async whoami() {
-      identity ??= (await client.get<GiteaUser>('/user')).login;
-      if (!identity) throw new AdapterError('bad_response', 'Gitea did not say who the token belongs to (GET /user has no login)');
-      return identity;
-    },
+    whoami: verify,
 
     async listQueues(owner) {
       const list = (path: string) => client.getAll<GiteaRepository>(path);
@@ -180,7 +200,7 @@ export default function createGiteaTracker(context: TrackerContext): TrackerAdap
   };
 }
 
-function connect(context: TrackerContext): GiteaClient {
+function connect(context: TrackerContext): { client: GiteaClient; tokenEnv: string } {
   const options = context.options;
   const url = typeof options.url === 'string' ? options.url.trim() : '';
   if (!/^https?:\/\/[^/]/.test(url)) {
@@ -193,7 +213,7 @@ function connect(context: TrackerContext): GiteaClient {
   }
   registerSecret(token);
   const timeout = typeof options.request_timeout === 'number' && options.request_timeout > 0 ? options.request_timeout * 1000 : undefined;
-  return createGiteaClient({ url, token, timeoutMs: timeout });
+  return { client: createGiteaClient({ url, token, timeoutMs: timeout }), tokenEnv };
 }
 
 async function withNotFound<T>(promise: Promise<T>, message: () => string): Promise<T> {

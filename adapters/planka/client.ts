@@ -61,7 +61,7 @@ export class PlankaClient {
       return (await this.http.request<T>(method, path, { ...options, headers: authHeaders(auth) })).body;
     } catch (error) {
       if (!isAdapterError(error, 'auth') || error.status !== 401 || !this.options.credentials.login) throw this.explain(error, auth);
-      this.options.log.info('Planka refused the access token (expired?): logging in again');
+      this.options.log.info(`Planka refused ${auth.kind === 'apiKey' ? 'the API key in PLANKA_API_KEY' : 'the access token (expired?)'}: logging in again`);
       const renewed = await this.renewAuth(auth);
       try {
         return (await this.http.request<T>(method, path, { ...options, headers: authHeaders(renewed) })).body;

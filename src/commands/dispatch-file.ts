@@ -1,4 +1,6 @@
+import type { TrackerFailure } from '../errors.ts';
 import { checkStateDir } from '../config/state-dir.ts';
+import { verifyTracker } from './verify-tracker.ts';
 import { join } from 'node:path';
 import { createTracker } from '../../adapters/registry.ts';
 import type { TrackerAdapter, TrackerContext } from '../../adapters/types.ts';
@@ -45,6 +47,8 @@ export interface DispatchFileSummary {
   waiting: number;
   /** Over the whole run. */
   errors: number;
+  /** Last cycle: nothing could be read, and what kind of tracker failure that was. */
+  trackerDown?: TrackerFailure | { kind: 'unknown' };
   cycles: number;
   /** Last cycle: the files written, or that would be written in a dry run. */
   files: PlannedFile[];
@@ -67,6 +71,7 @@ export async function dispatchFile(options: DispatchFileOptions): Promise<Dispat
     options.tracker ??
     (await createTracker({ options: settings.backend as TrackerContext['options'], baseDir: config.baseDir, env: config.env, log: log.withTag('tracker') }));
   try {
+    await verifyTracker(tracker, log, options.once || options.dryRun ? 'fail' : 'warn');
     if (settings.owner && typeof tracker.listQueues !== 'function') {
       throw new ConfigError(`dispatch_file.owner: the ${settings.backend.type} backend cannot list repositories; name them in dispatch_file.repos`);
     }
@@ -128,6 +133,7 @@ export async function dispatchFile(options: DispatchFileOptions): Promise<Dispat
       skipped: last ? last.alreadyDispatched + last.unassigned + last.refused : 0,
       waiting: last?.waiting ?? 0,
       errors: totals.errors,
+      ...(last?.trackerDown ? { trackerDown: last.trackerFailure ?? { kind: 'unknown' } } : {}),
       cycles: totals.cycles,
       files: last?.files ?? [],
     };

@@ -1,3 +1,4 @@
+import type { TrackerFailure } from '../errors.ts';
 import type { RunRecord } from '../core/runs/ledger.ts';
 import { summarise } from '../core/runs/status.ts';
 import type { CommandContext } from './context.ts';
@@ -11,7 +12,7 @@ export interface PollOnceOptions {
 }
 
 /** One tick for cron. Waits for its agents unless detached; not ok when a run failed. */
-export async function pollOnce(context: CommandContext, options: PollOnceOptions): Promise<{ ok: boolean; json: unknown; text: string }> {
+export async function pollOnce(context: CommandContext, options: PollOnceOptions): Promise<{ ok: boolean; json: unknown; text: string; trackerError?: TrackerFailure | { kind: 'unknown' } }> {
   const runtime = await openRuntime(context, { mode: 'poll-once', serveApi: !options.detach && !options.dryRun, detach: options.detach });
   const { router } = runtime;
   try {
@@ -31,6 +32,7 @@ export async function pollOnce(context: CommandContext, options: PollOnceOptions
     ];
     return {
       ok: !tick.error && failed.length === 0,
+      ...(tick.error ? { trackerError: tick.failure ?? { kind: 'unknown' } } : {}),
       json: { ok: !tick.error && failed.length === 0, ready: tick.ready, error: tick.error, dispatched: tick.dispatched.map((run) => summarise(run)), settled: settled.map((run) => summarise(run)) },
       text: lines.join('\n'),
     };

@@ -15,6 +15,7 @@ import { ConfigError } from '../errors.ts';
 import type { CommandContext } from './context.ts';
 import { TickRequests } from '../core/dispatch/tick-requests.ts';
 import { PushStatusRecorder } from '../api/hooks/push-status.ts';
+import { verifyTracker } from './verify-tracker.ts';
 
 /** Everything a dispatching command holds; `close()` releases it all, in reverse order. */
 export interface Runtime {
@@ -50,6 +51,7 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
   try {
     const tracker = await createTracker({ options: requireBackend(config), baseDir: config.baseDir, env: config.env, log, queues: routedQueues(config) });
     releasers.push(async () => tracker.close?.());
+    await verifyTracker(tracker, log, options.mode === 'run' ? 'warn' : 'fail');
     const ledger = new Ledger(config.stateDir);
     const previous = await ledger.read(); // a corrupt ledger stops us here, before anything is claimed
     const requests = new TickRequests();

@@ -78,7 +78,7 @@ describe('gitea adapter: reading', () => {
     assert.ok(tasks.every((task) => task.queue === 'acme/app' && /^acme\/app#\d+$/.test(task.id)));
     assert.deepEqual(tasks.find((task) => task.id === 'acme/app#2')?.assignees, [], 'null assignees read as []');
     assert.deepEqual(tasks.find((task) => task.id === 'acme/app#1')?.assignees, ['alice']);
-    assert.equal(fake.requests.length, 3, 'three pages');
+    assert.equal(fake.requests.filter((request) => request.path !== '/api/v1/user').length, 3, 'three pages');
   });
 
   it('also pages by Link alone when X-Total-Count is missing', () => {

@@ -181,6 +181,19 @@ describe('Planka sign-in', () => {
     await adapter.close();
   });
 
+  it('a refused API key is called an API key when the adapter logs in instead', async () => {
+    const { log, lines } = capturingLogger();
+    const adapter = await tracker(fake, { PLANKA_API_KEY: 'abcdefgh_wrong0123456789', PLANKA_USER: 'bot', PLANKA_PASSWORD: bot.password }, log);
+    try {
+      assert.equal(await adapter.whoami(), 'bot');
+      const text = lines.join('');
+      assert.match(text, /Planka refused the API key in PLANKA_API_KEY: logging in again/);
+      assert.doesNotMatch(text, /access token \(expired\?\)/);
+    } finally {
+      await adapter.close();
+    }
+  });
+
   it('a wrong password fails with Planka\'s message and without the password', async () => {
     const password = 'Wrong-Pass-Never-Shown';
     const { log, lines } = capturingLogger();

@@ -2,10 +2,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import type { TrackerAdapter } from '../../adapters/types.ts';
 import { createRouter } from '../../src/core/dispatch/router.ts';
 import { isProcessGroupAlive } from '../../src/core/process/spawner.ts';
-import { silentLogger } from '../../src/log.ts';
+import { createLogger, silentLogger } from '../../src/log.ts';
 import { waitFor } from '../helpers.ts';
 import { AGENTS, node, setupBoard, task } from './support.ts';
 
@@ -94,7 +95,9 @@ describe('router', () => {
   });
 
   it('times out an agent that ignores TERM: KILL within kill_grace + 1 s, whole group gone, comment posted', async () => {
-    const s = setupBoard(queues([task('1')]), { kill_grace: 1, routing: { Todo: { command: node, args: [join(AGENTS, 'term-ignorer.mjs')], in_progress_queue: 'In Progress', timeout: 0.5, on_failure_queue: 'Failed' } } });
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', format: 'plain', stream: new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) }) });
+    const s = setupBoard(queues([task('1')]), { kill_grace: 1, routing: { Todo: { command: node, args: [join(AGENTS, 'term-ignorer.mjs')], in_progress_queue: 'In Progress', timeout: 0.5, on_failure_queue: 'Failed' } } }, process.env, { log });
     const started = Date.now();
     const [run] = (await s.router.tick()).dispatched;
     const [settled] = await s.router.waitForAll();
@@ -106,6 +109,8 @@ describe('router', () => {
     assert.equal(after.queue, 'Failed');
     assert.match(after.comments.at(-1)!.text, /timed out/i);
     assert.match(after.comments.at(-1)!.text, /ignoring TERM/);
+    const logged = lines.find((line) => line.includes('task 1 timed out'));
+    assert.match(logged ?? '', /task 1 timed out after 1s \[run /, 'the time is said once');
   });
 
   it('kills grandchildren with the group', async () => {

@@ -1,4 +1,5 @@
 import type { Task, TrackerAdapter } from '../../../adapters/types.ts';
+import { trackerFailureOf, type TrackerFailure } from '../../errors.ts';
 import type { DispatchFileConfig } from '../../config/types.ts';
 import type { RateLimiter, RateLimitStatus } from './rate-limit.ts';
 import { mapLimit } from './map-limit.ts';
@@ -38,6 +39,8 @@ export interface CycleResult {
   failedRepos: number;
   /** Nothing could be read: the loop backs off. */
   trackerDown: boolean;
+  /** The last tracker failure (dispatch-file --once's exit code). */
+  trackerFailure?: TrackerFailure;
   lastError?: string;
   rate: RateLimitStatus;
   /** Written (or, in a dry run, to be written) this cycle. */
@@ -63,7 +66,8 @@ export async function runDispatchCycle(context: CycleContext): Promise<CycleResu
     trackerDown: false,
     files: [],
   };
-  const fail = (message: string) => {
+  const fail = (message: string, error?: unknown) => {
+    result.trackerFailure = trackerFailureOf(error) ?? result.trackerFailure;
     result.errors++;
     result.lastError = message;
     log.line(`${icons.error} ${message}`);
@@ -77,7 +81,7 @@ export async function runDispatchCycle(context: CycleContext): Promise<CycleResu
       tasks.push(...(await context.tracker.getReadyTasks([repo])));
     } catch (error) {
       result.failedRepos++;
-      fail(`cannot read ${repo}: ${(error as Error).message}`);
+      fail(`cannot read ${repo}: ${(error as Error).message}`, error);
     }
   });
   result.trackerDown = (listFailed && repos.length === 0) || (repos.length > 0 && result.failedRepos === repos.length);
@@ -141,7 +145,7 @@ function warnAboutSingleRepoNames(context: CycleContext, folders: Map<string, Se
   );
 }
 
-async function resolveRepos(context: CycleContext, fail: (message: string) => void): Promise<{ repos: string[]; listFailed: boolean }> {
+async function resolveRepos(context: CycleContext, fail: (message: string, error?: unknown) => void): Promise<{ repos: string[]; listFailed: boolean }> {
   const repos = new Set(context.config.repos);
   const owner = context.config.owner;
   let listFailed = false;
@@ -150,7 +154,7 @@ async function resolveRepos(context: CycleContext, fail: (message: string) => vo
       for (const repo of await context.tracker.listQueues!(owner)) repos.add(repo);
     } catch (error) {
       listFailed = true;
-      fail(`cannot list the repositories of ${owner}: ${(error as Error).message}`);
+      fail(`cannot list the repositories of ${owner}: ${(error as Error).message}`, error);
     }
   }
   return { repos: [...repos], listFailed };

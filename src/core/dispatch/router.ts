@@ -3,7 +3,7 @@ import { unlink } from 'node:fs/promises';
 import type { Task, TrackerAdapter } from '../../../adapters/types.ts';
 import type { Config, RouteConfig } from '../../config/types.ts';
 import type { AppLogger } from '../../log.ts';
-import { isAdapterError } from '../../errors.ts';
+import { isAdapterError, trackerFailureOf, type TrackerFailure } from '../../errors.ts';
 import { redact } from '../../util/redact.ts';
 import { backoffDelay } from '../../util/backoff.ts';
 import { createClaimer } from './claim.ts';
@@ -38,6 +38,8 @@ export interface TickResult {
   /** Ready tasks found in routed queues (undefined when the fetch failed, was backed off, or was not needed: every slot taken). */
   ready?: number;
   error?: string;
+  /** What kind of tracker failure `error` was (poll-once's exit code). */
+  failure?: TrackerFailure;
   /** No new agent started, and why (daily budget spent, host pressure). */
   paused?: string;
 }
@@ -76,6 +78,7 @@ export function createRouter(options: RouterOptions) {
   let nextFetchAt = 0;
   let lastPollAt: string | undefined;
   let lastPollError: string | undefined;
+  let lastPollFailure: TrackerFailure | undefined;
   /** When the tracker was last asked for ready tasks (epoch ms). */
   let fetchedAt = 0;
   /** Why new agents are held back (daily budget, host pressure), as of the last tick. */
@@ -243,6 +246,7 @@ export function createRouter(options: RouterOptions) {
       const delay = backoffDelay(fetchFailures, Math.max(FETCH_BACKOFF_BASE_MS, config.pollIntervalMs), FETCH_BACKOFF_MAX_MS);
       nextFetchAt = Date.now() + delay;
       lastPollError = redact((error as Error).message);
+      lastPollFailure = trackerFailureOf(error);
       log.warn(`poll failed (${fetchFailures} in a row), next try in ${Math.round(delay / 1000)}s: ${lastPollError}`);
       deps.emit({ type: 'poll', ok: false, error: lastPollError });
       return undefined;
@@ -297,7 +301,7 @@ export function createRouter(options: RouterOptions) {
       const polledAt = Date.now();
       const tasks = await fetchReady();
       await recordPoll(snapshot);
-      if (!tasks) return { dispatched, error: lastPollError };
+      if (!tasks) return { dispatched, error: lastPollError, failure: lastPollFailure };
       claimBackoff.keepOnly(new Set(tasks.map((task) => task.id)));
       const candidates = tasks.flatMap((task) => {
         const route = routes.get(task.queue);

@@ -316,7 +316,9 @@ export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: Ro
   const failed = result.outcome !== 'succeeded' && !attention;
 
   const level = failed || attention ? 'warn' : 'info';
-  log[level](`task ${record.taskId} ${final.outcome ?? describeOutcome(result)} after ${Math.round(result.durationMs / 100) / 10}s [run ${record.id}, attempt ${record.attempt}/${record.maxAttempts}]${willRetry ? '; will retry' : ''}`);
+  // "timed out after 30s" says how long already.
+  const took = result.outcome === 'timed_out' ? '' : ` after ${Math.round(result.durationMs / 100) / 10}s`;
+  log[level](`task ${record.taskId} ${final.outcome ?? describeOutcome(result)}${took} [run ${record.id}, attempt ${record.attempt}/${record.maxAttempts}]${willRetry ? '; will retry' : ''}`);
   deps.emit({ type: willRetry ? 'retry' : 'exit', run: final });
 
   // A deleted task has nowhere to take a comment or a move.
