@@ -18,8 +18,10 @@ export function checkRules(raw: RawConfig): RuleProblem[] {
     const at = (...keys: string[]) => ['routing', queue, ...keys];
     route.args.forEach((arg, index) => problems.push(...templateProblems(arg, at('args', String(index)))));
     if (route.cwd !== undefined) problems.push(...templateProblems(route.cwd, at('cwd')));
+    if (route.workspace?.git?.branch !== undefined) problems.push(...templateProblems(route.workspace.git.branch, at('workspace', 'git', 'branch')));
     for (const [name, value] of Object.entries(route.env)) problems.push(...templateProblems(value, at('env', name)));
   }
+  if (raw.workspace?.git?.branch !== undefined) problems.push(...templateProblems(raw.workspace.git.branch, ['workspace', 'git', 'branch']));
   const auth = raw.api.auth;
   const api = openOnNetwork('api_host', raw.api_host, auth, 'would let anyone who can reach this host read and change your tasks');
   if (api) problems.push({ keys: ['api_host'], message: api });

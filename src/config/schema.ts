@@ -58,7 +58,7 @@ export const workspaceSchema = v.strictObject({
   before_run: v.optional(hookSchema),
   after_run: v.optional(hookSchema),
   before_remove: v.optional(hookSchema),
-  hook_timeout: v.optional(v.pipe(v.number('hook_timeout must be a number of seconds'), v.minValue(0.001, 'hook_timeout must be above 0'))),
+  hook_timeout: v.optional(v.pipe(v.number('hook_timeout must be a number of seconds'), v.minValue(0.001, 'hook_timeout must be above 0'), atMost('hook_timeout'))),
   /** Queues whose tasks' workspaces are removed (default none). */
   remove_when_in: v.optional(stringList),
 });

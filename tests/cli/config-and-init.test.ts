@@ -95,6 +95,7 @@ describe('config check refuses what run refuses, in one line with exit 2', () =>
     ['interval', '1e10', '[dispatch_file]\nrepos = ["o/r"]\n'],
     ['timeout', '1e12', '[routing.Todo]\ncommand = "echo"\n'],
     ['request_timeout', '1e8', '[backend]\ntype = "json"\nurl = "board.json"\n'],
+    ['hook_timeout', '1e9', '[workspace]\n'],
   ]) {
     it(`a duration too long for a timer: ${key} = ${value}`, () =>
       refused(table.startsWith('[backend]') ? `${table}${key} = ${value}\n` : `${table ? board : ''}${table}${key} = ${value}\n${table ? '' : board}`, new RegExp(`${key}: ${key} must be at most 2073600 seconds \\(24 days\\)`)));
@@ -108,6 +109,8 @@ describe('config check refuses what run refuses, in one line with exit 2', () =>
       assert.match(result.stderr, /--drain must be a number of seconds from 0 to 2073600/);
     }
   });
+  it('an unknown template variable in a workspace branch', () =>
+    refused(`${board}\n[workspace.git]\nrepo = "."\nbranch = "agent/{task}"\n`, /workspace\.git\.branch: unknown template variable \{task\} \(did you mean \{queue\}\?\)|workspace\.git\.branch: unknown template variable \{task\}/));
   it('an unknown template variable in args, env or cwd, with did you mean', () =>
     refused(
       `${board}\n[routing.Todo]\ncommand = "echo"\nargs = ["--id", "{task_idx}"]\ncwd = "/tmp/{qeue}"\n\n[routing.Todo.env]\nNAME = "{task_nam}"\nOTHER = "{zzzzzzzzzz}"\n`,
