@@ -41,6 +41,14 @@ export interface Task {
   priority?: number;
 }
 
+export interface CommentOptions {
+  /**
+   * Who the comment is from, e.g. "agent (claude, run mx9b…)", where the tracker lets the poster
+   * choose (the JSON board). Trackers that post as their logged-in user ignore it.
+   */
+  author?: string;
+}
+
 export interface TaskUpdate {
   name?: string;
   description?: string;
@@ -68,7 +76,7 @@ export interface TrackerAdapter {
   /** Unknown task or queue: AdapterError 'not_found'. */
   moveTask(taskId: string, targetQueue: string): Promise<void>;
   /** Empty text is refused before it reaches the adapter. */
-  addComment(taskId: string, text: string): Promise<void>;
+  addComment(taskId: string, text: string, options?: CommentOptions): Promise<void>;
   updateTask(taskId: string, update: TaskUpdate): Promise<void>;
   createTask(queueName: string, name: string, description: string): Promise<Task>;
   /** The user name the dispatcher acts as; added to a task's assignees when it is claimed. */
@@ -190,6 +198,18 @@ export interface AgentOptions {
   structuredOutput: boolean;
   /** The route's spend limit per run, for agents that can enforce one themselves (Claude's --max-budget-usd). */
   maxCostUsd?: number;
+  /** Wire the dispatcher's MCP server into the agent (route `mcp = true`). */
+  mcp?: McpServerLaunch;
+}
+
+/** How an agent starts `dispatcher mcp`, and what it must hand it. */
+export interface McpServerLaunch {
+  /** The server's name as the agent knows it: Claude calls its tools `mcp__<name>__<tool>`. */
+  name: string;
+  command: string;
+  args: string[];
+  /** Variables the server needs from the agent's environment (names only: values stay in the environment). */
+  envNames: string[];
 }
 
 export type AgentFactory = () => AgentAdapter;

@@ -184,6 +184,15 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('mcp')
+    .description('serve the task tools (show, comment, move, update, create, list) over MCP on stdio, through the running dispatcher\'s API with the run\'s token')
+    .addHelpText('after', examples(['claude -p "…" --mcp-config \'{"mcpServers":{"dispatcher":{"command":"dispatcher","args":["mcp"]}}}\'', 'DISPATCHER_API_URL=http://127.0.0.1:8000 DISPATCHER_OPERATOR_TOKEN="$(cat .dispatcher/operator-token)" dispatcher mcp']))
+    .action(async (_options, command: Command) => {
+      const { serveMcp } = await import('./commands/mcp.ts');
+      await serveMcp(await context(command));
+    });
+
+  program
     .command('status')
     .description('running agents, free slots, last poll and recent runs, from the ledger (works while a daemon runs elsewhere)')
     .addHelpText('after', examples(['dispatcher status', 'dispatcher status --json']))

@@ -35,6 +35,11 @@ export function prepareClaudeLaunch(launch: AgentLaunch, options: AgentOptions):
   if (options.maxCostUsd !== undefined && !findOption(args, [MAX_BUDGET]).present && claudeAccepts(launch.command, launch.env, MAX_BUDGET)) {
     extra.push(MAX_BUDGET, String(options.maxCostUsd));
   }
+  if (options.mcp) {
+    // A stdio server gets Claude's own environment: the run's token never goes on a command line.
+    const server = { type: 'stdio', command: options.mcp.command, args: options.mcp.args };
+    extra.push('--mcp-config', JSON.stringify({ mcpServers: { [options.mcp.name]: server } }), '--allowedTools', `mcp__${options.mcp.name}`);
+  }
   return copyLaunch(launch, appendOptions(args, extra));
 }
 

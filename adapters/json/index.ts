@@ -66,11 +66,11 @@ export default function createJsonTracker(context: TrackerContext): TrackerAdapt
         if (assignee && !assignees.includes(assignee)) task.assignees = [...assignees, assignee];
       });
     },
-    async addComment(taskId, text) {
+    async addComment(taskId, text, options) {
       await updateBoard((board) => {
         const { task } = locate(board, taskId);
         const comments = Array.isArray(task.comments) ? task.comments : (task.comments = []);
-        comments.push({ author: identity, text, created_at: new Date().toISOString() });
+        comments.push({ author: options?.author || identity, text, created_at: new Date().toISOString() });
       });
     },
     async updateTask(taskId, update: TaskUpdate) {

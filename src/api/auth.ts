@@ -13,7 +13,7 @@ import { ApiError } from './errors.ts';
  */
 export type Caller =
   | { kind: 'operator' }
-  | { kind: 'run'; runId: string; taskId: string }
+  | { kind: 'run'; runId: string; taskId: string; agent?: string }
   | { kind: 'open' }
   | { kind: 'anonymous' };
 
@@ -23,7 +23,14 @@ export type Caller =
  */
 export type Access = 'public' | 'operator' | 'run' | 'own-task';
 
-export type ResolveRunToken = (hash: string) => { runId: string; taskId: string } | undefined | Promise<{ runId: string; taskId: string } | undefined>;
+/** The run a token belongs to; `agent` is its agent kind (claude, codex, command). */
+export interface TokenRun {
+  runId: string;
+  taskId: string;
+  agent?: string;
+}
+
+export type ResolveRunToken = (hash: string) => TokenRun | undefined | Promise<TokenRun | undefined>;
 
 export interface AuthOptions {
   auth: 'token' | 'none';
@@ -41,7 +48,7 @@ export function createIdentify(options: AuthOptions): Identify {
     const hash = hashToken(token);
     if (options.operatorTokenHash && sameHash(hash, options.operatorTokenHash)) return { kind: 'operator' };
     const run = await options.resolveRunToken(hash);
-    if (run) return { kind: 'run', runId: run.runId, taskId: run.taskId };
+    if (run) return { kind: 'run', runId: run.runId, taskId: run.taskId, agent: run.agent };
     throw new ApiError(401, 'unauthorized', 'unknown or expired token (a run\'s token ends with its run)', { 'www-authenticate': 'Bearer error="invalid_token"' });
   };
 }

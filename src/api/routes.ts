@@ -22,9 +22,10 @@ export function taskRoutes(service: TaskService, status: () => unknown): RouteDe
       method: 'POST',
       path: '/tasks/{task_id}/comments',
       access: 'own-task',
-      handler: async ({ params, readJson }) => {
+      handler: async ({ params, readJson, caller }) => {
         const comment = requiredString(await readJson(), 'comment');
-        await service.comment(params.task_id, comment);
+        // An agent's comment says it is the agent's, where the tracker lets us choose the author.
+        await service.comment(params.task_id, comment, caller.kind === 'run' ? { author: `agent (${caller.agent ?? 'unknown'}, run ${caller.runId})` } : undefined);
         return { status: 201, json: { ok: true, task_id: params.task_id } };
       },
       doc: { summary: 'Post a comment on a task', requestBody: ref('CommentRequest'), responses: { 201: { description: 'Comment posted', schema: ref('CommentResult') } } },

@@ -28,8 +28,8 @@ function claudeWarnings(route: RouteConfig, env: Record<string, string | undefin
   const allowed = findOption(args, ['--allowedTools', '--allowed-tools']).present;
   if (bypass && isRoot && (route.env.IS_SANDBOX ?? env.IS_SANDBOX) !== '1') {
     warnings.push('bypassing permissions is refused as root: Claude exits 1 and prints nothing; run as another user, or use --allowedTools');
-  } else if (!bypass && !allowed) {
-    warnings.push('no tools allowed: Claude denies every tool call, `dispatcher task` included, and the run needs attention; add --allowedTools "Bash(dispatcher task:*)" (and what the work needs)');
+  } else if (!bypass && !allowed && !route.mcp) {
+    warnings.push('no tools allowed: Claude denies every tool call, `dispatcher task` included, and the run needs attention; add --allowedTools "Bash(dispatcher task:*)" (and what the work needs), or set mcp = true');
   }
   return warnings;
 }

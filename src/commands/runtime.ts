@@ -1,5 +1,6 @@
 import type { TrackerAdapter } from '../../adapters/types.ts';
 import type { ApiServer } from '../api/server.ts';
+import type { TokenRun } from '../api/auth.ts';
 import { createTracker } from '../../adapters/registry.ts';
 import { requireBackend, routedQueues } from '../config/load.ts';
 import { checkStateDir } from '../config/state-dir.ts';
@@ -121,20 +122,22 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
 
 /** Run tokens are valid while their run is active in the ledger, whichever process started it. */
 function runTokenResolver(ledger: Ledger) {
-  let cache: { at: number; runs: Array<{ hash: string; runId: string; taskId: string }> } | undefined;
+  let cache: { at: number; runs: Array<TokenRun & { hash: string }> } | undefined;
+  const found = (hash: string): TokenRun | undefined => {
+    const hit = cache?.runs.find((run) => sameHash(run.hash, hash));
+    return hit ? { runId: hit.runId, taskId: hit.taskId, agent: hit.agent } : undefined;
+  };
   return async (hash: string) => {
-    const lookup = () => cache?.runs.find((run) => sameHash(run.hash, hash));
     if (cache && Date.now() - cache.at < 250) {
-      const hit = lookup();
-      if (hit) return { runId: hit.runId, taskId: hit.taskId };
+      const hit = found(hash);
+      if (hit) return hit;
     }
     const data = await ledger.read();
     cache = {
       at: Date.now(),
-      runs: data.runs.filter((run) => run.tokenHash && (run.status === 'running' || run.status === 'starting')).map((run) => ({ hash: run.tokenHash!, runId: run.id, taskId: run.taskId })),
+      runs: data.runs.filter((run) => run.tokenHash && (run.status === 'running' || run.status === 'starting')).map((run) => ({ hash: run.tokenHash!, runId: run.id, taskId: run.taskId, agent: run.agent })),
     };
-    const hit = lookup();
-    return hit ? { runId: hit.runId, taskId: hit.taskId } : undefined;
+    return found(hash);
   };
 }
 

@@ -157,6 +157,7 @@ export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir:
     maxConcurrent: route.max_concurrent,
     agent: route.agent,
     structuredOutput: route.structured_output,
+    mcp: route.mcp,
     onPermissionDenial: route.on_permission_denial,
     stallTimeoutMs: seconds(route.stall_timeout),
     maxCostUsd: route.max_cost_usd,
@@ -164,6 +165,8 @@ export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir:
     stopWhenMoved: route.stop_when_moved,
     workspace: resolveWorkspace(raw.workspace, route.workspace, workspaceWhere(route.workspace ? `routing.${queue}.workspace` : 'workspace')),
   }));
+  const notAgent = routes.find((route) => route.mcp && !CODING_AGENTS.has(route.agent));
+  if (notAgent) throw new ConfigError(`${where.file ?? 'config'}: routing.${JSON.stringify(notAgent.queue)}.mcp: only claude and codex routes can be given the MCP server (set agent = "claude" or "codex")`);
   const backend = raw.backend as BackendConfig | undefined;
   const mergePriority = (base: Record<PriorityName, string[]>, levels: Partial<Record<PriorityName, string[] | undefined>> | undefined) => {
     const merged = { ...base };

@@ -77,6 +77,8 @@ export const routeSchema = v.strictObject({
   agent: v.optional(v.picklist(agentKinds, `must be one of: ${agentKinds.map((kind) => `"${kind}"`).join(', ')}`), 'command'),
   /** Agent adapters: ask the agent for machine-readable output (default true). */
   structured_output: v.optional(v.boolean('must be true or false'), true),
+  /** claude/codex: start `dispatcher mcp` inside the agent, its task tools allowed. */
+  mcp: v.optional(v.boolean('must be true or false'), false),
   /** A run that exited well but was refused tools: held for a human (default), failed, or a success. */
   on_permission_denial: v.optional(v.picklist(['attention', 'fail', 'succeed'], 'must be "attention", "fail" or "succeed"'), 'attention'),
   /** Stop a run whose log has not grown for this long (outcome `stalled`); overrides the top-level one. */

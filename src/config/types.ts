@@ -20,6 +20,8 @@ export interface RouteConfig {
   maxConcurrent?: number;
   agent: string;
   structuredOutput: boolean;
+  /** claude/codex: the agent gets the dispatcher's MCP server (`dispatcher mcp`) and its tools allowed. */
+  mcp?: boolean;
   /** What a run that exited well but was refused tools becomes (see docs/agents.md); default "attention". */
   onPermissionDenial?: 'attention' | 'fail' | 'succeed';
   /** This route's stall limit (else the top-level one). */

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.ts';
-import type { Task, TaskUpdate, TrackerAdapter } from '../../adapters/types.ts';
+import type { CommentOptions, Task, TaskUpdate, TrackerAdapter } from '../../adapters/types.ts';
 
 /**
  * The single place where show / comment / move / update / create / list happen. The HTTP
@@ -7,7 +7,8 @@ import type { Task, TaskUpdate, TrackerAdapter } from '../../adapters/types.ts';
  */
 export interface TaskService {
   show(taskId: string): Promise<Task>;
-  comment(taskId: string, text: string): Promise<void>;
+  /** `author`: who it is from, where the tracker lets us say (see CommentOptions). */
+  comment(taskId: string, text: string, options?: CommentOptions): Promise<void>;
   move(taskId: string, targetQueue: string): Promise<Task>;
   update(taskId: string, update: TaskUpdate): Promise<Task>;
   create(queueName: string, name: string, description?: string): Promise<Task>;
@@ -31,8 +32,8 @@ export function createTaskService(tracker: TrackerAdapter, onChange?: (change: T
   };
   return {
     show: (taskId) => tracker.getTask(id(taskId)),
-    async comment(taskId, comment) {
-      await tracker.addComment(id(taskId), text(comment, 'the comment'));
+    async comment(taskId, comment, options) {
+      await tracker.addComment(id(taskId), text(comment, 'the comment'), options);
       onChange?.({ type: 'comment', taskId });
     },
     async move(taskId, targetQueue) {

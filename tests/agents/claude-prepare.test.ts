@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import createClaudeAgent from '../../adapters/claude/index.ts';
 import { sessionIdFromArgs } from '../../adapters/claude/launch.ts';
-import type { AgentLaunch } from '../../adapters/types.ts';
+import type { AgentLaunch, AgentOptions } from '../../adapters/types.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const agent = createClaudeAgent();
@@ -13,7 +13,7 @@ function launch(args: string[]): AgentLaunch {
   return { command: 'claude', args, env: { HOME: '/home/agent' }, cwd: '/work/repo' };
 }
 
-function added(args: string[], options = on): string[] {
+function added(args: string[], options: AgentOptions = on): string[] {
   return agent.prepare(launch(args), options).args.slice(args.length);
 }
 
@@ -99,4 +99,13 @@ test('max_cost_usd goes to Claude as --max-budget-usd when its --help offers it 
   // A claude whose help does not offer it (here: node itself) never gets it.
   assert.ok(!agent.prepare({ command: process.execPath, args: ['-p', 'hi'], env, cwd: '/tmp' }, { ...on, maxCostUsd: 0.5 }).args.includes('--max-budget-usd'));
   assert.ok(!agent.prepare({ command: withHelp, args: ['-p', 'hi'], env, cwd: '/tmp' }, on).args.includes('--max-budget-usd'), 'no limit, no flag');
+});
+
+test('mcp: the server goes in --mcp-config (no environment in it: Claude hands its own), and its tools are allowed', () => {
+  const mcp = { name: 'dispatcher', command: '/srv/state/bin/dispatcher', args: ['mcp'], envNames: ['DISPATCHER_TOKEN'] };
+  const extra = added(['-p', 'go'], { structuredOutput: false, mcp });
+  const config = extra[extra.indexOf('--mcp-config') + 1];
+  assert.deepEqual(JSON.parse(config), { mcpServers: { dispatcher: { type: 'stdio', command: '/srv/state/bin/dispatcher', args: ['mcp'] } } });
+  assert.deepEqual(extra.slice(extra.indexOf('--allowedTools')), ['--allowedTools', 'mcp__dispatcher']);
+  assert.ok(!added(['-p', 'go'], on).includes('--mcp-config'), 'only when the route asks');
 });

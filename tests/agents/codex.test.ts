@@ -123,3 +123,20 @@ test('codex-failed: turn.failed is the failure, with its message', async () => {
   assert.ok(comment.includes('exec resume 0199a2f4-5b1e-7c33-9d2e-4c8f1a6b7e90'));
   assert.ok(!comment.includes('thread.started'), 'no raw JSON events in the comment');
 });
+
+test('mcp: the server as -c mcp_servers settings right after exec, its variables passed by name; the resume hint leaves them out', () => {
+  const mcp = { name: 'dispatcher', command: '/srv/state/bin/dispatcher', args: ['mcp'], envNames: ['DISPATCHER_API_URL', 'DISPATCHER_TOKEN'] };
+  const prepared = agent.prepare(launch(['exec', '--skip-git-repo-check', 'Fix task 42']), { structuredOutput: true, mcp });
+  assert.deepEqual(prepared.args, [
+    'exec',
+    '--json',
+    '-c', 'mcp_servers.dispatcher.command="/srv/state/bin/dispatcher"',
+    '-c', 'mcp_servers.dispatcher.args=["mcp"]',
+    '-c', 'mcp_servers.dispatcher.env_vars=["DISPATCHER_API_URL","DISPATCHER_TOKEN"]',
+    '--skip-git-repo-check',
+    'Fix task 42',
+  ]);
+  const parser = createCodexParser(prepared);
+  parser.onLine(JSON.stringify({ type: 'thread.started', thread_id: '0199a213-81c0-7800-8aa1-bbab2a035a53' }));
+  assert.equal(parser.report().resumeHint, 'cd /work/repo && codex exec --skip-git-repo-check resume 0199a213-81c0-7800-8aa1-bbab2a035a53');
+});

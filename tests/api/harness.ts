@@ -14,8 +14,8 @@ export interface Harness {
   dir: string;
   board: string;
   operatorToken: string;
-  /** A live run token bound to the task. */
-  startRun(taskId: string): string;
+  /** A live run token bound to the task (of a run of that agent kind). */
+  startRun(taskId: string, agent?: string): string;
   /** The run ends: its token stops resolving. */
   endRun(token: string): void;
   call(method: string, path: string, options?: CallOptions): Promise<Answer>;
@@ -55,7 +55,7 @@ export async function startHarness(options: { auth?: 'token' | 'none'; limits?: 
   const board = join(dir, 'board.json');
   writeFileSync(board, JSON.stringify(options.board ?? boardData(), null, 2));
   const tracker = createJsonTracker({ options: { type: 'json', url: board }, baseDir: dir, env: {}, log: silentLogger });
-  const runs = new Map<string, { runId: string; taskId: string }>();
+  const runs = new Map<string, { runId: string; taskId: string; agent?: string }>();
   const tokens = new Map<string, string>();
   const operator = await ensureOperatorToken(join(dir, 'state'));
   let runCount = 0;
@@ -76,9 +76,9 @@ export async function startHarness(options: { auth?: 'token' | 'none'; limits?: 
     dir,
     board,
     operatorToken: operator.token,
-    startRun(taskId) {
+    startRun(taskId, agent) {
       const { token, hash } = createRunToken();
-      runs.set(hash, { runId: `run-${++runCount}`, taskId });
+      runs.set(hash, { runId: `run-${++runCount}`, taskId, agent });
       tokens.set(token, hash);
       return token;
     },

@@ -38,6 +38,7 @@ describe('dispatcher config check', () => {
         '[routing."C"]\ncommand = "codex"\nagent = "codex"\nargs = ["exec", "go"]',
         '[routing."D"]\ncommand = "codex"\nagent = "codex"\nargs = ["exec", "--skip-git-repo-check", "-s", "workspace-write", "-c", "sandbox_workspace_write.network_access=true", "go"]',
         '[routing."E"]\ncommand = "claude"\nagent = "claude"\nargs = ["-p", "go", "--dangerously-skip-permissions"]\nenv = { IS_SANDBOX = "1" }',
+        '[routing."F"]\ncommand = "claude"\nagent = "claude"\nargs = ["-p", "go"]\nmcp = true',
       ].join('\n'),
     );
     const result = await runCli(['config', 'check', '--json'], { cwd: dir });
@@ -52,6 +53,7 @@ describe('dispatcher config check', () => {
     assert.match(of('C').join('\n'), /sandbox blocks loopback.*sandbox_workspace_write\.network_access=true/);
     assert.deepEqual(of('D'), []);
     assert.deepEqual(of('E'), [], 'IS_SANDBOX=1 lets a bypass through, even as root');
+    assert.deepEqual(of('F'), [], 'with mcp = true the task tools are allowed');
     const human = await runCli(['config', 'check'], { cwd: dir });
     assert.match(human.stdout, /\nwarning: routing\."A": no tools allowed/);
   });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { readJson, runCli, waitFor } from '../helpers.ts';
 import { AGENTS, NODE, project, startDaemon, task } from './support.ts';
 
-type Board = { queues: Record<string, Array<{ id: string; comments: Array<{ text: string }>; assignees: string[] }>> };
+type Board = { queues: Record<string, Array<{ id: string; comments: Array<{ text: string; author: string }>; assignees: string[] }>> };
 const queueOf = (board: Board, id: string) => Object.entries(board.queues).find(([, tasks]) => tasks.some((t) => t.id === id))?.[0];
 type Run = { taskId: string; attempt: number; status: string; pid: number };
 /** Active runs (ledger.json) and finished ones (runs.jsonl). */
@@ -39,6 +39,9 @@ describe('poll-once', () => {
     const board = readJson<Board>(p.board);
     assert.equal(queueOf(board, '1'), 'Done');
     assert.equal(taskIn(board, '1').comments[0].text, 'hello from a login shell');
+    const [runId] = allRuns(p.dir).map((run) => (run as Run & { id: string }).id);
+    assert.equal(taskIn(board, '1').comments[0].author, `agent (command, run ${runId})`, 'the agent\'s comment is attributed to it');
+    assert.equal(taskIn(board, '1').comments[1].author, 'dispatcher', 'the run comment is the dispatcher\'s');
     const launcher = join(p.dir, '.dispatcher/bin/dispatcher');
     assert.equal(statSync(launcher).mode & 0o777, 0o755);
     assert.match(readFileSync(launcher, 'utf8'), /^#!\/bin\/sh\nexec '.+' '.+\/bin\/dispatcher\.js' "\$@"\n$/);
@@ -47,6 +50,23 @@ describe('poll-once', () => {
     const plain = project([task('1')], `[routing."Todo"]\ncommand = "/bin/sh"\nargs = ["-c", "dispatcher task comment \\"$DISPATCHER_TASK_ID\\" plain"]\nenv = { PATH = "/usr/bin:/bin" }\n`);
     assert.equal((await runCli(['poll-once'], { cwd: plain.dir })).code, 0);
     assert.equal(taskIn(readJson<Board>(plain.board), '1').comments[0].text, 'plain');
+  });
+
+  it('mcp = true: a claude route gets --mcp-config naming this CLI; the agent\'s tool call lands on the board as the agent\'s', async () => {
+    const p = project([task('1')], `[routing."Todo"]\nagent = "claude"\nmcp = true\ncommand = ${NODE}\nargs = [${JSON.stringify(join(AGENTS, 'claude-mcp-standin.mjs'))}, "hello over MCP", "-p", "go"]\nin_progress_queue = "In Progress"\non_success_queue = "Done"\n`);
+    const result = await runCli(['poll-once'], { cwd: p.dir, timeoutMs: 60_000 });
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    const board = readJson<Board>(p.board);
+    assert.equal(queueOf(board, '1'), 'Done');
+    const [runId] = allRuns(p.dir).map((run) => (run as Run & { id: string }).id);
+    assert.deepEqual(
+      taskIn(board, '1').comments.map(({ author, text }) => ({ author, text: text.split('\n')[0] })),
+      [
+        { author: `agent (claude, run ${runId})`, text: 'hello over MCP' },
+        { author: 'dispatcher', text: taskIn(board, '1').comments[1].text.split('\n')[0] },
+      ],
+    );
+    assert.match(taskIn(board, '1').comments[1].text, /^✅ Agent finished \(exit 0\)[^]*> Commented\./);
   });
 
   it('exits non-zero when a run failed, with the failure commented', async () => {

@@ -96,6 +96,14 @@ describe('config loading', () => {
     assert.deepEqual(timeouts(`default_agent_timeout = 600\n${routes}`), [undefined, 60_000, undefined], 'default_agent_timeout applies instead');
   });
 
+  it('gives the MCP server only to claude and codex routes', () => {
+    const dir = tempDir();
+    const file = writeFile(dir, 'dispatcher.toml', '[routing."Todo"]\ncommand = "make"\nmcp = true\n');
+    assert.match(configError(() => loadConfig({ path: file, env: {} })).message, /routing\."Todo"\.mcp: only claude and codex routes can be given the MCP server/);
+    const ok = writeFile(dir, 'dispatcher.toml', '[routing."Todo"]\ncommand = "claude"\nagent = "claude"\nmcp = true\n');
+    assert.equal(loadConfig({ path: ok, env: {} }).routes[0].mcp, true);
+  });
+
   it('requires a backend type', () => {
     const dir = tempDir();
     const file = writeFile(dir, 'dispatcher.toml', '[backend]\nurl = "x.json"\n');

@@ -7,6 +7,7 @@ import type { AppLogger } from '../../log.ts';
 import { redact } from '../../util/redact.ts';
 import { buildAgentEnv } from '../process/agent-env.ts';
 import { dispatcherBin } from '../process/dispatcher-bin.ts';
+import { mcpServerLaunch } from '../process/mcp-server-launch.ts';
 import { backoffDelay } from '../../util/backoff.ts';
 import type { Ledger, RunRecord, RunStatus, StopOutcome, StopRequest } from './ledger.ts';
 import { recordSpend } from '../supervise/budget.ts';
@@ -186,7 +187,7 @@ export async function planLaunch(deps: ExecutorDeps, reserved: RunRecord, task: 
   const agent = (await loadAgentFactory(route.agent))();
   const launch = agent.prepare(
     { command: route.command, args: route.args.map((arg) => renderTemplate(arg, vars)), env: buildAgentEnv(deps.baseEnv, config.secretEnv, routeEnv, runVars), cwd },
-    { structuredOutput: route.structuredOutput, maxCostUsd: route.maxCostUsd },
+    { structuredOutput: route.structuredOutput, maxCostUsd: route.maxCostUsd, mcp: route.mcp && bin ? mcpServerLaunch(bin) : undefined },
   );
   // Detached agents write straight to their log: the parser sees no line, but still reports what
   // the launch told it (Claude's pre-assigned session id, so the resume hint survives).
