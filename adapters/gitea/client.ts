@@ -90,7 +90,8 @@ export function createGiteaClient(options: GiteaClientOptions): GiteaClient {
     const link = header(response.headers, 'link');
     let next = nextPage(link);
     // Some lists (labels on 1.15) carry no paging headers: a full page means there may be more.
-    if (next === undefined && link === undefined && response.body.length >= PAGE_LIMIT) next = number + 1;
+    // With a total, no Link means no more (exactly one full page is all of it).
+    if (next === undefined && link === undefined && !Number.isFinite(total) && response.body.length >= PAGE_LIMIT) next = number + 1;
     return { items: response.body, total: Number.isFinite(total) ? total : undefined, next };
   }
 

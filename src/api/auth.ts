@@ -14,7 +14,8 @@ import { ApiError } from './errors.ts';
 export type Caller =
   | { kind: 'operator' }
   | { kind: 'run'; runId: string; taskId: string; agent?: string }
-  | { kind: 'open' }
+  /** With auth = "none"; `runId` when it still sent its run's token (an agent's own change). */
+  | { kind: 'open'; runId?: string }
   | { kind: 'anonymous' };
 
 /**
@@ -43,7 +44,11 @@ export type Identify = (token: string | undefined) => Promise<Caller>;
 /** Turns a token into a caller; the token is hashed first and compared in constant time. */
 export function createIdentify(options: AuthOptions): Identify {
   return async (token) => {
-    if (options.auth === 'none') return { kind: 'open' };
+    if (options.auth === 'none') {
+      // Everyone may do everything; a run's token still says whose change it is.
+      const run = token ? await options.resolveRunToken(hashToken(token)) : undefined;
+      return run ? { kind: 'open', runId: run.runId } : { kind: 'open' };
+    }
     if (!token) return { kind: 'anonymous' };
     const hash = hashToken(token);
     if (options.operatorTokenHash && sameHash(hash, options.operatorTokenHash)) return { kind: 'operator' };
@@ -60,6 +65,11 @@ export function bearerToken(request: IncomingMessage): string | undefined {
   const match = /^bearer +(\S+) *$/i.exec(header);
   if (!match) throw new ApiError(401, 'unauthorized', 'malformed Authorization header: give the token with the Bearer scheme', { 'www-authenticate': 'Bearer' });
   return match[1];
+}
+
+/** The run a change is made for, when the caller holds a run's token. */
+export function callerRun(caller: Caller): string | undefined {
+  return caller.kind === 'run' || caller.kind === 'open' ? caller.runId : undefined;
 }
 
 export function authorize(caller: Caller, access: Access, params: Record<string, string>): void {

@@ -2,6 +2,10 @@ import type { TaskService } from '../core/task-service.ts';
 import { ApiError } from './errors.ts';
 import { optionalString, optionalStringList, requiredString } from './fields.ts';
 import type { RouteDefinition } from './route-table.ts';
+import { callerRun } from './auth.ts';
+
+/** Remembers that a run's agent moved its own task (through its token) to `queue`. */
+export type AgentMoveRecorder = (runId: string, queue: string) => Promise<void>;
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
@@ -9,7 +13,7 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
  * The reference's endpoints (same paths, bodies and meanings), plus `GET /tasks?queue=` for the
  * `api` tracker adapter. Thin shells over the task service: no handler knows a tracker.
  */
-export function taskRoutes(service: TaskService, status: () => unknown): RouteDefinition[] {
+export function taskRoutes(service: TaskService, status: () => unknown, onAgentMove?: AgentMoveRecorder): RouteDefinition[] {
   return [
     {
       method: 'GET',
@@ -34,8 +38,11 @@ export function taskRoutes(service: TaskService, status: () => unknown): RouteDe
       method: 'POST',
       path: '/tasks/{task_id}/move',
       access: 'own-task',
-      handler: async ({ params, readJson }) => {
+      handler: async ({ params, readJson, caller }) => {
         const target = requiredString(await readJson(), 'target_queue');
+        // Before the move: a tick that sees the task in its new queue must know the agent moved it.
+        const runId = callerRun(caller);
+        if (runId && onAgentMove) await onAgentMove(runId, target);
         return { json: await service.move(params.task_id, target) };
       },
       doc: { summary: 'Move a task to another queue', requestBody: ref('MoveRequest'), responses: { 200: { description: 'The task after the move', schema: ref('Task') } } },

@@ -11,7 +11,7 @@ import { buildOpenApiDocument } from './openapi.ts';
 import { closeServer, listen, serverUrl } from './http-server-kit.ts';
 import { routeRequests } from './route-requests.ts';
 import { RouteTable, type OperationDoc, type RouteHandler } from './route-table.ts';
-import { taskRoutes } from './routes.ts';
+import { type AgentMoveRecorder, taskRoutes } from './routes.ts';
 
 export { ensureOperatorToken, readOperatorToken, type OperatorToken } from './operator-token.ts';
 export type { Access, Caller } from './auth.ts';
@@ -42,6 +42,8 @@ export interface ApiServerOptions {
   resolveRunToken: ResolveRunToken;
   /** sha256 of the operator token (see ensureOperatorToken); without it only run tokens work. */
   operatorTokenHash?: string;
+  /** Remembers a move an agent made of its own task through its run token (reconciliation tells it from a person's). */
+  recordAgentMove?: AgentMoveRecorder;
   /** The GET /status payload, built by the router. Include `identity` (tracker user) for `whoami`. */
   status: () => unknown | Promise<unknown>;
   log: AppLogger;
@@ -83,7 +85,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const log = options.log.withTag('api');
   const identify = createIdentify(options);
   const table = new RouteTable();
-  for (const route of taskRoutes(options.service, options.status)) table.add(route);
+  for (const route of taskRoutes(options.service, options.status, options.recordAgentMove)) table.add(route);
   let url = '';
   table.add({
     method: 'GET',

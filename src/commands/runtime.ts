@@ -76,6 +76,7 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
           auth: config.apiAuth,
           service: createTaskService(tracker),
           resolveRunToken: tokens,
+          recordAgentMove: async (runId, queue) => void (await ledger.patch(runId, { agentMovedTo: queue })),
           operatorTokenHash: operator?.hash,
           status: () => statusOf(),
           log,

@@ -81,6 +81,13 @@ describe('gitea adapter: reading', () => {
     assert.equal(fake.requests.filter((request) => request.path !== '/api/v1/user').length, 3, 'three pages');
   });
 
+  it('reads exactly one full page of issues with one request (the total says there is no more)', async () => {
+    for (let n = 1; n <= 50; n++) fake.addIssue('acme/app', { title: `issue ${n}` });
+    fake.resetRequests();
+    assert.equal((await adapter.getReadyTasks(['acme/app'])).length, 50);
+    assert.equal(fake.requests.length, 1);
+  });
+
   it('also pages by Link alone when X-Total-Count is missing', () => {
     const link = '<http://git.example.com/api/v1/repos/a/b/issues?limit=50&page=3&state=open>; rel="next",<http://git.example.com/api/v1/repos/a/b/issues?limit=50&page=9&state=open>; rel="last"';
     assert.equal(nextPage(link), 3);

@@ -18,6 +18,7 @@ import { prepareAgentFiles, type PreparedFiles } from '../process/spawner.ts';
 import { type HostLoadReader, readHostLoad } from '../supervise/host-pressure.ts';
 import { type StartPause, startPause } from '../supervise/start-gate.ts';
 import { stopRun } from '../supervise/stop.ts';
+import { decideCancellations, findDepartures, queuesToReconcile, type ReconciledRun } from '../supervise/reconcile.ts';
 import { type ActiveRun, type ExecutorDeps, type LaunchPlan, planLaunch, type RouterEvent, runLogFile, settleRun, startRun } from '../runs/run-executor.ts';
 
 export interface RouterOptions {
@@ -73,6 +74,8 @@ export function createRouter(options: RouterOptions) {
   const limits: SlotLimits = { maxConcurrentAgents: config.maxConcurrentAgents, routes, owner: ledger.owner };
   const claimBackoff = new ClaimBackoff(config.pollIntervalMs);
   const active = new Map<string, ActiveRun>();
+  /** Active runs whose task is watched for moves, and since when it is claimed. */
+  const reconciled = new Map<string, ReconciledRun>();
   const listeners = new Set<(event: RouterEvent) => void>();
   let fetchFailures = 0;
   let nextFetchAt = 0;
@@ -101,10 +104,28 @@ export function createRouter(options: RouterOptions) {
   const recovery: RecoveryContext = { deps, routes, isWatched: (id) => active.has(id), track };
 
   function track(run: ActiveRun): void {
-    active.set(run.record.id, run);
+    const { id, inProgressQueue } = run.record;
+    active.set(id, run);
+    // Its route's rule as it was when the run started (a reload changes it for later runs only).
+    if (inProgressQueue && routes.get(run.record.route)?.stopWhenMoved !== false) reconciled.set(id, { record: run.record, claimedAt: Date.now() });
     run.settled
-      .catch((error) => log.error(`settling run ${run.record.id} failed: ${redact(String((error as Error)?.message ?? error))}`))
-      .finally(() => active.delete(run.record.id));
+      .catch((error) => log.error(`settling run ${id} failed: ${redact(String((error as Error)?.message ?? error))}`))
+      .finally(() => {
+        active.delete(id);
+        reconciled.delete(id);
+      });
+  }
+
+  /** Stops the agents whose task someone else moved out of its in-progress queue, or deleted (see supervise/reconcile.ts). */
+  async function cancelDeparted(watched: ReconciledRun[], tasks: Task[], polledAt: number): Promise<void> {
+    if (watched.length === 0) return;
+    const departures = await findDepartures(watched, tasks, polledAt, tracker, log);
+    for (const { runId, reason } of await decideCancellations(ledger, departures)) {
+      const run = active.get(runId);
+      if (!run) continue;
+      log.warn(`task ${run.record.taskId}: ${reason} [run ${runId}]`);
+      void run.stop(reason);
+    }
   }
 
   /** Slots: counted from the ledger, so agents of other dispatcher processes on this host count too. */
@@ -230,11 +251,12 @@ export function createRouter(options: RouterOptions) {
     return started;
   }
 
-  async function fetchReady(): Promise<Task[] | undefined> {
+  /** The tasks of every routed queue, and of `alsoQueues` (running tasks' in-progress queues), in one call. */
+  async function fetchReady(alsoQueues: string[]): Promise<Task[] | undefined> {
     if (Date.now() < nextFetchAt) return undefined;
     fetchedAt = Date.now();
     try {
-      const tasks = await tracker.getReadyTasks([...routes.keys()]);
+      const tasks = await tracker.getReadyTasks([...new Set([...routes.keys(), ...alsoQueues])]);
       if (fetchFailures > 0) log.info(`tracker is back after ${fetchFailures} failed poll${fetchFailures > 1 ? 's' : ''}`);
       fetchFailures = 0;
       lastPollAt = new Date().toISOString();
@@ -294,14 +316,19 @@ export function createRouter(options: RouterOptions) {
     async tick(options: { background?: boolean } = {}): Promise<TickResult> {
       const snapshot = await ledger.read();
       await reconcile(recovery, snapshot);
-      if (await checkPause(snapshot)) return { dispatched: [], paused: paused!.reason };
-      const dispatched = await startDueRetries(snapshot);
-      // Every slot taken, and polled within the interval: a poll now could dispatch nothing.
-      if (freeSlots(snapshot.runs) <= 0 && Date.now() - fetchedAt < config.pollIntervalMs) return { dispatched };
+      const holding = await checkPause(snapshot);
+      const dispatched = holding ? [] : await startDueRetries(snapshot);
+      const held = holding ? { paused: paused!.reason } : {};
+      // Every slot taken (or starts held back), and polled within the interval: a poll now could dispatch nothing.
+      if ((holding || freeSlots(snapshot.runs) <= 0) && Date.now() - fetchedAt < config.pollIntervalMs) return { dispatched, ...held };
       const polledAt = Date.now();
-      const tasks = await fetchReady();
+      const watched = [...reconciled.values()];
+      const polled = await fetchReady(queuesToReconcile(watched));
       await recordPoll(snapshot);
-      if (!tasks) return { dispatched, error: lastPollError, failure: lastPollFailure };
+      if (!polled) return { dispatched, error: lastPollError, failure: lastPollFailure, ...held };
+      await cancelDeparted(watched, polled, polledAt);
+      const tasks = polled.filter((task) => routes.has(task.queue));
+      if (holding) return { dispatched, ready: tasks.length, ...held };
       claimBackoff.keepOnly(new Set(tasks.map((task) => task.id)));
       const candidates = tasks.flatMap((task) => {
         const route = routes.get(task.queue);

@@ -104,7 +104,7 @@ function headline(input: RunCommentInput): string {
     case 'stopped':
       return `⏹️ Agent stopped${took}${input.signal ? ` (${input.signal})` : ''}`;
     case 'cancelled':
-      return `🛑 Agent stopped${took}: ${oneLine(input.reason ?? 'its task left the in-progress queue', 300)}`;
+      return `🛑 Agent cancelled${took}: ${oneLine(input.reason ?? 'its task left the in-progress queue', 300)}`;
     case 'stalled':
       return `💤 Agent stalled: ${oneLine(input.reason ?? 'no output', 300)}; stopped${took}`;
     case 'over_budget':
