@@ -83,6 +83,7 @@ describe('gitea adapter: reading', () => {
 
   it('reads exactly one full page of issues with one request (the total says there is no more)', async () => {
     for (let n = 1; n <= 50; n++) fake.addIssue('acme/app', { title: `issue ${n}` });
+    await adapter.getReadyTasks(['acme/app']); // the credential check at first use is not the poll's
     fake.resetRequests();
     assert.equal((await adapter.getReadyTasks(['acme/app'])).length, 50);
     assert.equal(fake.requests.length, 1);
