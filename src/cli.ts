@@ -172,6 +172,15 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('reload')
+    .description('the running `dispatcher run` reads its config again (as on SIGHUP): routes, limits, timeouts and budgets apply at the next tick; an invalid config is refused')
+    .addHelpText('after', examples(['dispatcher reload', 'kill -HUP <pid of dispatcher run>']))
+    .action(async (_options, command: Command) => {
+      const { reload } = await import('./commands/reload.ts');
+      print(command, await reload(await context(command)));
+    });
+
+  program
     .command('stop')
     .argument('<id>', 'a task id (its running agent) or a run id')
     .option('--reason <text>', 'why; said in the comment on the task')

@@ -10,6 +10,7 @@ export type ApiErrorCode =
   | 'invalid_field' // 400: a field is missing or has the wrong type (named in the message)
   | 'invalid_request' // 400: a bad path, query or value (empty comment, ...)
   | 'tracker_rejected' // 400: the tracker refused the value (an unknown label, ...)
+  | 'invalid_config' // 400: POST /reload found the config invalid; the one in force stays
   | 'unauthorized' // 401: no token, or an unknown or expired one
   | 'forbidden' // 403: the token may not do this
   | 'not_found' // 404: no such task or queue

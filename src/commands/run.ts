@@ -7,6 +7,9 @@ import { preferSmallHeap } from '../util/long-running.ts';
 import { captureLog, mountRunDashboard } from '../api/dashboard/run-dashboard.ts';
 import { serveHooks, type HookServing } from '../api/hooks/serve.ts';
 import { mountRefresh } from '../api/refresh.ts';
+import { mountReload } from '../api/reload.ts';
+import { loadConfig } from '../config/load.ts';
+import { holdConfig } from '../core/supervise/reload.ts';
 
 export interface RunOptions {
   /** On SIGINT/SIGTERM, wait this long for running agents before leaving them to the next start. */
@@ -32,11 +35,15 @@ export async function runDaemon(context: CommandContext, options: RunOptions): P
     throw error;
   });
   const { config, log, router, requests } = runtime;
+  const settings = holdConfig(config, { load: () => loadConfig({ path: context.options.config }), apply: (next) => router.reconfigure(next), log });
   let hooks: HookServing | undefined;
   const dashboard = await (async () => {
-    if (runtime.api) mountRefresh(runtime.api, requests);
+    if (runtime.api) {
+      mountRefresh(runtime.api, requests);
+      mountReload(runtime.api, settings);
+    }
     hooks = await serveHooks({ config, mode: 'run', requests, status: runtime.push!, log, mount: runtime.api });
-    return runtime.api ? mountRunDashboard({ api: runtime.api, config, ledger: runtime.ledger, router, log, tail, push: runtime.push }) : undefined;
+    return runtime.api ? mountRunDashboard({ api: runtime.api, config, ledger: runtime.ledger, router, log, tail, push: runtime.push, settings: () => ({ config: settings.current(), loadedAt: settings.loadedAt() }) }) : undefined;
   })().catch(async (error) => {
     await hooks?.close();
     await runtime.close();
@@ -47,10 +54,19 @@ export async function runDaemon(context: CommandContext, options: RunOptions): P
     log.warn('second signal: leaving now; running agents are left to the next start');
     await router.release();
   });
+  const onHangUp = () => {
+    log.info('SIGHUP: reloading the configuration');
+    try {
+      settings.reload();
+    } catch {
+      // Logged by reload; the configuration in force stays.
+    }
+  };
+  process.on('SIGHUP', onHangUp);
   try {
     log.info(`dispatcher running: ${config.routes.length} route(s), polling every ${config.pollIntervalMs / 1000}s, at most ${config.maxConcurrentAgents} agents${runtime.apiUrl ? `, agent API on ${runtime.apiUrl}` : ''}`);
     options.onReady?.({ apiUrl: runtime.apiUrl });
-    await runTickLoop(router, { pollIntervalMs: config.pollIntervalMs, signal: stopping.signal, log, requests });
+    await runTickLoop(router, { pollIntervalMs: () => settings.current().pollIntervalMs, signal: stopping.signal, log, requests });
     log.info(`${stopping.received ?? 'stop'}: stopping; ${router.activeCount()} agent(s) running (${options.stopAgents ? 'stopping them' : `draining up to ${options.drainSeconds}s`}); send again to leave now`);
     if (options.stopAgents) {
       await router.stopAll('the dispatcher is shutting down');
@@ -63,6 +79,7 @@ export async function runDaemon(context: CommandContext, options: RunOptions): P
     }
     log.info('dispatcher stopped');
   } finally {
+    process.off('SIGHUP', onHangUp);
     dashboard?.close();
     await hooks?.close();
     await runtime.close();

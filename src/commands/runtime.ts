@@ -90,7 +90,7 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
       statusOf = async () => {
         identity ??= await tracker.whoami().catch(() => undefined);
         const health = router.health();
-        return { ...buildStatus(await ledger.read(), config, ledger.owner, 20, health.paused), identity, tracker: { type: config.backend?.type, ...health }, ...(push ? { push: push.snapshot() } : {}) };
+        return { ...buildStatus(await ledger.read(), router.currentConfig(), ledger.owner, 20, health.paused), identity, tracker: { type: config.backend?.type, ...health }, ...(push ? { push: push.snapshot() } : {}) };
       };
     } else if (options.detach) {
       apiUrl = (await ledger.read()).daemons.find((daemon) => daemon.apiUrl)?.apiUrl;

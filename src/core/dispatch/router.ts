@@ -69,8 +69,10 @@ const FETCH_BACKOFF_MAX_MS = 5 * 60_000;
  * while global and per-route slots remain. Never talks HTTP itself; never throws on a tracker error.
  */
 export function createRouter(options: RouterOptions) {
-  const { config, tracker, ledger, log } = options;
-  const routes = new Map(config.routes.map((route) => [route.queue, route]));
+  const { tracker, ledger, log } = options;
+  // Replaced as a whole by reconfigure (a reload); a run keeps the route it started with.
+  let config = options.config;
+  let routes = new Map(config.routes.map((route) => [route.queue, route]));
   const limits: SlotLimits = { maxConcurrentAgents: config.maxConcurrentAgents, routes, owner: ledger.owner };
   const claimBackoff = new ClaimBackoff(config.pollIntervalMs);
   const active = new Map<string, ActiveRun>();
@@ -387,6 +389,19 @@ export function createRouter(options: RouterOptions) {
     onEvent(listener: (event: RouterEvent) => void): () => void {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    /**
+     * The configuration of the next tick on (a reload): routes, limits, timeouts and budgets. Runs
+     * under way keep the rules they started with; a removed route's runs finish normally.
+     */
+    /** The configuration in force (it changes on reconfigure). */
+    currentConfig: (): Config => config,
+    reconfigure(next: Config): void {
+      config = next;
+      routes = new Map(next.routes.map((route) => [route.queue, route]));
+      Object.assign(limits, { maxConcurrentAgents: next.maxConcurrentAgents, routes });
+      deps.config = next;
+      recovery.routes = routes;
     },
     health: (): RouterHealth => ({ lastPollAt, lastPollError, consecutiveFailures: fetchFailures, nextFetchAt, paused }),
     /**

@@ -11,9 +11,10 @@ import { TickRequests, type TickTrigger } from './tick-requests.ts';
  */
 export async function runTickLoop(
   router: Router,
-  options: { pollIntervalMs: number; signal: AbortSignal; log: AppLogger; minGapMs?: number; requests?: TickRequests },
+  /** `pollIntervalMs` as a function is read before each wait (a reload may change it). */
+  options: { pollIntervalMs: number | (() => number); signal: AbortSignal; log: AppLogger; minGapMs?: number; requests?: TickRequests },
 ): Promise<void> {
-  const minGapMs = Math.min(options.minGapMs ?? 20, options.pollIntervalMs);
+  const interval = typeof options.pollIntervalMs === 'function' ? options.pollIntervalMs : () => options.pollIntervalMs as number;
   const requests = options.requests ?? new TickRequests();
   const unsubscribe = router.onEvent((event) => {
     // Once the outcome is in the ledger, not when the process ends: a tick any sooner finds the slot
@@ -28,7 +29,8 @@ export async function runTickLoop(
       requests.started(trigger);
       await router.tick({ background: true }).catch((error) => options.log.error(`tick failed: ${(error as Error).message}`));
       if (options.signal.aborted) break;
-      trigger = await requests.wait(options.pollIntervalMs, options.signal, started + minGapMs);
+      const pollIntervalMs = interval();
+      trigger = await requests.wait(pollIntervalMs, options.signal, started + Math.min(options.minGapMs ?? 20, pollIntervalMs));
     }
   } finally {
     unsubscribe();
