@@ -63,6 +63,15 @@ describe('spend limits', () => {
     assert.match(settled.outcome!, /used 3,150 tokens of its 2,500 limit \(max_tokens\)/);
   });
 
+  it('max_tokens: a Codex run is stopped once the usage its turns report reaches the limit', async () => {
+    const s = setupBoard(queues([task('1')]), { routing: { Todo: route('codex-spender.mjs', ['10', '150'], { agent: 'codex', max_tokens: 2_500 }) } });
+    await s.router.tick();
+    const [settled] = await s.router.waitForAll();
+    assert.equal(settled.status, 'over_budget');
+    assert.match(settled.outcome!, /used 3,150 tokens of its 2,500 limit \(max_tokens\)/);
+    assert.doesNotMatch(readFileSync(settled.logFile!, 'utf8'), /turn 5/);
+  });
+
   it('daily_budget_usd: once runs that ended today cost that much, no new run starts; the tick says why', async () => {
     const s = setupBoard(queues([task('1'), task('2')]), { daily_budget_usd: 1, routing: { Todo: route('claude-spender.mjs', ['0.6', '2', '50'], { agent: 'claude' }) } });
     const first = await s.router.tick();
