@@ -9,12 +9,16 @@ export interface Board {
   [key: string]: unknown;
 }
 
-/** The board file; reads see the old or the new content, never a torn one. */
+/** The board file; reads see the old or the new content, never a torn one. A missing file is 'unavailable'. */
 export function openBoardFile(path: string): JsonFileStore<Board> {
   return new JsonFileStore<Board>(path, {
     parse: (text) => parseBoard(path, text),
     decode: (bytes) => decodeBoard(path, bytes),
-    empty: () => ({ queues: {} }),
+    // A board that is not there is a tracker that cannot be reached, not an empty one: a board being
+    // replaced or renamed away must not read as "no tasks", nor be written afresh.
+    empty: () => {
+      throw new AdapterError('unavailable', `board file ${path} does not exist (renamed or deleted? \`dispatcher init\` writes a new one)`);
+    },
     serialize: (board) => `${JSON.stringify(board, null, 2)}\n`,
   });
 }

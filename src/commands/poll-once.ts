@@ -11,6 +11,9 @@ export interface PollOnceOptions {
   dryRun: boolean;
 }
 
+/** How long poll-once keeps retrying tracker writes the tracker refused before it exits. */
+const DRAIN_WITHIN_MS = 10_000;
+
 /** One tick for cron. Waits for its agents unless detached; not ok when a run failed. */
 export async function pollOnce(context: CommandContext, options: PollOnceOptions): Promise<{ ok: boolean; json: unknown; text: string; trackerError?: TrackerFailure | { kind: 'unknown' } }> {
   const runtime = await openRuntime(context, { mode: 'poll-once', serveApi: !options.detach && !options.dryRun, detach: options.detach });
@@ -24,16 +27,19 @@ export async function pollOnce(context: CommandContext, options: PollOnceOptions
     const tick = await router.tick();
     let settled: RunRecord[] = [];
     if (!options.detach) settled = await router.waitForAll();
+    // Tracker writes still owed (this run's or earlier ones'): tried for a while, the rest left to the next run.
+    const pendingWrites = await router.outbox.drainWithin(DRAIN_WITHIN_MS);
     const failed = settled.filter((run) => run.status !== 'succeeded');
     const lines = [
       tick.error ? `poll failed: ${tick.error}` : `${tick.ready ?? 0} ready task(s), dispatched ${tick.dispatched.length}`,
       ...tick.dispatched.map((run) => `  ${run.taskId} (${run.taskName}) → pid ${run.pid ?? '-'}${options.detach ? ' (detached)' : ''}`),
       ...settled.map((run) => `  ${run.taskId}: ${run.outcome ?? run.status}`),
+      ...(pendingWrites > 0 ? [`${pendingWrites} tracker write(s) pending: the tracker did not take them; the next dispatcher run retries them`] : []),
     ];
     return {
       ok: !tick.error && failed.length === 0,
       ...(tick.error ? { trackerError: tick.failure ?? { kind: 'unknown' } } : {}),
-      json: { ok: !tick.error && failed.length === 0, ready: tick.ready, error: tick.error, dispatched: tick.dispatched.map((run) => summarise(run)), settled: settled.map((run) => summarise(run)) },
+      json: { ok: !tick.error && failed.length === 0, ready: tick.ready, error: tick.error, dispatched: tick.dispatched.map((run) => summarise(run)), settled: settled.map((run) => summarise(run)), trackerWritesPending: pendingWrites },
       text: lines.join('\n'),
     };
   } finally {

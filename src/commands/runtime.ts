@@ -111,6 +111,8 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
         data.daemons = data.daemons.filter((daemon) => daemon.instance !== ledger.owner.instance);
       }),
     );
+    // What is still owed to the tracker goes to the next dispatcher process at once.
+    releasers.push(() => router.outbox.close());
     return { config, log, tracker, ledger, router, apiUrl, api, requests, push, close };
   } catch (error) {
     await close();

@@ -5,6 +5,7 @@ import { readPushStatus, type PushStatus } from '../api/hooks/push-status.ts';
 import { formatUsd } from '../core/supervise/budget.ts';
 import { readHostLoad } from '../core/supervise/host-pressure.ts';
 import { startPause } from '../core/supervise/start-gate.ts';
+import type { OutboxSummary } from '../core/runs/outbox.ts';
 import type { CommandContext } from './context.ts';
 
 export async function showStatus(context: CommandContext): Promise<{ json: StatusSnapshot & { push?: PushStatus }; text: string }> {
@@ -44,12 +45,21 @@ export function renderStatus(status: StatusSnapshot & { push?: PushStatus }): st
     ...renderPush(status.push),
     ...(status.paused ? [status.paused.reason] : []),
     `spent today: ${formatUsd(status.spend.todayUsd)}${status.spend.dailyBudgetUsd === undefined ? '' : ` of ${formatUsd(status.spend.dailyBudgetUsd)}`}`,
+    `tracker writes: ${trackerWritesLine(status.trackerWrites)}`,
     `daemons: ${status.daemons.length ? status.daemons.map((d) => `${d.mode} pid ${d.pid}${d.apiUrl ? ` ${d.apiUrl}` : ''}`).join(', ') : 'none running'}`,
     '',
     status.running.length ? 'running:' : 'running: none',
     ...status.running.map((run) => `  ${run.taskId}\t${run.taskName}\t${run.route}\tpid ${run.pid ?? '-'}\t${duration(run.elapsedMs)}\tdeadline ${run.deadline ?? 'none'}${workspace(run)}`),
   ];
   if (status.waiting.length) lines.push('', 'waiting to retry:', ...status.waiting.map((run) => `  ${run.taskId}\t${run.taskName}\tattempt ${run.attempt}/${run.maxAttempts} at ${run.nextAttemptAt}`));
-  if (status.recent.length) lines.push('', 'recent:', ...status.recent.map((run) => `  ${run.endedAt ?? ''}\t${run.taskId}\t${run.taskName}\t${run.status}\t${run.outcome ?? ''}${run.costUsd === undefined ? '' : `\t${formatUsd(run.costUsd)}`}${workspace(run)}`));
+  if (status.trackerWrites.pending) lines.push('', 'tracker writes pending:', ...status.trackerWrites.items.map((item) => `  ${item.taskId}\t${item.kind === 'move' ? `move to "${item.to}"` : 'comment'}\t${item.tries} failed ${item.tries === 1 ? 'try' : 'tries'}${item.lastError ? `\t${item.lastError}` : ''}`));
+  if (status.recent.length) lines.push('', 'recent:', ...status.recent.map((run) => `  ${run.endedAt ?? ''}\t${run.taskId}\t${run.taskName}\t${run.status}\t${run.outcome ?? ''}${run.costUsd === undefined ? '' : `\t${formatUsd(run.costUsd)}`}${workspace(run)}${run.trackerWrites === 'pending' || run.trackerWrites === 'dropped' ? `\t(tracker writes ${run.trackerWrites})` : ''}`));
   return lines.join('\n');
+}
+
+/** "none pending", "2 pending, next try in 8 s". */
+export function trackerWritesLine(writes: OutboxSummary, now = Date.now()): string {
+  if (writes.pending === 0) return 'none pending';
+  const next = writes.nextTryAt ? `, next try in ${Math.max(1, Math.round((Date.parse(writes.nextTryAt) - now) / 1000))} s` : ', being tried';
+  return `${writes.pending} pending for ${writes.tasks} task(s)${next}${writes.lastError ? ` (last error: ${writes.lastError})` : ''}`;
 }

@@ -1,5 +1,6 @@
 import type { RunRecord } from '../core/runs/ledger.ts';
 import { isOwnerAlive, Ledger } from '../core/runs/ledger.ts';
+import { Outbox } from '../core/runs/outbox.ts';
 import { reconcile } from '../core/runs/recovery.ts';
 import type { ExecutorDeps } from '../core/runs/run-executor.ts';
 import { summarise } from '../core/runs/status.ts';
@@ -41,11 +42,13 @@ export async function stopAgent(context: CommandContext, id: string, options: St
 async function settleHere(context: CommandContext, ledger: Ledger, run: RunRecord): Promise<RunRecord | undefined> {
   const config = context.config();
   const tracker = await context.openTracker();
+  const outbox = new Outbox({ ledger, tracker, log: context.log });
   try {
-    const deps: ExecutorDeps = { config, tracker, ledger, log: context.log, baseEnv: process.env, detach: true, emit: () => {} };
+    const deps: ExecutorDeps = { config, tracker, ledger, outbox, log: context.log, baseEnv: process.env, detach: true, emit: () => {} };
     await reconcile({ deps, routes: new Map(config.routes.map((route) => [route.queue, route])), isWatched: () => false, track: () => {} }, await ledger.read());
     return await waitUntilSettled(ledger, run.id, 0);
   } finally {
+    await outbox.close(); // what the tracker refused goes to the next dispatcher process
     await tracker.close?.();
   }
 }

@@ -41,11 +41,14 @@ describe('json board file', () => {
     assert.deepEqual(board.queues['In Progress'][0].assignees, ['dispatcher']);
   });
 
-  it('creates a missing file on first write', async () => {
+  it('takes a missing board file for an unavailable tracker, not an empty board, and never creates it', async () => {
     const path = join(tempDir(), 'sub-missing.json');
     const tracker = open(path);
-    await assert.rejects(tracker.getReadyTasks(['Todo']), AdapterError, 'a board without the queue has no such queue');
-    await assert.rejects(tracker.createTask('Todo', 'x', ''), (error: unknown) => error instanceof AdapterError && error.kind === 'not_found');
+    const unavailable = (error: unknown) => error instanceof AdapterError && error.kind === 'unavailable' && /board file .*sub-missing\.json does not exist/.test(error.message);
+    await assert.rejects(tracker.getReadyTasks(['Todo']), unavailable);
+    await assert.rejects(tracker.getTask('1'), unavailable);
+    await assert.rejects(tracker.addComment('1', 'hi'), unavailable);
+    await assert.rejects(tracker.createTask('Todo', 'x', ''), unavailable);
     assert.equal(existsSync(path), false);
   });
 

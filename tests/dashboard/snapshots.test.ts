@@ -95,6 +95,23 @@ describe('the run snapshot', () => {
     assert.equal(state.tracker.lastError, 'connect ECONNREFUSED');
   });
 
+  it('shows tracker writes pending after runs ended, when the next try is due, and which runs still owe them', () => {
+    const data: LedgerData = {
+      ...ledger([run('a', { status: 'succeeded', endedAt: '2026-04-09T11:59:00.000Z', trackerWrites: 'pending' }), run('b', { status: 'failed', endedAt: '2026-04-09T11:58:00.000Z', trackerWrites: 'done' })]),
+      outbox: [
+        { id: 'a/0', runId: 'a', taskId: 'a', change: { kind: 'comment', text: 'done' }, queuedAt: NOW - 60_000, tries: 3, nextTryAt: NOW + 8_000, lastError: 'Planka unreachable (POST /api/cards/a/comments): connect ECONNREFUSED' },
+        { id: 'a/1', runId: 'a', taskId: 'a', change: { kind: 'move', from: 'Doing', to: 'Done' }, queuedAt: NOW - 60_000, tries: 0, nextTryAt: NOW + 9_000 },
+      ],
+    };
+    const state = buildRunState(data, { config, health, instance: 'i', startedAt: '2026-04-09T11:00:00.000Z', now: NOW });
+    assert.equal(state.tracker.writesPending, 2);
+    assert.equal(state.tracker.writesNextTryAt, '2026-04-09T12:00:08.000Z');
+    assert.match(state.tracker.writesLastError ?? '', /ECONNREFUSED/);
+    assert.deepEqual(state.recent.map((item) => [item.id, item.trackerWrites]), [['a', 'pending'], ['b', 'done']]);
+    const idle = buildRunState(ledger([]), { config, health, instance: 'i', startedAt: '2026-04-09T11:00:00.000Z', now: NOW });
+    assert.equal(idle.tracker.writesPending, undefined);
+  });
+
   it('keeps secrets out: links only http(s) without credentials, registered secrets redacted', () => {
     registerSecret('s3cr3t-token-value');
     assert.equal(safeLink('javascript:alert(1)'), '');

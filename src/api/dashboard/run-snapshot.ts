@@ -4,6 +4,7 @@ import type { Router } from '../../core/dispatch/router.ts';
 import { isProcessAlive } from '../../util/file-lock.ts';
 import { redact } from '../../util/redact.ts';
 import { spentToday } from '../../core/supervise/budget.ts';
+import { summariseOutbox } from '../../core/runs/outbox.ts';
 import { priorityFromTitle, taskRef, trackerWhere } from './task-view.ts';
 import type { DashboardState, GroupsView, RecentItem, RunningItem, WaitingItem } from './types.ts';
 import type { PushStatus } from '../hooks/push-status.ts';
@@ -77,6 +78,7 @@ export function buildRunState(data: LedgerData, context: RunStateContext): Dashb
   const backoff = health.consecutiveFailures > 0 && health.nextFetchAt > now ? new Date(health.nextFetchAt).toISOString() : undefined;
   const nextPoll = lastPollAt ? Math.max(Date.parse(lastPollAt) + config.pollIntervalMs, health.nextFetchAt) : undefined;
   const lastError = health.lastPollError ?? data.lastPollError;
+  const writes = summariseOutbox(data, now);
 
   return {
     schema: 1,
@@ -96,6 +98,9 @@ export function buildRunState(data: LedgerData, context: RunStateContext): Dashb
       ...optional('lastError', lastError ? redact(lastError) : undefined),
       ...optional('backoffUntil', backoff),
       ...pushView(context.push),
+      ...(writes.pending > 0 ? { writesPending: writes.pending } : {}),
+      ...optional('writesNextTryAt', writes.nextTryAt),
+      ...optional('writesLastError', writes.lastError ? redact(writes.lastError) : undefined),
     },
     slots: { max: config.maxConcurrentAgents, used: occupying.length, free: Math.max(0, config.maxConcurrentAgents - occupying.length) },
     running,
@@ -135,6 +140,7 @@ function recentRun(run: RunRecord, at: string, priority: RunningItem['priority']
     attempt: run.attempt,
     ...optional('costUsd', run.costUsd),
     ...workspaceOf(run),
+    ...optional('trackerWrites', run.trackerWrites),
   };
 }
 

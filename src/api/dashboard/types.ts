@@ -61,6 +61,12 @@ export interface TrackerView {
   lastTick?: { trigger: string; at: string };
   /** The last webhook delivery of each tracker: never its body. */
   deliveries?: Array<{ tracker: string; at: string; event?: string; result: 'accepted' | 'ignored' | 'refused'; status: number; reason?: string }>;
+  /** `run`: tracker changes owed after runs ended (comments, moves), not yet taken by the tracker. */
+  writesPending?: number;
+  /** `run`: when the next of them is tried; absent while one is being tried. */
+  writesNextTryAt?: string;
+  /** `run`: why the last try of one failed. */
+  writesLastError?: string;
 }
 
 export interface TaskRef {
@@ -115,6 +121,8 @@ export interface RecentItem extends TaskRef {
   costUsd?: number;
   workspace?: string;
   branch?: string;
+  /** A run's tracker changes (comment, move): pending until the tracker took them. */
+  trackerWrites?: 'pending' | 'done' | 'dropped';
 }
 
 export interface GroupsView {

@@ -11,6 +11,7 @@ import { ClaimBackoff } from './claim-backoff.ts';
 import { ACTIVE, type Ledger, type LedgerData, OCCUPYING, type RunRecord, type StopRequest } from '../runs/ledger.ts';
 import { reconcile, type RecoveryContext } from '../runs/recovery.ts';
 import { formatDuration } from '../runs/run-comment.ts';
+import { Outbox } from '../runs/outbox.ts';
 import { createRunToken } from '../runs/run-token.ts';
 import { compareByPriority, PRIORITIES, priorityOf } from './priority.ts';
 import { type Candidate, type Reservation, reserveIn, type SlotLimits } from './reservations.ts';
@@ -89,10 +90,13 @@ export function createRouter(options: RouterOptions) {
   /** Why new agents are held back (daily budget, host pressure), as of the last tick. */
   let paused: StartPause | undefined;
 
+  const outbox = new Outbox({ ledger, tracker, log, changed: () => deps.emit({ type: 'outbox' }) });
+  const drainOutbox = (options?: { now?: boolean }) => void outbox.drain(options).catch((error) => log.warn(`tracker writes: ${redact(String((error as Error)?.message ?? error))}`));
   const deps: ExecutorDeps = {
     config,
     tracker,
     ledger,
+    outbox,
     log,
     baseEnv: options.baseEnv ?? process.env,
     apiUrl: options.apiUrl,
@@ -259,7 +263,10 @@ export function createRouter(options: RouterOptions) {
     fetchedAt = Date.now();
     try {
       const tasks = await tracker.getReadyTasks([...new Set([...routes.keys(), ...alsoQueues])]);
-      if (fetchFailures > 0) log.info(`tracker is back after ${fetchFailures} failed poll${fetchFailures > 1 ? 's' : ''}`);
+      if (fetchFailures > 0) {
+        log.info(`tracker is back after ${fetchFailures} failed poll${fetchFailures > 1 ? 's' : ''}`);
+        drainOutbox({ now: true }); // what waited for its backoff need not wait any longer
+      }
       fetchFailures = 0;
       lastPollAt = new Date().toISOString();
       lastPollError = undefined;
@@ -318,6 +325,8 @@ export function createRouter(options: RouterOptions) {
     async tick(options: { background?: boolean } = {}): Promise<TickResult> {
       const snapshot = await ledger.read();
       await reconcile(recovery, snapshot);
+      // Tracker writes owed by runs that ended earlier, here or in a process that is gone.
+      if (snapshot.outbox) drainOutbox();
       const holding = await checkPause(snapshot);
       const dispatched = holding ? [] : await startDueRetries(snapshot);
       const held = holding ? { paused: paused!.reason } : {};
@@ -386,6 +395,8 @@ export function createRouter(options: RouterOptions) {
       for (const run of active.values()) run.release();
       active.clear();
     },
+    /** The tracker changes owed after runs ended (see src/core/runs/outbox.ts). */
+    outbox,
     onEvent(listener: (event: RouterEvent) => void): () => void {
       listeners.add(listener);
       return () => listeners.delete(listener);

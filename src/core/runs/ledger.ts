@@ -5,6 +5,7 @@ import { JsonFileStore } from '../../util/json-file-store.ts';
 import { RunHistory } from './run-history.ts';
 import type { TokenUsage } from '../../../adapters/types.ts';
 import type { PriorityName } from '../../config/types.ts';
+import type { OutboxEntry, TrackerWritesState } from './outbox.ts';
 
 /**
  * The durable truth of what runs on this host: active runs in `<state_dir>/ledger.json`, finished
@@ -109,6 +110,8 @@ export interface RunRecord {
   stopRequest?: StopRequest;
   /** The queue the agent last moved its own task to, through its run token. */
   agentMovedTo?: string;
+  /** Whether the tracker has taken the changes its outcome owes it (src/core/runs/outbox.ts). */
+  trackerWrites?: TrackerWritesState;
 }
 
 /** What finished runs cost on one local calendar day (for daily_budget_usd). */
@@ -124,6 +127,8 @@ export interface LedgerData {
   lastPollAt?: string;
   lastPollError?: string;
   daemons: Array<RunOwner & { startedAt: string; apiUrl?: string; mode: string }>;
+  /** Tracker changes owed, oldest first; a finished run stays here (not in runs.jsonl) until they are done. */
+  outbox?: OutboxEntry[];
   /** The port the agent API last listened on: with api_port = 0 a restart comes back on it. */
   lastApiPort?: number;
   /** Cost recorded by runs that ended today (local time). */
@@ -166,9 +171,13 @@ export class Ledger {
       serialize: (data) => `${JSON.stringify(data)}\n`,
       mode: 0o600,
       afterWrite: () => {
-        this.history.append(this.finishing);
-        this.finishing = [];
         this.written();
+        try {
+          this.history.append(this.finishing);
+          this.finishing = [];
+        } catch {
+          // runs.jsonl could not take them (a full disk): they stay in every view and go with the next write.
+        }
       },
     });
   }
@@ -196,15 +205,20 @@ export class Ledger {
       // The first change of a burst asks the store for a write; the others join it.
       if (this.queued.length > 1) return;
       let taken: Queued[] | undefined;
+      let finished: RunRecord[] = [];
       this.store
         .update((stored) => {
           taken = this.queued;
           this.queued = [];
-          return this.apply(taken, stored);
+          const applied = this.apply(taken, stored);
+          finished = applied.finished;
+          return applied.deliver;
         })
         .then(
           (deliver) => deliver(),
           (error: unknown) => {
+            // Nothing of it reached the disk (a full disk, an unreadable file): neither did the runs it finished.
+            this.finishing = this.finishing.filter((run) => !finished.includes(run));
             // Failed before it took the queue (lock, unreadable file): everything queued waited on it.
             const failed = taken ?? this.queued.splice(0);
             for (const { reject } of failed) reject(error);
@@ -214,7 +228,7 @@ export class Ledger {
   }
 
   /** Applies a batch of changes to one view of the runs (built once per write, not per change). */
-  private apply(batch: Queued[], stored: LedgerData): () => void {
+  private apply(batch: Queued[], stored: LedgerData): { deliver: () => void; finished: RunRecord[] } {
     const history = [...this.history.recent(), ...this.finishing];
     const known = new Set(history.map((run) => run.id));
     const data: LedgerData = { ...stored, runs: [...history, ...stored.runs] };
@@ -226,11 +240,15 @@ export class Ledger {
         return { ok: false, value: error };
       }
     });
-    const finished = data.runs.filter((run) => !ACTIVE.has(run.status) && !known.has(run.id));
-    Object.assign(stored, data, { runs: data.runs.filter((run) => ACTIVE.has(run.status)) });
+    // A finished run stays in the ledger while the tracker is owed changes for it.
+    const owed = new Set(data.outbox?.map((entry) => entry.runId));
+    const kept = (run: RunRecord) => ACTIVE.has(run.status) || (owed.has(run.id) && !known.has(run.id));
+    const finished = data.runs.filter((run) => !kept(run) && !known.has(run.id));
+    Object.assign(stored, data, { runs: data.runs.filter(kept) });
+    if (stored.outbox?.length === 0) delete stored.outbox;
     this.finishing.push(...finished);
     // Each caller hears of its own change once the write is done.
-    return () => batch.forEach(({ resolve, reject }, index) => (results[index].ok ? resolve : reject)(results[index].value));
+    return { finished, deliver: () => batch.forEach(({ resolve, reject }, index) => (results[index].ok ? resolve : reject)(results[index].value)) };
   }
 
   /**

@@ -11,7 +11,9 @@ import { mcpServerLaunch } from '../process/mcp-server-launch.ts';
 import { backoffDelay } from '../../util/backoff.ts';
 import type { Ledger, RunRecord, RunStatus, StopOutcome, StopRequest } from './ledger.ts';
 import { recordSpend } from '../supervise/budget.ts';
-import { formatRunComment, outcomeOfExit, type RunOutcome } from './run-comment.ts';
+import { type Outbox, queueChanges, type TrackerChange } from './outbox.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { formatRunComment, outcomeOfExit, type RunCommentInput, type RunOutcome } from './run-comment.ts';
 import { type PreparedFiles, processStartTicks, spawnAgent, watchForeignGroup, type SpawnOutcome } from '../process/spawner.ts';
 import { renderPathTemplate, renderTemplate, type TemplateVars } from '../dispatch/templates.ts';
 import { overRunBudget } from '../supervise/budget.ts';
@@ -24,6 +26,8 @@ export interface ExecutorDeps {
   config: Config;
   tracker: TrackerAdapter;
   ledger: Ledger;
+  /** Where the tracker changes of a run's end go (and are retried from). */
+  outbox: Outbox;
   log: AppLogger;
   /** Environment agents inherit (minus secrets). */
   baseEnv: NodeJS.ProcessEnv;
@@ -42,7 +46,9 @@ export type RouterEvent =
   | { type: 'ended'; runId: string }
   /** The tracker refused the claim: nothing ran, and the slot is free again. */
   | { type: 'claim_failed'; run: RunRecord }
-  | { type: 'adopt'; run: RunRecord };
+  | { type: 'adopt'; run: RunRecord }
+  /** The outbox changed: tracker writes were queued, done, dropped or put off. */
+  | { type: 'outbox' };
 
 export interface ActiveRun {
   record: RunRecord;
@@ -264,54 +270,76 @@ const RETRY_MAX_MS = 10 * 60_000;
 /** Outcomes that are never retried: a person or a limit ended the run, and another attempt would meet the same. */
 const NO_RETRY: ReadonlySet<RunOutcome> = new Set(['succeeded', 'needs_attention', 'stopped', 'cancelled', 'over_budget']);
 
+/** The longest a run's outcome waits between tries to reach the ledger (a full disk...). */
+const SETTLE_RETRY_MAX_MS = 30_000;
+
 /**
- * Records the outcome, then tells the tracker: one comment, and the success or failure move unless
- * the agent moved the task itself. A failed attempt with attempts left waits for its retry, claimed.
- * A stop decided for the run (its `stopRequest` in the ledger, written before the agent was
- * signalled) names the outcome, whichever process stopped it and whichever settles it.
+ * Records the outcome, with what it owes the tracker (one comment, and the success or failure move
+ * unless the agent moved the task itself) queued in the outbox by that same write; then tries
+ * those. A failed attempt with attempts left waits for its retry, claimed. A stop decided for the
+ * run (its `stopRequest` in the ledger, written before the agent was signalled) names the outcome,
+ * whichever process stopped it and whichever settles it. An outcome the ledger cannot take (a full
+ * disk) is tried again until it can: the run holds its slot meanwhile.
  */
 export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: RouteConfig | undefined, ended: RunResult): Promise<RunRecord> {
-  const { ledger, log, tracker } = deps;
+  const { ledger, log, outbox } = deps;
   const logFile = record.logFile ?? runLogFile(deps.config.stateDir, record.id);
   // after_run goes first: the slot stays taken, and a retry waits, until it is over.
   const hookNote = route?.workspace && (await finishRunWorkspace(deps, record, route, ended.outcome, logFile));
+  const commentExtras = { workspace: route?.workspace && recordWorkspace(route, record), notes: hookNote ? [hookNote] : undefined };
   const retries = (result: RunResult) => !NO_RETRY.has(result.outcome) && record.attempt < record.maxAttempts && route !== undefined;
-  const written = ledger.update((data) => {
-    const run = data.runs.find((candidate) => candidate.id === record.id);
-    if (!run) return undefined;
-    const result = withStopRequest(ended, run.stopRequest);
-    const willRetry = retries(result);
-    Object.assign(run, {
-      status: result.outcome as RunStatus,
-      endedAt: new Date().toISOString(),
-      exitCode: result.exitCode,
-      signal: result.signal,
-      outcome: describeOutcome(result),
-      owner: undefined,
-      tokenHash: undefined,
-      sessionId: result.report?.sessionId ?? run.sessionId,
-      costUsd: result.report?.costUsd,
-      turns: result.report?.turns,
-      tokens: result.report?.tokens,
-      apiRetries: result.report?.apiRetries,
-      resumeHint: result.report?.resumeHint,
-      deniedTools: deniedTools(result.report),
-    } satisfies Partial<RunRecord>);
-    recordSpend(data, result.report?.costUsd);
-    if (willRetry) {
-      const delay = backoffDelay(record.attempt, deps.config.retryDelayMs ?? RETRY_BASE_MS, RETRY_MAX_MS);
-      data.runs.push({
-        ...pickTask(run),
-        id: newRunId(),
-        attempt: run.attempt + 1,
-        status: 'retry_wait',
-        createdAt: new Date().toISOString(),
-        nextAttemptAt: Date.now() + delay,
-      });
+  const settle = () =>
+    ledger.update((data) => {
+      const run = data.runs.find((candidate) => candidate.id === record.id);
+      if (!run) return undefined;
+      const result = withStopRequest(ended, run.stopRequest);
+      const willRetry = retries(result);
+      Object.assign(run, {
+        status: result.outcome as RunStatus,
+        endedAt: new Date().toISOString(),
+        exitCode: result.exitCode,
+        signal: result.signal,
+        outcome: describeOutcome(result),
+        owner: undefined,
+        tokenHash: undefined,
+        sessionId: result.report?.sessionId ?? run.sessionId,
+        costUsd: result.report?.costUsd,
+        turns: result.report?.turns,
+        tokens: result.report?.tokens,
+        apiRetries: result.report?.apiRetries,
+        resumeHint: result.report?.resumeHint,
+        deniedTools: deniedTools(result.report),
+      } satisfies Partial<RunRecord>);
+      recordSpend(data, result.report?.costUsd);
+      const changes = trackerChanges(run, route, result, willRetry, commentExtras);
+      queueChanges(data, run, changes, ledger.owner);
+      if (willRetry) {
+        const delay = backoffDelay(record.attempt, deps.config.retryDelayMs ?? RETRY_BASE_MS, RETRY_MAX_MS);
+        data.runs.push({
+          ...pickTask(run),
+          id: newRunId(),
+          attempt: run.attempt + 1,
+          status: 'retry_wait',
+          createdAt: new Date().toISOString(),
+          nextAttemptAt: Date.now() + delay,
+        });
+      }
+      return { run: { ...run }, result, willRetry, owed: changes.length > 0 };
+    });
+  let written = settle();
+  let settled: Awaited<typeof written>;
+  for (let failures = 1; ; failures++) {
+    try {
+      settled = await written;
+      break;
+    } catch (error) {
+      const delay = backoffDelay(failures, 1_000, SETTLE_RETRY_MAX_MS);
+      log.error(`could not record the outcome of run ${record.id} (task ${record.taskId}: ${describeOutcome(ended)}); it keeps its slot, retrying in ${Math.round(delay / 1000)}s: ${redact((error as Error)?.message ?? String(error))}`);
+      await sleep(delay);
+      written = settle();
     }
-    return { run: { ...run }, result, willRetry };
-  });
-  const { run: final, result, willRetry } = (await written) ?? { run: record, result: ended, willRetry: retries(ended) };
+  }
+  const { run: final, result, willRetry, owed } = settled ?? { run: record, result: ended, willRetry: retries(ended), owed: false };
   // A run that needs attention is neither retried nor moved: the task waits where it is for a human.
   const attention = result.outcome === 'needs_attention';
   const failed = result.outcome !== 'succeeded' && !attention;
@@ -321,38 +349,35 @@ export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: Ro
   const took = result.outcome === 'timed_out' ? '' : ` after ${Math.round(result.durationMs / 100) / 10}s`;
   log[level](`task ${record.taskId} ${final.outcome ?? describeOutcome(result)}${took} [run ${record.id}, attempt ${record.attempt}/${record.maxAttempts}]${willRetry ? '; will retry' : ''}`);
   deps.emit({ type: willRetry ? 'retry' : 'exit', run: final });
-
-  // A deleted task has nowhere to take a comment or a move.
+  // A deleted task has nowhere to take a comment or a move, and its workspace stays for a human.
   if (result.taskDeleted) return final;
-  // A plain command that succeeded silently gets no comment; anything with something to say does.
-  const quietSuccess = !failed && !result.report && !result.reason && !result.tail?.trim() && !hookNote;
-  if (!quietSuccess) {
-    const workspace = route?.workspace && recordWorkspace(route, record);
-    const comment = formatRunComment({ ...result, outputTail: result.tail, attempt: record.attempt, maxAttempts: record.maxAttempts, willRetry, workspace, notes: hookNote ? [hookNote] : undefined });
-    await tracker.addComment(record.taskId, comment).catch((error) => log.warn(`could not comment on task ${record.taskId}: ${redact((error as Error).message)}`));
+  let done = final;
+  if (owed) {
+    await outbox.drain({ taskId: record.taskId });
+    done = { ...final, trackerWrites: (await ledger.read()).runs.find((run) => run.id === record.id)?.trackerWrites };
   }
-  const target = moveTarget(result, route, willRetry, final);
-  /** Where the task is now, when this told us. */
-  let queueNow: string | undefined;
-  if (target && record.inProgressQueue) {
-    try {
-      const task = await tracker.getTask(record.taskId);
-      queueNow = task.queue;
-      if (task.queue === record.inProgressQueue) {
-        await tracker.moveTask(record.taskId, target);
-        queueNow = target;
-      } else log.info(`task ${record.taskId} is in "${task.queue}" (${task.queue === final.agentMovedTo ? 'the agent moved it' : 'moved while its agent ran'}); leaving it there`);
-    } catch (error) {
-      log.warn(`could not move task ${record.taskId} to "${target}": ${redact((error as Error).message)}`);
-    }
-  }
-  if (route?.workspace?.removeWhenIn.length && !willRetry) await cleanUpWorkspace(deps, final, route, queueNow, logFile);
-  return final;
+  // Where the task is now is for the tracker to say: its move may still wait in the outbox.
+  if (route?.workspace?.removeWhenIn.length && !willRetry) await cleanUpWorkspace(deps, final, route, logFile);
+  return done;
+}
+
+/**
+ * What a run's end owes the tracker, in order: its comment, then its move. A deleted task has
+ * nowhere to take either; a plain command that succeeded silently gets no comment.
+ */
+function trackerChanges(run: RunRecord, route: RouteConfig | undefined, result: RunResult, willRetry: boolean, extras: Pick<RunCommentInput, 'workspace' | 'notes'>): TrackerChange[] {
+  if (result.taskDeleted) return [];
+  const changes: TrackerChange[] = [];
+  const quietSuccess = (result.outcome === 'succeeded' || result.outcome === 'needs_attention') && !result.report && !result.reason && !result.tail?.trim() && !extras.notes;
+  if (!quietSuccess) changes.push({ kind: 'comment', text: formatRunComment({ ...result, outputTail: result.tail, attempt: run.attempt, maxAttempts: run.maxAttempts, willRetry, ...extras }) });
+  const target = moveTarget(result, route, willRetry, run);
+  if (target && run.inProgressQueue) changes.push({ kind: 'move', from: run.inProgressQueue, to: target });
+  return changes;
 }
 
 /** Removes the task's workspace if the task has reached a `remove_when_in` queue; a failed before_remove is said in a comment. */
-async function cleanUpWorkspace(deps: ExecutorDeps, record: RunRecord, route: RouteConfig, queue: string | undefined, logFile: string): Promise<void> {
-  queue ??= await deps.tracker.getTask(record.taskId).then((task) => task.queue, () => undefined);
+async function cleanUpWorkspace(deps: ExecutorDeps, record: RunRecord, route: RouteConfig, logFile: string): Promise<void> {
+  const queue = await deps.tracker.getTask(record.taskId).then((task) => task.queue, () => undefined);
   const note = await removeIfDone(deps, record, route, queue, logFile);
   if (note) await deps.tracker.addComment(record.taskId, `⚠️ ${note} while its workspace was removed (removed all the same).`).catch(() => {});
 }

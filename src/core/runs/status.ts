@@ -3,6 +3,7 @@ import { ACTIVE, isOwnerAlive, type LedgerData, OCCUPYING, type RunRecord, type 
 import { isProcessAlive } from '../../util/file-lock.ts';
 import { spentToday } from '../supervise/budget.ts';
 import type { StartPause } from '../supervise/start-gate.ts';
+import { type OutboxSummary, summariseOutbox } from './outbox.ts';
 
 export interface RunSummary {
   runId: string;
@@ -31,6 +32,8 @@ export interface RunSummary {
   stopReason?: string;
   workspace?: string;
   branch?: string;
+  /** Whether the tracker has taken the changes of its outcome (comment, move). */
+  trackerWrites?: RunRecord['trackerWrites'];
 }
 
 export interface StatusSnapshot {
@@ -45,6 +48,8 @@ export interface StatusSnapshot {
   spend: { todayUsd: number; dailyBudgetUsd?: number };
   /** Why no new agent starts now (daily budget spent, host pressure). */
   paused?: StartPause;
+  /** Tracker changes owed after runs ended, not yet taken by the tracker. */
+  trackerWrites: OutboxSummary;
 }
 
 /** Everything `status` and GET /status show, from the ledger alone. */
@@ -64,6 +69,7 @@ export function buildStatus(data: LedgerData, config: Pick<Config, 'maxConcurren
       .map(({ pid, mode, startedAt, apiUrl }) => ({ pid, mode, startedAt, apiUrl })),
     spend: { todayUsd: spentToday(data), ...(config.dailyBudgetUsd === undefined ? {} : { dailyBudgetUsd: config.dailyBudgetUsd }) },
     ...(paused ? { paused } : {}),
+    trackerWrites: summariseOutbox(data, now),
   };
 }
 
@@ -94,5 +100,6 @@ export function summarise(run: RunRecord, now = Date.now()): RunSummary {
     stopReason: run.stopRequest?.reason,
     workspace: run.workspace,
     branch: run.branch,
+    trackerWrites: run.trackerWrites,
   };
 }

@@ -193,6 +193,10 @@ export const PAGE_JS = String.raw`(function () {
       var what = d.result === 'refused' ? 'refused (' + d.status + (d.reason ? ': ' + d.reason : '') + ')' : d.result;
       line(tracker, d.result === 'refused' ? 'bad' : '', d.tracker + ' webhook ', live('ago', d.at), ': ' + (d.event ? d.event + ' ' : '') + what).title = d.reason || '';
     });
+    if (tr.writesPending) {
+      line(tracker, 'bad', tr.writesPending + ' tracker write' + (tr.writesPending > 1 ? 's' : '') + ' pending', tr.writesNextTryAt ? ', next try ' : ', being tried', tr.writesNextTryAt ? live('until', tr.writesNextTryAt) : '');
+      if (tr.writesLastError) line(tracker, 'bad', tr.writesLastError).title = tr.writesLastError;
+    }
     cards.push(tracker);
 
     if (s.slots) {
@@ -333,6 +337,7 @@ export const PAGE_JS = String.raw`(function () {
       var when = append(el('span', 'nowrap'), el('span', 'num', clock(r.at)), live('ago', r.at, 'sub'));
       var same = !r.outcome || r.outcome === String(r.status).replace(/_/g, ' ');
       var outcome = append(el('span'), statusBadge(r.status), same ? null : el('span', 'sub', r.outcome), r.costUsd !== undefined ? el('span', 'sub cost', usd(r.costUsd)) : null);
+      if (r.trackerWrites === 'pending' || r.trackerWrites === 'dropped') outcome.appendChild(el('span', 'sub bad', 'tracker writes ' + r.trackerWrites));
       return row(r, [
         td(when, 'nowrap'),
         td(priorityBadge(r.priority), 'nowrap hide-sm'),
