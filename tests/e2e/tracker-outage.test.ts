@@ -32,23 +32,36 @@ async function setup() {
   return { fake, dir, card, listOf, comments, go: () => writeFileSync(go, '') };
 }
 
-async function stop(daemon: Daemon | undefined, fake: FakePlanka): Promise<void> {
-  if (daemon && daemon.child.exitCode === null && daemon.child.signalCode === null) {
-    daemon.child.kill('SIGTERM');
-    await daemon.exited;
+type Setup = Awaited<ReturnType<typeof setup>>;
+
+/** Runs `test` on a fresh fake Planka; `start` starts a daemon (and waits for the claim, unless told not to); all are stopped after. */
+async function withPlanka(test: (s: Setup, start: (options?: { claim?: boolean }) => Promise<Daemon>) => Promise<void>): Promise<void> {
+  const s = await setup();
+  const daemons: Daemon[] = [];
+  const start = async ({ claim = true } = {}) => {
+    const daemon = startDaemon(s.dir);
+    daemons.push(daemon);
+    if (claim) await waitFor(() => s.listOf() === 'Doing', 20_000, 'the claim');
+    return daemon;
+  };
+  try {
+    await test(s, start);
+  } finally {
+    for (const daemon of daemons) {
+      if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) continue;
+      daemon.child.kill('SIGTERM');
+      await daemon.exited;
+    }
+    await s.fake.close();
   }
-  await fake.close();
 }
 
 const status = async (dir: string) => JSON.parse((await runCli(['status', '--json'], { cwd: dir })).stdout);
 
 describe('a tracker down at a run\'s end', () => {
   it('Planka refusing connections when the run ends, then back: the daemon retries; the card reaches Done with one comment; status showed the writes pending', async () => {
-    const s = await setup();
-    let daemon: Daemon | undefined;
-    try {
-      daemon = startDaemon(s.dir);
-      await waitFor(() => s.listOf() === 'Doing', 20_000, 'the claim');
+    await withPlanka(async (s, start) => {
+      const daemon = await start();
       s.fake.refuseConnections(true);
       s.go();
       const pending = await waitFor(async () => {
@@ -71,38 +84,28 @@ describe('a tracker down at a run\'s end', () => {
       }, 10_000, 'no tracker write pending');
       assert.equal(after.recent[0].trackerWrites, 'done');
       assert.match(daemon.output(), /could not do the comment on task \d+ \(1 try; retrying in 1s\)/);
-    } finally {
-      await stop(daemon, s.fake);
-    }
+    });
   });
 
   it('kill -9 of the daemon while Planka is down, then a restart: the pending writes are resumed', async () => {
-    const s = await setup();
-    let daemon: Daemon | undefined;
-    try {
-      daemon = startDaemon(s.dir);
-      await waitFor(() => s.listOf() === 'Doing', 20_000, 'the claim');
+    await withPlanka(async (s, start) => {
+      let daemon = await start();
       s.fake.refuseConnections(true);
       s.go();
       await waitFor(async () => (await status(s.dir)).trackerWrites.pending === 2, 20_000, 'two tracker writes pending');
       daemon.child.kill('SIGKILL');
       await daemon.exited;
       s.fake.refuseConnections(false);
-      daemon = startDaemon(s.dir);
+      daemon = await start({ claim: false });
       await waitFor(() => s.listOf() === 'Done', 30_000, 'the move to Done');
       await waitFor(async () => (await status(s.dir)).trackerWrites.pending === 0, 10_000, 'no tracker write pending');
       assert.equal(s.comments().length, 1, 'one comment');
-    } finally {
-      await stop(daemon, s.fake);
-    }
+    });
   });
 
   it('kill -9 after Planka took the comment but before the dispatcher recorded it: the next poll-once finds the comment, does not post it again, and makes the move', async () => {
-    const s = await setup();
-    let daemon: Daemon | undefined;
-    try {
-      daemon = startDaemon(s.dir);
-      await waitFor(() => s.listOf() === 'Doing', 20_000, 'the claim');
+    await withPlanka(async (s, start) => {
+      const daemon = await start();
       // The move's look at the card hangs: the daemon has posted the comment and is still waiting when it dies.
       const card = new RegExp(`^/api/cards/${s.card.id}$`);
       const release = s.fake.intercept({ method: 'GET', path: card, delayMs: 60_000 });
@@ -117,8 +120,6 @@ describe('a tracker down at a run\'s end', () => {
       assert.equal(s.comments().length, 1, 'not posted twice');
       assert.match(result.stderr, /the comment on task \d+ was posted by an earlier try; not posting it again/);
       assert.equal((await status(s.dir)).trackerWrites.pending, 0);
-    } finally {
-      await stop(daemon, s.fake);
-    }
+    });
   });
 });
