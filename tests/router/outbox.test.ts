@@ -111,7 +111,7 @@ describe('the outbox: tracker writes at a run\'s end survive a tracker that is a
       await waitFor(async () => (await s.ledger.read()).outbox === undefined, 15_000, 'an empty outbox');
       assert.equal(where(s.boardPath, '1'), 'Todo', 'not moved back to Done');
       assert.equal(commentsOf(s.boardPath, '1').length, 1, 'the comment still posted');
-      assert.ok(s.lines.some((line) => /task 1 is in "Todo", not "In Progress" \(moved by its agent or someone else\); leaving it there/.test(line)), s.lines.join('\n'));
+      assert.ok(s.lines.some((line) => /task 1 is in "Todo" \(moved while its agent ran, or since\); leaving it there/.test(line)), s.lines.join('\n'));
       assert.ok(s.lines.some((line) => /task 2 no longer exists; dropping the comment on task 2 and anything else still owed to it/.test(line)), s.lines.join('\n'));
       const runs = history(s.config.stateDir);
       assert.equal(runs.find((run) => run.taskId === '1').trackerWrites, 'done');

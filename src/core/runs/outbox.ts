@@ -21,8 +21,11 @@ import { isOwnerAlive, type Ledger, type LedgerData, type RunOwner, type RunReco
 export type TrackerChange =
   /** A comment on the task. */
   | { kind: 'comment'; text: string }
-  /** A move, made only while the task is still in `from` (someone else moved it: the move is skipped). */
-  | { kind: 'move'; from: string; to: string };
+  /**
+   * A move, made only while the task is still in `from` (someone else moved it: the move is
+   * skipped). `agentMovedTo`: where the run's agent moved its task itself, if it did.
+   */
+  | { kind: 'move'; from: string; to: string; agentMovedTo?: string };
 
 export interface OutboxEntry {
   /** `<runId>/<n>`: unique, and in queueing order within the run. */
@@ -276,7 +279,7 @@ export class Outbox {
       } else {
         const task = await tracker.getTask(taskId);
         if (task.queue === change.from) await tracker.moveTask(taskId, change.to);
-        else if (task.queue !== change.to) log.info(`task ${taskId} is in "${task.queue}", not "${change.from}" (moved by its agent or someone else); leaving it there`);
+        else if (task.queue !== change.to) log.info(`task ${taskId} is in "${task.queue}" (${task.queue === change.agentMovedTo ? 'the agent moved it' : 'moved while its agent ran, or since'}); leaving it there`);
       }
       if (entry.tries > 0) log.info(`${what} done after ${entry.tries} failed ${entry.tries === 1 ? 'try' : 'tries'}`);
       return { entry, ended: 'done' };

@@ -371,7 +371,7 @@ function trackerChanges(run: RunRecord, route: RouteConfig | undefined, result: 
   const quietSuccess = (result.outcome === 'succeeded' || result.outcome === 'needs_attention') && !result.report && !result.reason && !result.tail?.trim() && !extras.notes;
   if (!quietSuccess) changes.push({ kind: 'comment', text: formatRunComment({ ...result, outputTail: result.tail, attempt: run.attempt, maxAttempts: run.maxAttempts, willRetry, ...extras }) });
   const target = moveTarget(result, route, willRetry, run);
-  if (target && run.inProgressQueue) changes.push({ kind: 'move', from: run.inProgressQueue, to: target });
+  if (target && run.inProgressQueue) changes.push({ kind: 'move', from: run.inProgressQueue, to: target, ...(run.agentMovedTo ? { agentMovedTo: run.agentMovedTo } : {}) });
   return changes;
 }
 
