@@ -65,6 +65,34 @@ export interface Logger {
   error(message: string, ...args: unknown[]): void;
 }
 
+/** A webhook on the tracker that points at the dispatcher (or anywhere, in a listing). */
+export interface InstalledWebhook {
+  /** Where it lives: `owner/repo` (Gitea), `instance` (Planka: webhooks are global). */
+  scope: string;
+  id: string;
+  url: string;
+  events: string[];
+  active: boolean;
+}
+
+export interface WebhookChange {
+  scope: string;
+  action: 'created' | 'updated' | 'unchanged' | 'removed';
+  url: string;
+  id?: string;
+}
+
+/**
+ * Optional: the tracker's own webhooks, for `dispatcher webhooks install|list|remove`. `scopes`
+ * are the places a webhook is set on (Gitea: the routed `owner/repo`s; Planka ignores them).
+ * `install` and `remove` are idempotent; with `dryRun` they say what they would do and change nothing.
+ */
+export interface WebhookAdmin {
+  list(scopes: string[]): Promise<InstalledWebhook[]>;
+  install(target: { url: string; secret: string; scopes: string[] }, dryRun: boolean): Promise<WebhookChange[]>;
+  remove(target: { url: string; scopes: string[] }, dryRun: boolean): Promise<WebhookChange[]>;
+}
+
 /**
  * One tracker. All methods may throw `AdapterError`. The first six are the reference's protocol.
  */
@@ -95,6 +123,8 @@ export interface TrackerAdapter {
    * scope: AdapterError 'not_found'.
    */
   listQueues?(scope: string): Promise<string[]>;
+  /** Optional: the tracker's webhooks (Gitea, Planka 2.x). */
+  webhooks?: WebhookAdmin;
   /** Release sockets, timers and files. */
   close?(): Promise<void>;
 }

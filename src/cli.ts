@@ -162,6 +162,36 @@ export function buildProgram(): Command {
       if (!result.ok) throw new ExitError(EXIT.failed);
     });
 
+  const webhooks = program
+    .command('webhooks')
+    .description('the tracker\'s webhook pointing at this dispatcher (Gitea: each routed repository; Planka 2.x: the instance, admin only)')
+    .addHelpText('after', examples(['dispatcher webhooks install --url https://dispatcher.example.com --dry-run', 'dispatcher webhooks list', 'dispatcher webhooks remove --url https://dispatcher.example.com']));
+  webhooks
+    .command('install')
+    .description('create the webhook, or fix it; a second run changes nothing')
+    .option('--url <url>', 'where the tracker reaches the dispatcher (/hooks/gitea or /hooks/planka is added)')
+    .option('--dry-run', 'say what would change and change nothing')
+    .action(async (options, command: Command) => {
+      const { installWebhooks } = await import('./commands/webhooks.ts');
+      print(command, await installWebhooks(await context(command), { url: options.url, dryRun: Boolean(options.dryRun) }));
+    });
+  webhooks
+    .command('list')
+    .description('the webhooks on the tracker (Gitea: of the routed repositories)')
+    .action(async (_options, command: Command) => {
+      const { listWebhooks } = await import('./commands/webhooks.ts');
+      print(command, await listWebhooks(await context(command)));
+    });
+  webhooks
+    .command('remove')
+    .description('remove the webhooks that point at the dispatcher')
+    .option('--url <url>', 'the address given to install')
+    .option('--dry-run', 'say what would be removed and remove nothing')
+    .action(async (options, command: Command) => {
+      const { removeWebhooks } = await import('./commands/webhooks.ts');
+      print(command, await removeWebhooks(await context(command), { url: options.url, dryRun: Boolean(options.dryRun) }));
+    });
+
   program
     .command('refresh')
     .description('ask the running `dispatcher run` for a tick now (poll and dispatch without waiting for poll_interval); returns once the tick has started')

@@ -4,6 +4,7 @@ import type { Task, TaskUpdate, TrackerAdapter, TrackerContext } from '../types.
 import { createGiteaClient, type GiteaClient, type GiteaComment, type GiteaIssue, type GiteaRepository, type GiteaUser } from './client.ts';
 import { createLabelDirectory } from './labels.ts';
 import { isPullRequest, toTask } from './mapping.ts';
+import { giteaWebhooks } from './webhooks.ts';
 import { formatQueue, parseIssueId, parseQueue, repoKey, repoPath, type IssueRef, type QueueRef } from './refs.ts';
 
 /**
@@ -195,6 +196,8 @@ export default function createGiteaTracker(context: TrackerContext): TrackerAdap
         .map((repo) => repo.full_name || `${repo.owner?.login ?? owner}/${repo.name}`)
         .sort();
     },
+
+    webhooks: giteaWebhooks(client),
 
     close: () => client.close(),
   };

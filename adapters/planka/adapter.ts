@@ -1,11 +1,12 @@
 import { AdapterError, isAdapterError } from '../../src/errors.ts';
-import type { Comment, Logger, Task, TaskUpdate, TrackerAdapter } from '../types.ts';
+import type { Comment, Logger, Task, TaskUpdate, TrackerAdapter, WebhookAdmin } from '../types.ts';
 import type { BoardResponse, CardResponse, ItemResponse, PlankaCard, PlankaUser } from './api-types.ts';
 import { BoardSnapshot } from './board-snapshot.ts';
 import { PlankaClient, type PlankaClientOptions } from './client.ts';
 import { fetchComments } from './comments.ts';
 import { cardToTask, userName, type CardRelations } from './mapping.ts';
 import { QueueResolver } from './queues.ts';
+import { plankaWebhooks } from './webhooks.ts';
 
 export type PlankaAdapterOptions = PlankaClientOptions & {
   /** How long a board read by a poll may serve getTask/updateTask for names (default 10 s). */
@@ -27,8 +28,12 @@ export class PlankaAdapter implements TrackerAdapter {
   private readonly log: Logger;
   private me?: Promise<PlankaUser>;
 
+  /** Planka 2.x webhooks (admin only). */
+  readonly webhooks: WebhookAdmin;
+
   constructor(options: PlankaAdapterOptions) {
     this.client = new PlankaClient(options);
+    this.webhooks = plankaWebhooks(this.client);
     this.queues = new QueueResolver(this.client, (id) => this.fetchBoard(id), options.directoryCacheMs ?? 300_000);
     this.boardCacheMs = options.boardCacheMs ?? 10_000;
     this.log = options.log;
