@@ -7,9 +7,11 @@ import { inFolderSync } from '../../util/missing-folder.ts';
 import { LogFollower } from './log-follower.ts';
 import { DEFAULT_MAX_LOG_BYTES, openLogForAppend, type OpenedLog, openRunLog, readLogTail } from './output-log.ts';
 import { isProcessGroupAlive, MAX_TIMER_MS, terminateProcessGroup, type TerminationResult } from './process-group.ts';
+import { ProgramError, readExitStatus, resolveProgram, WAITER_SHELL, waiterArgs } from './exit-status.ts';
 
 export { findRunGroup, isProcessGroupAlive, killProcessGroup, processStartTicks } from './process-group.ts';
 export { watchForeignGroup, type ForeignGroupOutcome, type ForeignGroupWatch } from './foreign-group.ts';
+export { readExitStatus, type ExitStatus } from './exit-status.ts';
 
 /**
  * Starts agents: argv (never a shell), an exact environment, a working folder, a process group of
@@ -19,13 +21,16 @@ export { watchForeignGroup, type ForeignGroupOutcome, type ForeignGroupWatch } f
  * A run is over when its whole group is gone, not when the leader exits: processes the agent leaves
  * behind (a dev server, a stuck test runner) get TERM → grace → KILL too, and the outcome says
  * `strayProcesses: true`. A run never leaks processes.
+ *
+ * With `exitFile`, a waiter (src/core/process/exit-status.ts) leads the group and runs the agent: its
+ * exit status is written to that file, for whichever dispatcher settles the run.
  */
 
 /** What to run, where, and within which limits. */
 export interface SpawnRequest {
   /** Program to run: a path, or a name looked up in `env.PATH`. */
   command: string;
-  /** Passed as they are: no shell ever sees them. */
+  /** Passed as they are: no shell ever parses them. */
   args: string[];
   /** The agent's whole environment (nothing is merged in from ours). */
   env: Record<string, string>;
@@ -57,9 +62,15 @@ export interface SpawnRequest {
    * no cap) and nothing of it holds our event loop. `done` still resolves if we stay alive.
    */
   detach?: boolean;
+  /**
+   * Where the agent's exit status is written when it ends, by a waiter that leads its group (read it
+   * with readExitStatus). The agent's status then survives us: another dispatcher can read it.
+   */
+  exitFile?: string;
 }
 
-export type SpawnOutcomeKind = 'exited' | 'timed_out' | 'start_failed' | 'stopped';
+/** `lost`: the agent ended (or its group did) but nobody recorded its exit status: its waiter was killed. */
+export type SpawnOutcomeKind = 'exited' | 'timed_out' | 'start_failed' | 'stopped' | 'lost';
 
 export interface SpawnOutcome {
   kind: SpawnOutcomeKind;
@@ -84,9 +95,9 @@ export interface SpawnOutcome {
 }
 
 export interface RunningAgent {
-  /** undefined when the agent never started (`done` resolves `start_failed` or `stopped`). */
+  /** The leader of the run's group: the agent, or its waiter (`exitFile`). undefined when it never started. */
   pid: number | undefined;
-  /** The agent's process group (equal to pid: it leads its own). */
+  /** The run's process group (equal to pid: it leads its own). */
   pgid: number | undefined;
   /** Epoch ms. */
   startedAt: number;
@@ -132,7 +143,10 @@ export function spawnAgent(request: SpawnRequest): RunningAgent {
 
   let child: ChildProcess;
   try {
-    child = spawn(request.command, request.args, {
+    const [command, args] = request.exitFile
+      ? [WAITER_SHELL, waiterArgs(request.exitFile, resolveProgram(request.command, request.env.PATH, request.cwd), request.args)]
+      : [request.command, request.args];
+    child = spawn(command, args, {
       cwd: request.cwd,
       env: request.env,
       detached: true,
@@ -238,6 +252,7 @@ function failedStart(request: SpawnRequest, logFd: number, startedAt: number, th
 }
 
 function describeStartError(error: unknown, request: SpawnRequest): string {
+  if (error instanceof ProgramError) return error.message;
   const { command } = request;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT') {
@@ -306,7 +321,7 @@ function supervise(request: SpawnRequest, child: ChildProcess, pid: number, logF
       strayProcesses = true;
       termination = await terminate();
     }
-    const exit = await leaderExit;
+    const exit = exitOfAgent(request, await leaderExit);
     cancelTimeout();
     request.signal?.removeEventListener('abort', onAbort);
 
@@ -318,10 +333,11 @@ function supervise(request: SpawnRequest, child: ChildProcess, pid: number, logF
       tail = readLogTail(request.logFile, logFile.outputStart);
     }
     return {
-      kind: stopRequest?.kind ?? 'exited',
+      kind: stopRequest?.kind ?? (exit.lost ? 'lost' : 'exited'),
       exitCode: exit.code,
       signal: exit.signal,
       durationMs: Date.now() - startedAt,
+      ...(exit.lost && !stopRequest ? { error: exit.lost } : {}),
       ...(stopRequest?.reason === undefined ? {} : { stopReason: stopRequest.reason }),
       tail,
       forcedKill: termination?.killed ?? false,
@@ -359,6 +375,18 @@ function supervise(request: SpawnRequest, child: ChildProcess, pid: number, logF
       child.unref();
     },
   };
+}
+
+/**
+ * How the agent ended: the leader's exit, or with a waiter, the status it wrote (`lost` says why
+ * there is none: the waiter itself was killed).
+ */
+function exitOfAgent(request: SpawnRequest, leader: { code: number | null; signal: NodeJS.Signals | null }): { code: number | null; signal: string | null; lost?: string } {
+  if (!request.exitFile) return leader;
+  const status = readExitStatus(request.exitFile);
+  if (status) return { code: status.exitCode, signal: status.signal };
+  const how = leader.signal ? `was killed by ${leader.signal}` : `exited ${leader.code}`;
+  return { code: null, signal: leader.signal, lost: `the agent's exit status was not recorded: its waiter ${how}` };
 }
 
 /** A splitter of the output into lines for `onLine`; none when nobody wants lines. */

@@ -92,6 +92,8 @@ export interface RunRecord {
   outcome?: string;
   nextAttemptAt?: number;
   logFile?: string;
+  /** Where the agent's waiter writes its exit status (src/core/process/exit-status.ts). */
+  exitFile?: string;
   cwd?: string;
   /** The task's workspace (`[workspace]`), and its git branch when it is a worktree. */
   workspace?: string;

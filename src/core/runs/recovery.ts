@@ -1,7 +1,7 @@
 import type { RouteConfig } from '../../config/types.ts';
 import { isOwnerAlive, type LedgerData, OCCUPYING, type RunRecord } from './ledger.ts';
-import { type ActiveRun, adoptRun, type ExecutorDeps, runLogFile, settleRun } from './run-executor.ts';
-import { findRunGroup, isProcessGroupAlive, processStartTicks } from '../process/spawner.ts';
+import { type ActiveRun, adoptRun, type ExecutorDeps, resultOfExitFile, runExitFile, runLogFile, settleRun } from './run-executor.ts';
+import { findRunGroup, isProcessGroupAlive, processStartTicks, readExitStatus } from '../process/spawner.ts';
 
 export interface RecoveryContext {
   deps: ExecutorDeps;
@@ -14,8 +14,9 @@ export interface RecoveryContext {
 
 /**
  * Adopts or settles the runs no live dispatcher watches (a crashed daemon's, a detached poll-once's):
- * a live agent is adopted, its deadline enforced; a gone one ends as "lost", with a comment and the
- * failure policy; a reservation whose task was never claimed is dropped without a word.
+ * a live agent is adopted, its deadline enforced; a gone one is settled by the exit status its waiter
+ * wrote (or as "lost" where there is none), with a comment and the success or failure policy; a
+ * reservation whose task was never claimed is dropped without a word.
  */
 export async function reconcile(context: RecoveryContext, snapshot: LedgerData): Promise<void> {
   const { deps, routes } = context;
@@ -46,6 +47,10 @@ export async function reconcile(context: RecoveryContext, snapshot: LedgerData):
     } else if (run.status === 'starting' && (await neverClaimed(deps, run))) {
       log.info(`run ${run.id} of task ${run.taskId} dropped: the dispatcher stopped before it claimed the task`);
       await ledger.patch(run.id, { status: 'claim_failed', owner: undefined, tokenHash: undefined, endedAt: new Date().toISOString(), outcome: 'never claimed: the dispatcher stopped first' });
+    } else if (run.status === 'running' && run.exitFile) {
+      const result = resultOfExitFile(run, 'the agent ended while no dispatcher watched it');
+      if (result.outcome === 'lost') log.warn(`run ${run.id} of task ${run.taskId} lost: ${result.reason}`);
+      await settleRun(deps, run, route, result);
     } else {
       const reason = run.status === 'starting' ? 'the dispatcher stopped before the agent started' : 'the agent was gone when the dispatcher came back';
       log.warn(`run ${run.id} of task ${run.taskId} lost: ${reason}`);
@@ -68,12 +73,16 @@ async function neverClaimed({ tracker }: ExecutorDeps, run: RunRecord): Promise<
   }
 }
 
-/** An agent started just before its dispatcher died, before its pid reached the ledger. */
+/**
+ * An agent started just before its dispatcher died, before its pid reached the ledger: found alive
+ * by the DISPATCHER_RUN_ID in its environment, or already ended, by the exit status its waiter wrote.
+ */
 function findStartedAgent({ config, log }: ExecutorDeps, routes: ReadonlyMap<string, RouteConfig>, run: RunRecord): void {
+  const exitFile = runExitFile(config.stateDir, run.id);
   const group = findRunGroup(run.id);
-  if (!group) return;
+  if (!group && !readExitStatus(exitFile)) return;
   const timeoutMs = routes.get(run.route)?.timeoutMs ?? config.defaultAgentTimeoutMs;
-  log.info(`found the agent of run ${run.id} (task ${run.taskId}) by its run id [pid ${group.pid}]`);
+  log.info(group ? `found the agent of run ${run.id} (task ${run.taskId}) by its run id [pid ${group.pid}]` : `found the exit status of run ${run.id} (task ${run.taskId})`);
   Object.assign(run, {
     status: 'running',
     ...group,
@@ -81,6 +90,7 @@ function findStartedAgent({ config, log }: ExecutorDeps, routes: ReadonlyMap<str
     deadline: timeoutMs === undefined ? undefined : Date.parse(run.createdAt) + timeoutMs,
     timeoutMs,
     logFile: runLogFile(config.stateDir, run.id),
+    exitFile,
   } satisfies Partial<RunRecord>);
 }
 

@@ -14,7 +14,7 @@ import { recordSpend } from '../supervise/budget.ts';
 import { type Outbox, queueChanges, type TrackerChange } from './outbox.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatRunComment, outcomeOfExit, type RunCommentInput, type RunOutcome } from './run-comment.ts';
-import { type PreparedFiles, processStartTicks, spawnAgent, watchForeignGroup, type SpawnOutcome } from '../process/spawner.ts';
+import { type PreparedFiles, processStartTicks, readExitStatus, spawnAgent, watchForeignGroup, type SpawnOutcome } from '../process/spawner.ts';
 import { renderPathTemplate, renderTemplate, type TemplateVars } from '../dispatch/templates.ts';
 import { overRunBudget } from '../supervise/budget.ts';
 import { watchForStall } from '../supervise/stall.ts';
@@ -68,6 +68,11 @@ export function runLogFile(stateDir: string, runId: string): string {
   return join(stateDir, 'runs', `${runId}.log`);
 }
 
+/** Where a run's exit status goes, beside its log. */
+export function runExitFile(stateDir: string, runId: string): string {
+  return join(stateDir, 'runs', `${runId}.exit`);
+}
+
 export function templateVars(task: Pick<Task, 'id' | 'name' | 'url'>, route: RouteConfig, runId: string): TemplateVars {
   return { task_id: task.id, task_name: task.name, task_url: task.url, queue: route.queue, run_id: runId };
 }
@@ -88,6 +93,7 @@ export function startRun(deps: ExecutorDeps, reserved: RunRecord, task: Task, ro
 function spawnRun(deps: ExecutorDeps, reserved: RunRecord, task: Task, route: RouteConfig, plan: LaunchPlan, prepared?: PreparedFiles): ActiveRun {
   const { config, ledger, log } = deps;
   const { launch, parser, cwd, logFile } = plan;
+  const exitFile = runExitFile(config.stateDir, reserved.id);
   const timeoutMs = route.timeoutMs ?? config.defaultAgentTimeoutMs;
   const tagged = log.withTag(`task ${task.id}`);
   // Supervision decides (stall, spend); the spawner acts. The decision goes to the ledger first.
@@ -121,6 +127,7 @@ function spawnRun(deps: ExecutorDeps, reserved: RunRecord, task: Task, route: Ro
       }
     },
     detach: deps.detach,
+    exitFile,
   });
   const stallMs = route.stallTimeoutMs ?? config.stallTimeoutMs;
   const stopWatching = running.pid && !deps.detach && stallMs !== undefined ? watchForStall(logFile, stallMs, (reason) => stopAs('stalled', reason)) : () => {};
@@ -135,6 +142,7 @@ function spawnRun(deps: ExecutorDeps, reserved: RunRecord, task: Task, route: Ro
     detached: deps.detach || undefined,
     owner: deps.detach ? undefined : ledger.owner,
     logFile,
+    exitFile,
     cwd,
     timeoutMs,
   };
@@ -219,7 +227,7 @@ function recordStartTicks(ledger: Ledger, runId: string, pid: number, done: Prom
   void done.then(() => clearTimeout(timer));
 }
 
-/** Watches an agent an earlier dispatcher started, and settles it by where its task now is. */
+/** Watches an agent an earlier dispatcher started, and settles it by the exit status its waiter wrote. */
 export function adoptRun(deps: ExecutorDeps, record: RunRecord, route: RouteConfig): ActiveRun {
   const watch = watchForeignGroup(record.pgid!, { deadline: record.deadline, killGraceMs: deps.config.killGraceMs, pollMs: 500 });
   deps.log.info(`adopted run ${record.id} of task ${record.taskId} [pid ${record.pid}]`);
@@ -229,7 +237,8 @@ export function adoptRun(deps: ExecutorDeps, record: RunRecord, route: RouteConf
     if (outcome.kind === 'unwatched') return record;
     if (outcome.kind === 'timed_out') return settleRun(deps, record, route, { outcome: 'timed_out', durationMs, signal: outcome.killed ? 'SIGKILL' : 'SIGTERM', timeoutMs: record.timeoutMs });
     if (outcome.kind === 'stopped') return settleRun(deps, record, route, { outcome: 'stopped', durationMs, reason: 'stopped by the operator' });
-    // No exit code for a process we did not start: judge by where the agent left its task.
+    if (record.exitFile) return settleRun(deps, record, route, resultOfExitFile(record, 'adopted after a dispatcher restart'));
+    // Started without a waiter (by an older dispatcher): judge by where the agent left its task.
     const moved = await taskLeftInProgress(deps, record);
     return settleRun(deps, record, route, moved
       ? { outcome: 'succeeded', durationMs, reason: 'adopted after a dispatcher restart; the agent moved its task' }
@@ -238,8 +247,24 @@ export function adoptRun(deps: ExecutorDeps, record: RunRecord, route: RouteConf
   return { record, settled, stop: async () => void (await watch.stop()), release: () => watch.unwatch() };
 }
 
+/**
+ * The outcome of a run whose agent ended while no dispatcher was its parent, from the status its
+ * waiter wrote; `lost` when there is none (the waiter was killed: nobody knows how the agent ended).
+ */
+export function resultOfExitFile(record: RunRecord, context: string): RunResult {
+  const startedAt = Date.parse(record.startedAt ?? record.createdAt);
+  const status = record.exitFile ? readExitStatus(record.exitFile) : undefined;
+  if (!status) {
+    return { outcome: 'lost', durationMs: Date.now() - startedAt, reason: `${context}: the agent ended and its exit status was never recorded (its waiter was killed)` };
+  }
+  const endedAt = Math.max(status.endedAt, startedAt);
+  return { outcome: outcomeOfExit(status.exitCode), exitCode: status.exitCode, signal: status.signal, durationMs: endedAt - startedAt, endedAt };
+}
+
 export interface RunResult {
   outcome: RunOutcome;
+  /** When the agent ended (epoch ms), where another process saw it end; default: now. */
+  endedAt?: number;
   exitCode?: number | null;
   signal?: string | null;
   durationMs: number;
@@ -260,6 +285,8 @@ function fromSpawn(outcome: SpawnOutcome, report: AgentReport | undefined, timeo
       return { ...base, outcome: 'timed_out' };
     case 'start_failed':
       return { ...base, outcome: 'start_failed', reason: outcome.error };
+    case 'lost':
+      return { ...base, outcome: 'lost', reason: outcome.error };
     default:
       return { ...base, outcome: 'stopped', reason: outcome.stopReason };
   }
@@ -296,7 +323,7 @@ export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: Ro
       const willRetry = retries(result);
       Object.assign(run, {
         status: result.outcome as RunStatus,
-        endedAt: new Date().toISOString(),
+        endedAt: new Date(result.endedAt ?? Date.now()).toISOString(),
         exitCode: result.exitCode,
         signal: result.signal,
         outcome: describeOutcome(result),
