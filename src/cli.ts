@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { AdapterError, ConfigError, DispatcherError, ExitError, UsageError, type TrackerFailure } from './errors.ts';
+import { AdapterError, ConfigError, DamagedLedgerError, DispatcherError, ExitError, UsageError, type TrackerFailure } from './errors.ts';
 import { redact } from './util/redact.ts';
 import { MAX_SECONDS } from './config/schema.ts';
 import { createContext, type CommandContext, type GlobalOptions } from './commands/context.ts';
@@ -13,7 +13,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, unavailable: 3, notFound: 4, c
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof ExitError) return error.exitCode;
-  if (error instanceof ConfigError || error instanceof UsageError) return EXIT.usage;
+  if (error instanceof ConfigError || error instanceof UsageError || error instanceof DamagedLedgerError) return EXIT.usage;
   if (error instanceof AdapterError) return exitCodeForTracker(error);
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   return EXIT.failed;
@@ -98,12 +98,13 @@ export function buildProgram(): Command {
     .description('run the dispatcher in the foreground: poll queues, claim tasks, start agents, serve the agent API')
     .option('--drain <seconds>', 'on SIGINT/SIGTERM, wait this long for running agents', '30')
     .option('--stop-agents', 'on SIGINT/SIGTERM, stop running agents (TERM, then KILL) instead of waiting')
+    .option('--share-state-dir', 'start even though another `dispatcher run` uses the same state_dir (refused otherwise)')
     .addHelpText('after', examples(['dispatcher run', 'dispatcher run --config examples/dispatcher.toml --drain 60', 'dispatcher run --stop-agents --log-format json']))
     .action(async (options, command: Command) => {
       const { runDaemon } = await import('./commands/run.ts');
       const stop = await stopSignals();
       try {
-        await runDaemon(await context(command), { drainSeconds: drainSeconds(options.drain), stopAgents: Boolean(options.stopAgents), stop });
+        await runDaemon(await context(command), { drainSeconds: drainSeconds(options.drain), stopAgents: Boolean(options.stopAgents), shareStateDir: Boolean(options.shareStateDir), stop });
       } finally {
         stop.dispose();
       }

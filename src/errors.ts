@@ -57,6 +57,19 @@ export class AgentError extends DispatcherError {
   }
 }
 
+/**
+ * The ledger (`<state_dir>/ledger.json`) cannot be trusted: nothing that counts slots or settles
+ * runs may go on from it. `dispatcher ledger rebuild` makes a new one from what is true.
+ */
+export class DamagedLedgerError extends DispatcherError {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+  ) {
+    super('E_LEDGER', `the ledger ${file} is damaged (${problem}); run \`dispatcher ledger rebuild\` to keep it aside and rebuild the active runs from the live agents and the in-progress tasks`);
+  }
+}
+
 /** The user has been told already; exit with this code and print nothing more. */
 export class ExitError extends Error {
   constructor(readonly exitCode: number) {

@@ -18,6 +18,8 @@ export interface RunOptions {
   stopAgents: boolean;
   /** SIGINT/SIGTERM: the first stops the loop, the second forces an exit (src/cli.ts decides how). */
   stop: StopSignals;
+  /** Start even though another `run` uses the same state_dir. */
+  shareStateDir?: boolean;
   /** Tests and embedding: resolves when the daemon has started. */
   onReady?: (info: { apiUrl?: string }) => void;
 }
@@ -30,7 +32,7 @@ export interface RunOptions {
 export async function runDaemon(context: CommandContext, options: RunOptions): Promise<void> {
   preferSmallHeap();
   const tail = captureLog(context.log, { debug: context.options.verbose });
-  const runtime = await openRuntime(context, { mode: 'run', serveApi: true }).catch((error) => {
+  const runtime = await openRuntime(context, { mode: 'run', serveApi: true, shareStateDir: options.shareStateDir }).catch((error) => {
     tail.detach();
     throw error;
   });

@@ -5,7 +5,9 @@ import { createTracker } from '../../adapters/registry.ts';
 import { requireBackend, routedQueues } from '../config/load.ts';
 import { checkStateDir } from '../config/state-dir.ts';
 import type { Config } from '../config/types.ts';
-import { Ledger } from '../core/runs/ledger.ts';
+import { Ledger, type LedgerData } from '../core/runs/ledger.ts';
+import { processStartTicks } from '../core/process/spawner.ts';
+import { isProcessAlive } from '../util/file-lock.ts';
 import { createRouter, type Router } from '../core/dispatch/router.ts';
 import { buildStatus } from '../core/runs/status.ts';
 import { sameHash } from '../core/runs/run-token.ts';
@@ -39,6 +41,8 @@ export interface RuntimeOptions {
   mode: 'run' | 'poll-once';
   serveApi: boolean;
   detach?: boolean;
+  /** `run`: start even though another `run` uses the same state_dir (otherwise refused). */
+  shareStateDir?: boolean;
 }
 
 export async function openRuntime(context: CommandContext, options: RuntimeOptions): Promise<Runtime> {
@@ -101,11 +105,18 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
       const { runRoutes } = await import('../api/run-routes.ts');
       for (const route of runRoutes(router)) api.route(route.method, route.path, route.handler, { access: route.access, doc: route.doc });
     }
-    await ledger.update((data) => {
-      data.daemons = data.daemons.filter((daemon) => daemon.pid !== process.pid);
-      data.daemons.push({ ...ledger.owner, startedAt: new Date().toISOString(), apiUrl: options.detach ? undefined : apiUrl, mode: options.mode });
+    const neighbours = await ledger.update((data) => {
+      const live = data.daemons.filter((daemon) => daemon.pid !== process.pid && isDaemonAlive(daemon));
+      const daemons = live.filter((daemon) => daemon.mode === 'run');
+      if (options.mode === 'run' && daemons.length > 0 && !options.shareStateDir) throw secondDaemon(daemons[0], config.stateDir);
+      data.daemons = live;
+      data.daemons.push({ ...ledger.owner, startTicks: processStartTicks(process.pid), startedAt: new Date().toISOString(), apiUrl: options.detach ? undefined : apiUrl, mode: options.mode });
       if (apiUrl && !options.detach) data.lastApiPort = Number(new URL(apiUrl).port);
+      return daemons;
     });
+    if (options.mode === 'run' && neighbours.length > 0) {
+      log.warn(`another dispatcher run (pid ${neighbours[0].pid}) shares the state_dir ${config.stateDir} (--share-state-dir): the two count max_concurrent_agents together`);
+    }
     releasers.push(() =>
       ledger.update((data) => {
         data.daemons = data.daemons.filter((daemon) => daemon.instance !== ledger.owner.instance);
@@ -121,6 +132,20 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
     }
     throw error;
   }
+}
+
+type DaemonEntry = LedgerData['daemons'][number];
+
+/** Still the process that registered (not a later one with its pid). */
+function isDaemonAlive(daemon: DaemonEntry): boolean {
+  if (!isProcessAlive(daemon.pid)) return false;
+  const now = daemon.startTicks ? processStartTicks(daemon.pid) : undefined;
+  return now === undefined || now === daemon.startTicks;
+}
+
+function secondDaemon(other: DaemonEntry, stateDir: string): ConfigError {
+  const api = other.apiUrl ? `, API ${other.apiUrl}` : '';
+  return new ConfigError(`another dispatcher run (pid ${other.pid}${api}) already uses the state_dir ${stateDir}: stop it first, or pass --share-state-dir to run both (they then count max_concurrent_agents together)`);
 }
 
 /** Run tokens are valid while their run is active in the ledger, whichever process started it. */

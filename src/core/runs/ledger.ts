@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { isProcessAlive } from '../../util/file-lock.ts';
 import { JsonFileStore } from '../../util/json-file-store.ts';
+import { DamagedLedgerError } from '../../errors.ts';
+import { checkLedger } from './ledger-schema.ts';
 import { RunHistory } from './run-history.ts';
 import type { TokenUsage } from '../../../adapters/types.ts';
 import type { PriorityName } from '../../config/types.ts';
@@ -128,7 +130,8 @@ export interface LedgerData {
   runs: RunRecord[];
   lastPollAt?: string;
   lastPollError?: string;
-  daemons: Array<RunOwner & { startedAt: string; apiUrl?: string; mode: string }>;
+  /** Processes dispatching from this ledger (`run`, `poll-once`); startTicks tells a reused pid. */
+  daemons: Array<RunOwner & { startedAt: string; startTicks?: string; apiUrl?: string; mode: string }>;
   /** Tracker changes owed, oldest first; a finished run stays here (not in runs.jsonl) until they are done. */
   outbox?: OutboxEntry[];
   /** The port the agent API last listened on: with api_port = 0 a restart comes back on it. */
@@ -297,14 +300,9 @@ export class Ledger {
 }
 
 function parseLedger(file: string, text: string): LedgerData {
-  try {
-    const data = JSON.parse(text) as LedgerData;
-    data.runs ??= [];
-    data.daemons ??= [];
-    return data;
-  } catch (error) {
-    throw new Error(`the ledger ${file} is not valid JSON (${(error as Error).message}); move it aside to start afresh`, { cause: error });
-  }
+  const checked = checkLedger(text);
+  if (!checked.ok) throw new DamagedLedgerError(file, checked.problem);
+  return checked.data;
 }
 
 export function isOwnerAlive(owner: RunOwner | undefined, self: RunOwner): boolean {
