@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import type { LedgerData } from './ledger.ts';
+import { type LedgerData, RUN_STATUSES } from './ledger.ts';
 
 /**
  * What a ledger must look like to be trusted: the fields the dispatcher counts slots, adopts and
@@ -9,7 +9,7 @@ const text = v.string();
 const count = v.pipe(v.number(), v.integer(), v.minValue(0));
 const optionalNumber = v.optional(v.number());
 
-const runStatus = v.picklist(['starting', 'running', 'retry_wait', 'succeeded', 'failed', 'timed_out', 'start_failed', 'lost', 'stopped', 'claim_failed']);
+const runStatus = v.picklist(RUN_STATUSES);
 
 const owner = v.looseObject({ pid: count, instance: text });
 

@@ -16,21 +16,23 @@ import type { OutboxEntry, TrackerWritesState } from './outbox.ts';
  * adopt or settle what an earlier process left. Concurrency is counted from it, so overlapping
  * `poll-once` runs, a daemon and restarts all agree.
  */
-export type RunStatus =
-  | 'starting' // reserved: claimed or being claimed, agent not started yet
-  | 'running'
-  | 'retry_wait' // failed, another attempt is due at `nextAttemptAt`; the task stays claimed
-  | 'succeeded'
-  | 'needs_attention' // exited well, but the agent was refused tools; the task was left for a human
-  | 'failed'
-  | 'timed_out'
-  | 'start_failed'
-  | 'lost' // its process vanished while no dispatcher watched it
-  | 'stopped' // stopped from outside: `dispatcher stop`, the API, the dashboard, run --stop-agents
-  | 'cancelled' // its task left the in-progress queue (moved by someone else, or deleted): agent stopped
-  | 'stalled' // its output did not grow for stall_timeout: agent stopped
-  | 'over_budget' // it spent more than max_cost_usd or max_tokens: agent stopped
-  | 'claim_failed'; // the tracker refused the claim; nothing was started
+export const RUN_STATUSES = [
+  'starting', // reserved: claimed or being claimed, agent not started yet
+  'running',
+  'retry_wait', // failed, another attempt is due at `nextAttemptAt`; the task stays claimed
+  'succeeded',
+  'needs_attention', // exited well, but the agent was refused tools; the task was left for a human
+  'failed',
+  'timed_out',
+  'start_failed',
+  'lost', // its process vanished while no dispatcher watched it
+  'stopped', // stopped from outside: `dispatcher stop`, the API, the dashboard, run --stop-agents
+  'cancelled', // its task left the in-progress queue (moved by someone else, or deleted): agent stopped
+  'stalled', // its output did not grow for stall_timeout: agent stopped
+  'over_budget', // it spent more than max_cost_usd or max_tokens: agent stopped
+  'claim_failed', // the tracker refused the claim; nothing was started
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** Outcomes of a run supervision (or a person) ended; see src/core/supervise/. */
 export type StopOutcome = 'stopped' | 'cancelled' | 'stalled' | 'over_budget';
