@@ -18,13 +18,16 @@ import { delimiter, resolve } from 'node:path';
  * like) sent to the whole group, so the agent's status still gets written; the shell runs them only
  * after its foreground command has ended, and the agent starts with every signal at its default.
  * One write(2) of a short line: a reader sees the whole line or none of it (readExitStatus checks).
+ * The waiter then exits with the same status, for its parent when the file could not be written
+ * (a full disk).
  */
 export const WAITER_SCRIPT = `trap : HUP INT QUIT TERM USR1 USR2 ALRM PIPE
 e=$1
 shift
 "$@"
 s=$?
-printf 'status %s\\n' "$s" >"$e"`;
+printf 'status %s\\n' "$s" >"$e"
+exit "$s"`;
 
 export const WAITER_SHELL = '/bin/sh';
 /** The waiter's $0, as `ps` shows it. */
@@ -62,9 +65,13 @@ export function readExitStatus(file: string): ExitStatus | undefined {
   }
   const match = /^status (\d{1,3})\n$/.exec(text);
   if (!match) return undefined;
-  const status = Number(match[1]);
+  return { ...fromShellStatus(Number(match[1])), endedAt };
+}
+
+/** A shell's `$?`: 128 + N for a death by signal N, else the exit code. */
+export function fromShellStatus(status: number): { exitCode: number | null; signal: string | null } {
   const signal = status > 128 ? SIGNAL_NAMES.get(status - 128) : undefined;
-  return signal ? { exitCode: null, signal, endedAt } : { exitCode: status, signal: null, endedAt };
+  return signal ? { exitCode: null, signal } : { exitCode: status, signal: null };
 }
 
 /** Why a program cannot be started, in the words spawn errors get (see the spawner). */

@@ -7,7 +7,7 @@ import { inFolderSync } from '../../util/missing-folder.ts';
 import { LogFollower } from './log-follower.ts';
 import { DEFAULT_MAX_LOG_BYTES, openLogForAppend, type OpenedLog, openRunLog, readLogTail } from './output-log.ts';
 import { isProcessGroupAlive, MAX_TIMER_MS, terminateProcessGroup, type TerminationResult } from './process-group.ts';
-import { ProgramError, readExitStatus, resolveProgram, WAITER_SHELL, waiterArgs } from './exit-status.ts';
+import { fromShellStatus, ProgramError, readExitStatus, resolveProgram, WAITER_SHELL, waiterArgs } from './exit-status.ts';
 
 export { findRunGroup, isProcessGroupAlive, killProcessGroup, processStartTicks } from './process-group.ts';
 export { watchForeignGroup, type ForeignGroupOutcome, type ForeignGroupWatch } from './foreign-group.ts';
@@ -385,8 +385,12 @@ function exitOfAgent(request: SpawnRequest, leader: { code: number | null; signa
   if (!request.exitFile) return leader;
   const status = readExitStatus(request.exitFile);
   if (status) return { code: status.exitCode, signal: status.signal };
-  const how = leader.signal ? `was killed by ${leader.signal}` : `exited ${leader.code}`;
-  return { code: null, signal: leader.signal, lost: `the agent's exit status was not recorded: its waiter ${how}` };
+  // No file (a full disk): the waiter exits with the agent's status too.
+  if (leader.code !== null) {
+    const { exitCode, signal } = fromShellStatus(leader.code);
+    return { code: exitCode, signal };
+  }
+  return { code: null, signal: leader.signal, lost: `the agent's exit status was not recorded: its waiter was killed by ${leader.signal}` };
 }
 
 /** A splitter of the output into lines for `onLine`; none when nobody wants lines. */
