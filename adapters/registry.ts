@@ -72,7 +72,7 @@ async function loadModuleFactory(context: TrackerContext): Promise<TrackerAdapte
 
 const kinds = new Set<string>(['auth', 'not_found', 'conflict', 'invalid', 'rate_limited', 'unavailable', 'bad_response']);
 
-/** A user's adapter throws plain errors with a `kind`; the dispatcher needs AdapterErrors. */
+/** A user's adapter throws plain errors with a `kind` (and `queue` when a queue is missing); the dispatcher needs AdapterErrors. */
 function withAdapterErrors(adapter: TrackerAdapter): TrackerAdapter {
   const wrapped = { ...adapter } as unknown as Record<string, unknown>;
   for (const [name, method] of Object.entries(adapter)) {
@@ -82,8 +82,11 @@ function withAdapterErrors(adapter: TrackerAdapter): TrackerAdapter {
         return await (method as (...a: unknown[]) => unknown).apply(adapter, args);
       } catch (error) {
         if (error instanceof AdapterError) throw error;
-        const kind = (error as { kind?: unknown })?.kind;
-        throw new AdapterError(typeof kind === 'string' && kinds.has(kind) ? (kind as AdapterErrorKind) : 'unavailable', (error as Error)?.message ?? String(error), { cause: error });
+        const { kind, queue } = (error ?? {}) as { kind?: unknown; queue?: unknown };
+        throw new AdapterError(typeof kind === 'string' && kinds.has(kind) ? (kind as AdapterErrorKind) : 'unavailable', (error as Error)?.message ?? String(error), {
+          cause: error,
+          queue: typeof queue === 'string' ? queue : undefined,
+        });
       }
     };
   }

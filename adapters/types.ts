@@ -97,11 +97,15 @@ export interface WebhookAdmin {
  * One tracker. All methods may throw `AdapterError`. The first six are the reference's protocol.
  */
 export interface TrackerAdapter {
-  /** Tasks currently in any of the queues, each with `queue` set. Comments may be left empty here. Unknown queue: AdapterError 'not_found'. */
+  /**
+   * Tasks currently in any of the queues, each with `queue` set. Comments may be left empty here.
+   * Unknown queue: AdapterError 'not_found' naming it in `queue` (the router then pauses only the
+   * routes using it); any other error fails the whole poll.
+   */
   getReadyTasks(queueNames: string[]): Promise<Task[]>;
   /** The full task, comments included. Unknown id: AdapterError 'not_found'. */
   getTask(taskId: string): Promise<Task>;
-  /** Unknown task or queue: AdapterError 'not_found'. */
+  /** Unknown task or queue: AdapterError 'not_found' (naming an unknown queue in `queue`). */
   moveTask(taskId: string, targetQueue: string): Promise<void>;
   /** Empty text is refused before it reaches the adapter. */
   addComment(taskId: string, text: string, options?: CommentOptions): Promise<void>;

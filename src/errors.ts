@@ -43,10 +43,17 @@ export class AdapterError extends DispatcherError {
   readonly kind: AdapterErrorKind;
   /** HTTP status from the tracker, when there was one. */
   readonly status?: number;
-  constructor(kind: AdapterErrorKind, message: string, options?: { cause?: unknown; detail?: string; status?: number }) {
+  /**
+   * The queue that cannot be resolved, when that is what failed (a list renamed or deleted, a
+   * repository or label missing, a queue not in the board): the router pauses the routes that use
+   * it and keeps polling the others.
+   */
+  readonly queue?: string;
+  constructor(kind: AdapterErrorKind, message: string, options?: { cause?: unknown; detail?: string; status?: number; queue?: string }) {
     super(`E_TRACKER_${kind.toUpperCase()}`, message, options);
     this.kind = kind;
     this.status = options?.status;
+    this.queue = options?.queue;
   }
 }
 

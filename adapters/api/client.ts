@@ -55,9 +55,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       }
     }
     if (response.statusCode >= 400) {
-      const message = (parsed as { error?: { message?: unknown } } | undefined)?.error?.message;
+      const { message, queue } = (parsed as { error?: { message?: unknown; queue?: unknown } } | undefined)?.error ?? {};
       const text = typeof message === 'string' ? message : `the dispatcher API answered ${where} with ${response.statusCode}`;
-      throw new AdapterError(statusKind(response.statusCode), redact(text), { status: response.statusCode });
+      throw new AdapterError(statusKind(response.statusCode), redact(text), { status: response.statusCode, queue: typeof queue === 'string' ? queue : undefined });
     }
     if (!isJson) throw new AdapterError('bad_response', `the dispatcher API answered ${where} with ${response.headers['content-type'] ?? 'no content type'}, not JSON: is ${base} the dispatcher's API?`, { status: response.statusCode });
     return parsed as T;

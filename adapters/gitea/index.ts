@@ -75,17 +75,21 @@ export default function createGiteaTracker(context: TrackerContext): TrackerAdap
     return issue;
   }
 
+  /** A queue that cannot be resolved fails alone (AdapterError `queue`): the router pauses only the routes using it. */
   async function listQueue(queueName: string): Promise<Task[]> {
     const queue = parseQueue(queueName);
     learn(queue);
     const query: Record<string, string> = { state: queue.kind === 'closed' ? 'closed' : 'open', type: 'issues' };
     if (queue.kind === 'label') {
       // Gitea drops unknown label names from the filter and would then list every open issue.
-      const label = await labels.find(queue, queue.label);
-      if (!label) throw new AdapterError('not_found', `Gitea: no queue ${queueName}: ${queue.owner}/${queue.repo} has no label "${queue.label}"`);
+      const label = await namingQueue(queueName, labels.find(queue, queue.label));
+      if (!label) throw new AdapterError('not_found', `Gitea: no queue ${queueName}: ${queue.owner}/${queue.repo} has no label "${queue.label}"`, { queue: queueName });
       query.labels = label.name;
     }
-    const issues = await withNotFound(client.getAll<GiteaIssue>(`${repoPath(queue)}/issues`, query), () => `Gitea: no repository ${queue.owner}/${queue.repo} (or the token may not read it)`);
+    const issues = await namingQueue(
+      queueName,
+      withNotFound(client.getAll<GiteaIssue>(`${repoPath(queue)}/issues`, query), () => `Gitea: no repository ${queue.owner}/${queue.repo} (or the token may not read it)`),
+    );
     return issues
       .filter((issue) => !isPullRequest(issue))
       .filter((issue) => queue.kind !== 'label' || (issue.labels ?? []).some((label) => label.name.toLowerCase() === queue.label.toLowerCase()))
@@ -139,7 +143,7 @@ export default function createGiteaTracker(context: TrackerContext): TrackerAdap
       let labelId: number | undefined;
       if (target.kind === 'label') {
         const label = await labels.find(ref, target.label);
-        if (!label) throw new AdapterError('not_found', `Gitea: no queue ${targetQueue}: ${ref.owner}/${ref.repo} has no label "${target.label}"`);
+        if (!label) throw new AdapterError('not_found', `Gitea: no queue ${targetQueue}: ${ref.owner}/${ref.repo} has no label "${target.label}"`, { queue: targetQueue });
         labelId = label.id;
       }
       await setLabelQueue(ref, issue, target, labelId);
@@ -217,6 +221,16 @@ function connect(context: TrackerContext): { client: GiteaClient; tokenEnv: stri
   registerSecret(token);
   const timeout = typeof options.request_timeout === 'number' && options.request_timeout > 0 ? options.request_timeout * 1000 : undefined;
   return { client: createGiteaClient({ url, token, timeoutMs: timeout }), tokenEnv };
+}
+
+/** A repository that is not there (404) makes the queue unresolvable: the error says which queue. */
+async function namingQueue<T>(queue: string, promise: Promise<T>): Promise<T> {
+  try {
+    return await promise;
+  } catch (error) {
+    if (isAdapterError(error, 'not_found')) throw new AdapterError('not_found', error.message, { cause: error.cause, status: error.status, queue });
+    throw error;
+  }
 }
 
 async function withNotFound<T>(promise: Promise<T>, message: () => string): Promise<T> {

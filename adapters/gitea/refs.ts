@@ -38,7 +38,7 @@ export function formatIssueId(owner: string, repo: string, number: number): stri
 
 export function parseQueue(queue: string): QueueRef {
   const match = QUEUE_PATTERN.exec(queue.trim());
-  if (!match || isDotted(match[1], match[2])) throw new AdapterError('not_found', `"${queue}" is not a Gitea queue; expected owner/repo, owner/repo:label or owner/repo:closed`);
+  if (!match || isDotted(match[1], match[2])) throw new AdapterError('not_found', `"${queue}" is not a Gitea queue; expected owner/repo, owner/repo:label or owner/repo:closed`, { queue });
   const [, owner, repo, label] = match;
   if (label === undefined) return { kind: 'open', owner, repo };
   if (label === CLOSED) return { kind: 'closed', owner, repo };

@@ -120,7 +120,7 @@ export default function createJsonTracker(context: TrackerContext): TrackerAdapt
     const queue = Object.hasOwn(board.queues, name) ? board.queues[name] : undefined;
     if (!queue) {
       const known = Object.keys(board.queues);
-      throw new AdapterError('not_found', `no queue "${name}" in ${path}${known.length ? `; queues: ${known.map((q) => JSON.stringify(q)).join(', ')}` : ' (the board has no queues yet)'}`);
+      throw new AdapterError('not_found', `no queue "${name}" in ${path}${known.length ? `; queues: ${known.map((q) => JSON.stringify(q)).join(', ')}` : ' (the board has no queues yet)'}`, { queue: name });
     }
     return queue;
   }

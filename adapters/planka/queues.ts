@@ -58,7 +58,7 @@ export class QueueResolver {
           return snapshot.lists.filter((list) => snapshot.queueName(list) === queue).map((list) => ({ queue, board: snapshot, list }));
         });
         if (matches.length > 1) {
-          throw new AdapterError('invalid', `queue "${queue}" matches ${matches.length} Planka lists (ids ${matches.map((m) => m.list.id).join(', ')}): rename all but one`);
+          throw new AdapterError('invalid', `queue "${queue}" matches ${matches.length} Planka lists (ids ${matches.map((m) => m.list.id).join(', ')}): rename all but one`, { queue });
         }
         if (matches.length === 0) missing.push(queue);
         else resolved.push(matches[0]);
@@ -100,12 +100,13 @@ export class QueueResolver {
 function notFoundError(queue: string, directory: DirectoryBoard[], snapshots: BoardSnapshot[], boardMatched: boolean): AdapterError {
   if (boardMatched) {
     const lists = snapshots.flatMap((snapshot) => snapshot.lists.flatMap((list) => snapshot.queueName(list) ?? []));
-    return new AdapterError('not_found', `no Planka list is named exactly "${queue}"; ${suggest(queue, lists, 'lists')}`);
+    return new AdapterError('not_found', `no Planka list is named exactly "${queue}"; ${suggest(queue, lists, 'lists')}`, { queue });
   }
   const board = queue.includes('.') ? queue.slice(0, queue.lastIndexOf('.')) : queue;
   return new AdapterError(
     'not_found',
     `no Planka board matches queue "${queue}" (queues are "Project.Board.List", and the dispatcher's user must be a member of the board); ${suggest(board, directory.map((entry) => entry.name), 'boards')}`,
+    { queue },
   );
 }
 

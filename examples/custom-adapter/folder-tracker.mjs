@@ -7,20 +7,23 @@
 //
 // A module backend default-exports a factory (context) => adapter. The adapter has the seven
 // methods of adapters/types.ts (TrackerAdapter). Errors carry a `kind` so the dispatcher can tell
-// "not found" (exit code 4, HTTP 404) from "unavailable" (exit code 3, HTTP 503).
+// "not found" (exit code 4, HTTP 404) from "unavailable" (exit code 3, HTTP 503). An error about a
+// queue that does not exist also names it (`queue`): the dispatcher then pauses only the routes
+// using that queue instead of failing the whole poll.
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 class TrackerError extends Error {
-  constructor(kind, message) {
+  constructor(kind, message, queue) {
     super(message);
     this.kind = kind;
+    if (queue !== undefined) this.queue = queue;
   }
 }
 
 /** Queue names become folder names: keep them to letters, digits, spaces, dots, dashes. */
 function folderOf(root, queue) {
-  if (!/^[\w .-]+$/.test(queue) || /^\.+$/.test(queue)) throw new TrackerError('not_found', `no queue "${queue}"`);
+  if (!/^[\w .-]+$/.test(queue) || /^\.+$/.test(queue)) throw new TrackerError('not_found', `no queue "${queue}"`, queue);
   return join(root, queue);
 }
 
@@ -45,7 +48,7 @@ export default function createFolderTracker(context) {
 
   async function existingQueue(queue) {
     const folder = folderOf(root, queue);
-    if (!(await queues()).includes(queue)) throw new TrackerError('not_found', `no queue "${queue}"`);
+    if (!(await queues()).includes(queue)) throw new TrackerError('not_found', `no queue "${queue}"`, queue);
     return folder;
   }
 

@@ -44,7 +44,8 @@ export class ApiError extends Error {
 export interface ErrorReply {
   status: number;
   headers: Record<string, string>;
-  body: { error: { code: ApiErrorCode; message: string } };
+  /** `queue`: the queue a not_found error is about, when a queue cannot be resolved. */
+  body: { error: { code: ApiErrorCode; message: string; queue?: string } };
   closeConnection: boolean;
   /** A server-side fault worth a warning in the log. */
   serverFault: boolean;
@@ -62,10 +63,10 @@ const trackerStatus: Record<AdapterErrorKind, [number, ApiErrorCode]> = {
 };
 
 export function toErrorReply(error: unknown): ErrorReply {
-  const reply = (status: number, code: ApiErrorCode, message: string, headers: Record<string, string> = {}, closeConnection = false): ErrorReply => ({
+  const reply = (status: number, code: ApiErrorCode, message: string, headers: Record<string, string> = {}, closeConnection = false, queue?: string): ErrorReply => ({
     status,
     headers,
-    body: { error: { code, message: redact(message) } },
+    body: { error: { code, message: redact(message), ...(queue === undefined ? {} : { queue }) } },
     closeConnection,
     serverFault: status >= 500,
   });
@@ -74,7 +75,7 @@ export function toErrorReply(error: unknown): ErrorReply {
   if (error instanceof AdapterError) {
     const [status, code] = trackerStatus[error.kind] ?? [502, 'tracker_error'];
     const prefix = error.kind === 'auth' ? 'the tracker refused the dispatcher\'s credentials: ' : '';
-    return reply(status, code, prefix + error.message);
+    return reply(status, code, prefix + error.message, {}, false, error.queue);
   }
   return reply(500, 'internal_error', 'internal error; see the dispatcher log');
 }

@@ -139,7 +139,11 @@ const schemas: Record<string, unknown> = {
       error: {
         type: 'object',
         required: ['code', 'message'],
-        properties: { code: { type: 'string', description: 'Stable, lower case: invalid_json, invalid_field, not_found, forbidden, ...' }, message: { type: 'string' } },
+        properties: {
+          code: { type: 'string', description: 'Stable, lower case: invalid_json, invalid_field, not_found, forbidden, ...' },
+          message: { type: 'string' },
+          queue: { type: 'string', description: 'With not_found: the queue that does not exist, when that is what failed.' },
+        },
       },
     },
   },

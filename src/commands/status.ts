@@ -42,6 +42,7 @@ export function renderStatus(status: StatusSnapshot & { push?: PushStatus }): st
   const lines = [
     `slots: ${status.slots.used}/${status.slots.max} used, ${status.slots.free} free`,
     `last poll: ${status.lastPollAt ?? 'never'}${status.lastPollError ? ` (failing: ${status.lastPollError})` : ''}`,
+    ...status.brokenRoutes.map((broken) => `route paused: ${broken.route} (since ${broken.since}): ${broken.reason}`),
     ...renderPush(status.push),
     ...(status.paused ? [status.paused.reason] : []),
     `spent today: ${formatUsd(status.spend.todayUsd)}${status.spend.dailyBudgetUsd === undefined ? '' : ` of ${formatUsd(status.spend.dailyBudgetUsd)}`}`,

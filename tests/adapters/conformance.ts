@@ -118,5 +118,14 @@ export function runConformance(name: string, setup: () => Promise<ConformanceTar
       await rejectsWithKind(adapter.createTask(target.missingQueue, 'x', ''), 'not_found');
       await rejectsWithKind(adapter.getReadyTasks([target.missingQueue]), 'not_found');
     });
+
+    it('names the queue that cannot be resolved, so that only the routes using it pause', async () => {
+      const [ready] = target.queues;
+      const named = (error: unknown) => (assert.ok(error instanceof AdapterError), assert.equal(error.queue, target.missingQueue, error.message), true);
+      await assert.rejects(adapter.getReadyTasks([ready, target.missingQueue]), named);
+      const task = await adapter.createTask(ready, 'Goes nowhere', '');
+      await assert.rejects(adapter.moveTask(task.id, target.missingQueue), named);
+      await assert.rejects(adapter.getTask(target.missingId), (error: unknown) => (assert.ok(error instanceof AdapterError), assert.equal(error.queue, undefined), true));
+    });
   });
 }

@@ -1,5 +1,5 @@
 import type { Config } from '../../config/types.ts';
-import { ACTIVE, isOwnerAlive, type LedgerData, OCCUPYING, type RunOwner, type RunRecord } from '../../core/runs/ledger.ts';
+import { ACTIVE, type BrokenRoute, isOwnerAlive, type LedgerData, OCCUPYING, type RunOwner, type RunRecord } from '../../core/runs/ledger.ts';
 import type { Router } from '../../core/dispatch/router.ts';
 import { isProcessAlive } from '../../util/file-lock.ts';
 import { redact } from '../../util/redact.ts';
@@ -79,6 +79,7 @@ export function buildRunState(data: LedgerData, context: RunStateContext): Dashb
   const nextPoll = lastPollAt ? Math.max(Date.parse(lastPollAt) + config.pollIntervalMs, health.nextFetchAt) : undefined;
   const lastError = health.lastPollError ?? data.lastPollError;
   const writes = summariseOutbox(data, now);
+  const brokenRoutes = health.brokenRoutes ?? data.brokenRoutes ?? [];
 
   return {
     schema: 1,
@@ -91,7 +92,7 @@ export function buildRunState(data: LedgerData, context: RunStateContext): Dashb
     tracker: {
       type: config.backend?.type ?? 'none',
       ...optional('where', trackerWhere(config.backend?.type, config.backend?.url)),
-      status: health.consecutiveFailures > 0 ? 'down' : lastPollAt ? 'ok' : 'unknown',
+      status: health.consecutiveFailures > 0 ? 'down' : brokenRoutes.length > 0 ? 'degraded' : lastPollAt ? 'ok' : 'unknown',
       ...optional('lastPollAt', lastPollAt),
       ...optional('nextPollAt', nextPoll !== undefined && !Number.isNaN(nextPoll) ? new Date(nextPoll).toISOString() : undefined),
       consecutiveFailures: health.consecutiveFailures,
@@ -105,7 +106,7 @@ export function buildRunState(data: LedgerData, context: RunStateContext): Dashb
     slots: { max: config.maxConcurrentAgents, used: occupying.length, free: Math.max(0, config.maxConcurrentAgents - occupying.length) },
     running,
     waiting,
-    groups: groupByRoute(data.runs, config.routes),
+    groups: groupByRoute(data.runs, config.routes, brokenRoutes),
     recent,
     totals: {
       running: occupying.length,
@@ -149,9 +150,9 @@ function workspaceOf(run: RunRecord): { workspace?: string; branch?: string } {
 }
 
 /** Every configured route (idle ones too), then routes only the ledger still remembers. */
-function groupByRoute(runs: RunRecord[], routes: Config['routes']): GroupsView {
+function groupByRoute(runs: RunRecord[], routes: Config['routes'], brokenRoutes: BrokenRoute[]): GroupsView {
   const columns = ['running', 'retrying', 'succeeded', 'needs_attention', 'failed'];
-  const rows = new Map<string, { name: string; note?: string; counts: Record<string, number> }>();
+  const rows = new Map<string, GroupsView['rows'][number]>();
   const rowFor = (name: string, note?: string) => {
     let row = rows.get(name);
     if (!row) {
@@ -161,6 +162,10 @@ function groupByRoute(runs: RunRecord[], routes: Config['routes']): GroupsView {
     return row;
   };
   for (const route of routes) rowFor(route.queue, route.agent === 'command' ? commandName(route.command) : route.agent);
+  for (const { route, queue, reason, since } of brokenRoutes) {
+    const row = rows.get(route);
+    if (row) row.broken = { queue, reason: redact(reason), since };
+  }
   for (const run of runs) {
     const row = rowFor(run.route, run.agent);
     const column = OCCUPYING.has(run.status) ? 'running' : run.status === 'retry_wait' ? 'retrying' : run.status === 'succeeded' || run.status === 'needs_attention' ? run.status : FAILED.has(run.status) ? 'failed' : undefined;

@@ -48,7 +48,7 @@ export interface TrackerView {
   type: string;
   /** Where, without credentials: a host name, a board file's name, the watched repositories. */
   where?: string;
-  /** unknown before the first poll; degraded when some repositories failed; down while polls fail. */
+  /** unknown before the first poll; degraded when some repositories failed or routes are paused; down while polls fail. */
   status: 'unknown' | 'ok' | 'degraded' | 'down';
   lastPollAt?: string;
   /** Roughly when the next poll is due. */
@@ -130,7 +130,15 @@ export interface GroupsView {
   by: 'route' | 'assignee';
   /** The count columns, in order. */
   columns: string[];
-  rows: Array<{ name: string; note?: string; counts: Record<string, number> }>;
+  rows: Array<{ name: string; note?: string; counts: Record<string, number>; broken?: BrokenRouteView }>;
+}
+
+/** `run`: a route paused because a queue of its cannot be resolved; it resumes by itself. */
+export interface BrokenRouteView {
+  /** The queue that cannot be resolved (the route's own or its in-progress queue). */
+  queue: string;
+  reason: string;
+  since: string;
 }
 
 export interface LogLine {

@@ -8,7 +8,8 @@ import { redact } from '../../util/redact.ts';
 import { backoffDelay } from '../../util/backoff.ts';
 import { createClaimer } from './claim.ts';
 import { ClaimBackoff } from './claim-backoff.ts';
-import { ACTIVE, type Ledger, type LedgerData, OCCUPYING, type RunRecord, type StopRequest } from '../runs/ledger.ts';
+import { createRouteHealth } from './route-health.ts';
+import { ACTIVE, type BrokenRoute, type Ledger, type LedgerData, OCCUPYING, type RunRecord, type StopRequest } from '../runs/ledger.ts';
 import { reconcile, type RecoveryContext } from '../runs/recovery.ts';
 import { formatDuration } from '../runs/run-comment.ts';
 import { Outbox } from '../runs/outbox.ts';
@@ -50,9 +51,12 @@ export interface RouterHealth {
   lastPollAt?: string;
   lastPollError?: string;
   consecutiveFailures: number;
+  /** Epoch ms: no poll before then (backoff after failures). */
   nextFetchAt: number;
   /** Why new agents are held back, as of the last tick. */
   paused?: StartPause;
+  /** Routes paused because a queue of theirs cannot be resolved. */
+  brokenRoutes?: BrokenRoute[];
 }
 
 export interface PlannedDispatch {
@@ -76,6 +80,7 @@ export function createRouter(options: RouterOptions) {
   let routes = new Map(config.routes.map((route) => [route.queue, route]));
   const limits: SlotLimits = { maxConcurrentAgents: config.maxConcurrentAgents, routes, owner: ledger.owner };
   const claimBackoff = new ClaimBackoff(config.pollIntervalMs);
+  const routeHealth = createRouteHealth(() => config.routes, log);
   const active = new Map<string, ActiveRun>();
   /** Active runs whose task is watched for moves, and since when it is claimed. */
   const reconciled = new Map<string, ReconciledRun>();
@@ -198,15 +203,21 @@ export function createRouter(options: RouterOptions) {
 
   async function claimFailed(task: Task, route: RouteConfig, run: RunRecord, error: unknown, polledAt: number): Promise<void> {
     const message = redact((error as Error).message);
+    // The in-progress queue is gone: the route pauses (and says so), not each of its tasks.
+    if (routeHealth.pauseFor(error)) log.debug(`could not claim task ${task.id}: ${message}`);
+    else holdBack(task, route, message, polledAt, isAdapterError(error, 'conflict'));
+    const failed = await ledger.patch(run.id, { status: 'claim_failed', owner: undefined, tokenHash: undefined, endedAt: new Date().toISOString(), outcome: `claim failed: ${message}` });
+    deps.emit({ type: 'claim_failed', run: failed ?? run });
+  }
+
+  /** A refused claim: the task waits (see {@link ClaimBackoff}), with a warning each time the wait grows, not at every attempt. */
+  function holdBack(task: Task, route: RouteConfig, message: string, polledAt: number, conflict: boolean): void {
     const held = claimBackoff.failed(task.id, polledAt);
     const next = `not tried again for ${formatDuration(held.delayMs)}`;
     // A conflict is the claim guard at work: the task left its queue since the poll.
-    if (isAdapterError(error, 'conflict')) log.info(`not claiming task ${task.id}: ${message}`);
-    // One warning each time the wait grows, not one per attempt.
+    if (conflict) log.info(`not claiming task ${task.id}: ${message}`);
     else if (held.grew) log.warn(`could not claim task ${task.id} (move to "${route.inProgressQueue}"): ${message}; ${next} (${held.failures} refused in a row)`);
     else log.debug(`could not claim task ${task.id} again: ${message}; ${next}`);
-    const failed = await ledger.patch(run.id, { status: 'claim_failed', owner: undefined, tokenHash: undefined, endedAt: new Date().toISOString(), outcome: `claim failed: ${message}` });
-    deps.emit({ type: 'claim_failed', run: failed ?? run });
   }
 
   /** Holds new starts back while the daily budget is spent or the host is pressed; says so once per change. */
@@ -257,12 +268,12 @@ export function createRouter(options: RouterOptions) {
     return started;
   }
 
-  /** The tasks of every routed queue, and of `alsoQueues` (running tasks' in-progress queues), in one call. */
+  /** The tasks of every routed queue not paused, and of `alsoQueues` (running tasks' in-progress queues), in one call. */
   async function fetchReady(alsoQueues: string[]): Promise<Task[] | undefined> {
     if (Date.now() < nextFetchAt) return undefined;
     fetchedAt = Date.now();
     try {
-      const tasks = await tracker.getReadyTasks([...new Set([...routes.keys(), ...alsoQueues])]);
+      const tasks = await routeHealth.poll(tracker, alsoQueues);
       if (fetchFailures > 0) {
         log.info(`tracker is back after ${fetchFailures} failed poll${fetchFailures > 1 ? 's' : ''}`);
         drainOutbox({ now: true }); // what waited for its backoff need not wait any longer
@@ -287,12 +298,14 @@ export function createRouter(options: RouterOptions) {
   /** Poll time goes to the ledger for `status` elsewhere; at most every 5 s unless the health changed. */
   let pollRecordedAt = 0;
   async function recordPoll(snapshot: LedgerData): Promise<void> {
-    const changed = snapshot.lastPollError !== lastPollError;
+    const brokenRoutes = routeHealth.list();
+    const changed = snapshot.lastPollError !== lastPollError || JSON.stringify(snapshot.brokenRoutes ?? []) !== JSON.stringify(brokenRoutes);
     if (!changed && Date.now() - pollRecordedAt < 5_000) return;
     pollRecordedAt = Date.now();
     await ledger.update((data) => {
       data.lastPollAt = lastPollAt ?? data.lastPollAt;
       data.lastPollError = lastPollError;
+      data.brokenRoutes = brokenRoutes.length > 0 ? brokenRoutes : undefined;
     });
   }
 
@@ -358,7 +371,7 @@ export function createRouter(options: RouterOptions) {
 
     /** What a tick would dispatch now, changing nothing. */
     async plan(): Promise<PlannedDispatch[]> {
-      const tasks = await tracker.getReadyTasks([...routes.keys()]);
+      const tasks = await routeHealth.poll(tracker);
       const data = await ledger.read();
       const runs = [...data.runs];
       const planned: PlannedDispatch[] = [];
@@ -414,7 +427,7 @@ export function createRouter(options: RouterOptions) {
       deps.config = next;
       recovery.routes = routes;
     },
-    health: (): RouterHealth => ({ lastPollAt, lastPollError, consecutiveFailures: fetchFailures, nextFetchAt, paused }),
+    health: (): RouterHealth => ({ lastPollAt, lastPollError, consecutiveFailures: fetchFailures, nextFetchAt, paused, brokenRoutes: routeHealth.list() }),
     /**
      * Stops a run (a run id or a task id): the decision goes to the ledger, then TERM → grace → KILL
      * to its group, through our spawner when we supervise it. Resolves once its group is gone.

@@ -127,11 +127,24 @@ export interface DaySpend {
   costUsd: number;
 }
 
+/** A route the daemon paused because one of its queues cannot be resolved (see src/core/dispatch/route-health.ts). */
+export interface BrokenRoute {
+  /** The route's watched queue, which names it. */
+  route: string;
+  /** The queue that cannot be resolved: the watched one or the in-progress one. */
+  queue: string;
+  reason: string;
+  /** ISO 8601: paused since. */
+  since: string;
+}
+
 export interface LedgerData {
   version: 1;
   runs: RunRecord[];
   lastPollAt?: string;
   lastPollError?: string;
+  /** Routes paused at the last poll, for `status` in another process. */
+  brokenRoutes?: BrokenRoute[];
   /** Processes dispatching from this ledger (`run`, `poll-once`); startTicks tells a reused pid. */
   daemons: Array<RunOwner & { startedAt: string; startTicks?: string; apiUrl?: string; mode: string }>;
   /** Tracker changes owed, oldest first; a finished run stays here (not in runs.jsonl) until they are done. */

@@ -1,5 +1,5 @@
 import type { Config } from '../../config/types.ts';
-import { ACTIVE, isOwnerAlive, type LedgerData, OCCUPYING, type RunRecord, type RunOwner } from './ledger.ts';
+import { ACTIVE, type BrokenRoute, isOwnerAlive, type LedgerData, OCCUPYING, type RunRecord, type RunOwner } from './ledger.ts';
 import { isProcessAlive } from '../../util/file-lock.ts';
 import { spentToday } from '../supervise/budget.ts';
 import type { StartPause } from '../supervise/start-gate.ts';
@@ -42,6 +42,8 @@ export interface StatusSnapshot {
   slots: { max: number; used: number; free: number };
   lastPollAt?: string;
   lastPollError?: string;
+  /** Routes paused because a queue of theirs cannot be resolved; they resume by themselves. */
+  brokenRoutes: BrokenRoute[];
   recent: RunSummary[];
   daemons: Array<{ pid: number; mode: string; startedAt: string; apiUrl?: string }>;
   /** What runs that ended today (local time) cost, and the daily budget if one is set. */
@@ -63,6 +65,7 @@ export function buildStatus(data: LedgerData, config: Pick<Config, 'maxConcurren
     slots: { max: config.maxConcurrentAgents, used: running.length, free: Math.max(0, config.maxConcurrentAgents - running.length) },
     lastPollAt: data.lastPollAt,
     lastPollError: data.lastPollError,
+    brokenRoutes: data.brokenRoutes ?? [],
     recent: finished.slice(-recentCount).reverse().map((run) => summarise(run, now)),
     daemons: data.daemons
       .filter((daemon) => (self ? isOwnerAlive(daemon, self) : isProcessAlive(daemon.pid)))

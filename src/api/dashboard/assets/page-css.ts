@@ -115,6 +115,7 @@ tr.fresh td { animation: fresh 2.5s ease-out; }
 
 #groups td:first-child { min-width: 96px; }
 #groups .sub { white-space: nowrap; }
+#groups .sub.paused { color: var(--bad); white-space: normal; }
 #groups th:not(:first-child), td.count-cell { text-align: right; }
 #groups th, #groups td { padding-left: 8px; padding-right: 8px; }
 #groups th { letter-spacing: 0; font-size: 11px; }

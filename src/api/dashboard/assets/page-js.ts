@@ -188,6 +188,8 @@ export const PAGE_JS = String.raw`(function () {
     else if (tr.nextPollAt) line(tracker, '', 'next poll ', live('until', tr.nextPollAt));
     if (tr.consecutiveFailures > 0) line(tracker, 'bad', tr.consecutiveFailures + ' failed poll' + (tr.consecutiveFailures > 1 ? 's' : '') + ' in a row');
     if (tr.lastError) line(tracker, 'bad', tr.lastError).title = tr.lastError;
+    var paused = s.groups.rows.filter(function (r) { return r.broken; }).length;
+    if (paused) line(tracker, 'bad', paused + ' route' + (paused > 1 ? 's' : '') + ' paused: a queue cannot be found');
     if (tr.lastTick) line(tracker, '', 'last tick ', live('ago', tr.lastTick.at), ' (' + tr.lastTick.trigger + ')');
     (tr.deliveries || []).forEach(function (d) {
       var what = d.result === 'refused' ? 'refused (' + d.status + (d.reason ? ': ' + d.reason : '') + ')' : d.result;
@@ -356,7 +358,9 @@ export const PAGE_JS = String.raw`(function () {
     $('groups-title').textContent = g.by === 'route' ? 'By route' : 'By assignee';
     var rows = g.rows.map(function (r) {
       var tr = el('tr');
-      tr.appendChild(td(append(el('span'), document.createTextNode(r.name), r.note ? el('span', 'sub', r.note) : null)));
+      var paused = r.broken ? el('span', 'sub paused', 'paused: ' + r.broken.reason) : null;
+      if (paused) paused.title = r.broken.reason;
+      tr.appendChild(td(append(el('span'), document.createTextNode(r.name), r.note ? el('span', 'sub', r.note) : null, paused)));
       g.columns.forEach(function (c) {
         var n = r.counts[c] || 0;
         tr.appendChild(td(n, 'num count-cell' + (n === 0 ? ' zero' : '')));
@@ -378,7 +382,7 @@ export const PAGE_JS = String.raw`(function () {
 
   var sections = [
     ['header', renderHeader, function (s) { return [s.mode, s.detail, s.tracker.type, s.tracker.where, s.running.length, s.totals, s.instance, s.configLoadedAt]; }],
-    ['cards', renderCards, function (s) { return [s.tracker, s.slots, s.rateLimit, s.lastCycle, s.totals, s.startedAt, s.pollIntervalMs, s.waiting.length, s.paused, s.spend]; }],
+    ['cards', renderCards, function (s) { return [s.tracker, s.slots, s.rateLimit, s.lastCycle, s.totals, s.startedAt, s.pollIntervalMs, s.waiting.length, s.paused, s.spend, s.groups.rows.filter(function (r) { return r.broken; }).length]; }],
     ['running', renderRunning, function (s) { return s.running.map(function (r) { return [r.runId, r.status, r.startedAt, r.deadline, r.pid, r.title, r.priority]; }); }],
     ['waiting', renderWaiting, function (s) { return s.waiting; }],
     ['recent', renderRecent, function (s) { return s.recent; }],
