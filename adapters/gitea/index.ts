@@ -2,6 +2,7 @@ import { AdapterError, ConfigError, isAdapterError } from '../../src/errors.ts';
 import { registerSecret } from '../../src/util/redact.ts';
 import type { Task, TaskUpdate, TrackerAdapter, TrackerContext } from '../types.ts';
 import { createGiteaClient, type GiteaClient, type GiteaComment, type GiteaIssue, type GiteaRepository, type GiteaUser } from './client.ts';
+import { createAssigneeDirectory } from './assignees.ts';
 import { createLabelDirectory } from './labels.ts';
 import { isPullRequest, toTask } from './mapping.ts';
 import { giteaWebhooks } from './webhooks.ts';
@@ -39,6 +40,7 @@ export default function createGiteaTracker(context: TrackerContext): TrackerAdap
     send: async (method, path, body) => (await verify(), unverified.send(method, path, body)),
   };
   const labels = createLabelDirectory(client);
+  const assignable = createAssigneeDirectory(client);
   /** Labels that name queues, per repository: a move leaves the other queue labels behind. */
   const queueLabels = new Map<string, Set<string>>();
   // Every queue the config names is known from the start: after a restart, moving an adopted
@@ -151,22 +153,22 @@ export default function createGiteaTracker(context: TrackerContext): TrackerAdap
 
     async addComment(taskId, text) {
       const ref = parseIssueId(taskId);
-      try {
-        await client.send('POST', `${repoPath(ref)}/issues/${ref.number}/comments`, { body: text });
-      } catch (error) {
-        // Gitea answers 500, not 404, for a comment on an issue that does not exist (1.15, cmt404).
-        if (isAdapterError(error, 'not_found') || (isAdapterError(error) && error.status === 500)) await readIssue(ref);
-        throw error;
-      }
+      // A pull request is refused before anything is posted on it (and a missing issue is named:
+      // Gitea answers 500, not 404, for a comment on an issue that does not exist, cmt404).
+      await readIssue(ref);
+      await client.send('POST', `${repoPath(ref)}/issues/${ref.number}/comments`, { body: text });
     },
 
     async updateTask(taskId, update: TaskUpdate) {
       const ref = parseIssueId(taskId);
+      // Everything is checked before anything changes: the issue (not a pull request), the labels, the assignees.
+      await readIssue(ref);
       const labelIds = update.labels === undefined ? undefined : await labels.ids(ref, update.labels, 'invalid');
+      const assignees = update.assignees === undefined || update.assignees.length === 0 ? update.assignees : await assignable.check(ref, update.assignees);
       const patch: Record<string, unknown> = {};
       if (update.name !== undefined) patch.title = update.name;
       if (update.description !== undefined) patch.body = update.description;
-      if (update.assignees !== undefined) patch.assignees = update.assignees;
+      if (assignees !== undefined) patch.assignees = assignees;
       const path = `${repoPath(ref)}/issues/${ref.number}`;
       const missing = () => `Gitea: no issue ${taskId}`;
       if (Object.keys(patch).length > 0) await withNotFound(client.send('PATCH', path, patch), missing);

@@ -183,22 +183,44 @@ describe('gitea adapter: writing', () => {
   });
 
   it('sets title, body and assignees by login; an unknown login is invalid', async () => {
-    fake.addUser('bob');
+    fake.addCollaborator('acme/app', 'bob');
     fake.addIssue('acme/app', { title: 'old' });
     await adapter.updateTask('acme/app#1', { name: 'new', description: 'body', assignees: ['bob'] });
     let read = await adapter.getTask('acme/app#1');
     assert.equal(read.name, 'new');
     assert.equal(read.description, 'body');
     assert.deepEqual(read.assignees, ['bob']);
-    await rejectsWith(adapter.updateTask('acme/app#1', { assignees: ['nobody-here'] }), 'invalid', /Assignee does not exist/);
+    await rejectsWith(adapter.updateTask('acme/app#1', { assignees: ['nobody-here'] }), 'invalid', /"nobody-here" cannot be assigned issues of acme\/app/);
     await adapter.updateTask('acme/app#1', { assignees: [] });
     read = await adapter.getTask('acme/app#1');
     assert.deepEqual(read.assignees, []);
   });
 
-  it('maps the 500 of a comment on a missing issue to not_found', async () => {
+  it('says not_found for a comment on a missing issue, without posting it', async () => {
     await rejectsWith(adapter.addComment('acme/app#77', 'hello'), 'not_found', /no issue acme\/app#77/);
-    assert.ok(fake.requests.some((request) => request.method === 'POST' && request.status === 500));
+    assert.ok(!fake.requests.some((request) => request.method === 'POST'));
+  });
+
+  it('checks assignees against the repository first: a user without write access changes nothing (Gitea would drop the assignee, then answer 500)', async () => {
+    fake.addUser('outsider');
+    fake.addIssue('acme/app', { title: 'assigned', assignees: ['alice'] });
+    const error = await rejectsWith(adapter.updateTask('acme/app#1', { name: 'renamed', assignees: ['alice', 'outsider'] }), 'invalid', /"outsider" cannot be assigned issues of acme\/app .*who can: .*alice.*nothing was changed/);
+    assert.equal(error.status, undefined);
+    assert.deepEqual(fake.issue('acme/app', 1)?.assignees, ['alice'], 'the existing assignee stays');
+    assert.equal(fake.issue('acme/app', 1)?.title, 'assigned');
+    assert.ok(!fake.requests.some((request) => request.method === 'PATCH'));
+    fake.addCollaborator('acme/app', 'outsider');
+    await adapter.updateTask('acme/app#1', { assignees: ['alice', 'OUTSIDER'] });
+    assert.deepEqual(fake.issue('acme/app', 1)?.assignees, ['alice', 'outsider'], 'a login newly given access is read afresh');
+  });
+
+  it('refuses a pull request before changing or commenting on it', async () => {
+    fake.addPullRequest('acme/app', { title: 'a PR' });
+    await rejectsWith(adapter.updateTask('acme/app#1', { name: 'hijacked', assignees: [] }), 'not_found', /is a pull request/);
+    await rejectsWith(adapter.addComment('acme/app#1', 'hello'), 'not_found', /is a pull request/);
+    assert.equal(fake.issue('acme/app', 1)?.title, 'a PR');
+    assert.deepEqual(fake.issue('acme/app', 1)?.comments, []);
+    assert.ok(!fake.requests.some((request) => request.method !== 'GET'), 'nothing was sent but reads');
   });
 
   it('refuses malformed ids clearly', async () => {

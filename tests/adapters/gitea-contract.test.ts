@@ -63,9 +63,11 @@ describe('fake Gitea and the adapter against the Gitea 1.26.4 API document', { s
       ['GET', '/api/v1/repos/acme/app'],
       ['GET', '/api/v1/repos/acme/app/issues/1/labels'],
       ['DELETE', '/api/v1/repos/acme/app/issues/2/labels'],
+      ['POST', '/api/v1/repos/acme/app/issues/99/comments'],
     ];
     for (const [method, path] of extra) {
-      const response = await request(`${fake.url}${path}`, { method: method as 'GET', headers: { authorization: `token ${fake.token}` } });
+      const body = method === 'POST' ? JSON.stringify({ body: 'lost' }) : undefined;
+      const response = await request(`${fake.url}${path}`, { method: method as 'GET', headers: { authorization: `token ${fake.token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body });
       await response.body.text();
     }
   });
@@ -122,7 +124,7 @@ describe('fake Gitea and the adapter against the Gitea 1.26.4 API document', { s
   it('shows its quirks where the recordings do', () => {
     const statuses = (method: string, pattern: RegExp) => fake.requests.filter((record) => record.method === method && pattern.test(record.path)).map((record) => record.status);
     assert.ok(statuses('PATCH', /\/issues\/\d+$/).every((status) => status === 201), 'PATCH answers 201');
-    assert.ok(statuses('POST', /\/issues\/99\/comments$/).includes(500), 'comment on an unknown issue answers 500');
+    assert.ok(statuses('POST', /\/issues\/99\/comments$/).includes(500), 'comment on an unknown issue answers 500 (the adapter reads the issue first)');
     const unassigned = fake.requests.filter((record) => record.method === 'PATCH' && record.path === '/api/v1/repos/acme/app/issues/2').at(-1);
     assert.equal((unassigned?.responseBody as { assignees: unknown }).assignees, null, 'assignees is null when empty');
     const error = fake.requests.find((record) => record.status === 500)?.responseBody as Record<string, unknown>;

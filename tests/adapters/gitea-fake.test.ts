@@ -51,7 +51,8 @@ describe('fake Gitea against the recordings of Gitea 1.15.11', { skip: dir ? fal
     fake = await startFakeGitea({ token: 'replay-token-0123456789' });
     fake.addUser('alice');
     fake.addUser('bob');
-    fake.addRepo('dispatcher-admin/proj-a', { labels: ['CRITICAL', 'HIGH', 'NORMAL', 'LOW', 'bug'] });
+    // bob could be assigned on the recorded server (edit-assign.txt): he had write access.
+    fake.addRepo('dispatcher-admin/proj-a', { labels: ['CRITICAL', 'HIGH', 'NORMAL', 'LOW', 'bug'], collaborators: ['bob'] });
     fake.addRepo('dispatcher-admin/proj-b');
   });
   after(() => fake?.close());

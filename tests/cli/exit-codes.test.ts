@@ -84,4 +84,12 @@ describe('exit codes: not found is 4, a refused change is 1', () => {
     await expectExit(dir, ['task', 'list', 'acme/nothing'], 4, /no repository acme\/nothing/, env);
     await expectExit(dir, ['task', 'list', 'acme/app:nolabel'], 4, /has no label "nolabel"/, env);
   });
+
+  it('an assignee without write access is 1, and the issue keeps its assignee', async () => {
+    fake.addUser('outsider');
+    fake.addIssue('acme/app', { title: 'assigned', assignees: ['alice'] });
+    const dir = gitea(fake.url);
+    await expectExit(dir, ['task', 'update', 'acme/app#1', '--assignee', 'outsider'], 1, /"outsider" cannot be assigned issues of acme\/app/, { GITEA_TOKEN: fake.token });
+    assert.deepEqual(fake.issue('acme/app', 1)?.assignees, ['alice']);
+  });
 });
