@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AdapterError, ConfigError, DamagedLedgerError, DispatcherError, ExitError, UsageError, type TrackerFailure } from './errors.ts';
 import { redact } from './util/redact.ts';
+import { forLog } from './util/printable.ts';
 import { MAX_SECONDS } from './config/schema.ts';
 import { createContext, type CommandContext, type GlobalOptions } from './commands/context.ts';
 import * as taskCommands from './commands/task.ts';
@@ -333,8 +334,8 @@ function reportError(error: unknown, verbose: boolean, json: boolean): void {
   if (error instanceof CommanderError) return; // commander has printed it
   if (error instanceof DispatcherError) {
     if (json) process.stdout.write(`${JSON.stringify({ error: { code: error.code, message: redact(error.message) } })}\n`);
-    process.stderr.write(`dispatcher: ${redact(error.message)}\n`);
-    if (error.detail) process.stderr.write(`${redact(error.detail)}\n`);
+    process.stderr.write(`dispatcher: ${forLog(redact(error.message))}\n`);
+    if (error.detail) process.stderr.write(`${forLog(redact(error.detail))}\n`);
     if (verbose && error.cause) process.stderr.write(`${redact(String((error.cause as Error).stack ?? error.cause))}\n`);
     return;
   }

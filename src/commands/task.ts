@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.ts';
+import { escapeControls, oneLine } from '../util/printable.ts';
 import { createTaskService, type TaskService } from '../core/task-service.ts';
 import type { Task } from '../../adapters/types.ts';
 import type { CommandContext } from './context.ts';
@@ -62,20 +63,25 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\n$/, '');
 }
 
+/** A task's id as people write it: `#42` on a board, `owner/repo#7` as it is on Gitea. */
+const shownId = (id: string) => (id.includes('#') ? id : `#${id}`);
+
+/** Tracker text on a terminal: control sequences shown escaped, one-line fields kept on one line. */
 export function renderTask(task: Task): string {
-  const lines = [`#${task.id}  ${task.name}`, `queue:     ${task.queue}`];
-  if (task.url) lines.push(`url:       ${task.url}`);
-  if (task.labels.length) lines.push(`labels:    ${task.labels.join(', ')}`);
-  if (task.assignees.length) lines.push(`assignees: ${task.assignees.join(', ')}`);
-  if (task.description) lines.push('', task.description);
+  const lines = [`${shownId(oneLine(task.id))}  ${oneLine(task.name)}`, `queue:     ${oneLine(task.queue)}`];
+  if (task.url) lines.push(`url:       ${oneLine(task.url)}`);
+  if (task.labels.length) lines.push(`labels:    ${task.labels.map(oneLine).join(', ')}`);
+  if (task.assignees.length) lines.push(`assignees: ${task.assignees.map(oneLine).join(', ')}`);
+  if (task.description) lines.push('', escapeControls(task.description));
   if (task.comments.length) {
     lines.push('', `comments (${task.comments.length}):`);
-    for (const comment of task.comments) lines.push(`- ${comment.author || 'someone'}${comment.createdAt ? ` (${comment.createdAt})` : ''}: ${comment.text}`);
+    for (const comment of task.comments) lines.push(`- ${oneLine(comment.author) || 'someone'}${comment.createdAt ? ` (${oneLine(comment.createdAt)})` : ''}: ${escapeControls(comment.text)}`);
   }
   return lines.join('\n');
 }
 
+/** One line per task, whatever its name holds. */
 export function renderTaskList(tasks: Task[]): string {
   if (tasks.length === 0) return 'no tasks';
-  return tasks.map((task) => `${task.queue}\t#${task.id}\t${task.name}`).join('\n');
+  return tasks.map((task) => `${oneLine(task.queue)}\t${shownId(oneLine(task.id))}\t${oneLine(task.name)}`).join('\n');
 }

@@ -54,7 +54,7 @@ describe('exit codes: refused credentials are 5', () => {
 
   it('the same commands work with the right token (the issue is public and readable either way)', async () => {
     const dir = gitea(fake.url);
-    await expectExit(dir, ['task', 'show', 'acme/app#1'], 0, /public issue/, { GITEA_TOKEN: fake.token });
+    await expectExit(dir, ['task', 'show', 'acme/app#1'], 0, /^acme\/app#1 {2}public issue$/m, { GITEA_TOKEN: fake.token });
     await expectExit(dir, ['dispatch-file', '--once'], 0, /dispatched 1/, { GITEA_TOKEN: fake.token });
   });
 

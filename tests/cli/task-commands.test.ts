@@ -116,6 +116,26 @@ describe('text after the id is text, whatever it starts with', () => {
   });
 });
 
+describe('tracker text on the terminal', () => {
+  it('names with newlines and escape sequences stay on one line, escaped; long ids in errors are cut', async () => {
+    const dir = tempDir();
+    writeFile(dir, 'board.json', JSON.stringify({ queues: { Todo: [{ id: '1', name: 'two\nlines \u001b[31mred\u001b[0m', description: 'body\r\nwith \u001b]0;title\u0007 bell' }] } }));
+    writeFile(dir, 'dispatcher.toml', '[backend]\ntype = "json"\nurl = "board.json"\n');
+    const listed = await runCli(['task', 'list', 'Todo'], { cwd: dir });
+    assert.equal(listed.stdout, 'Todo\t#1\ttwo\\nlines \\x1b[31mred\\x1b[0m\n');
+    const shown = await runCli(['task', 'show', '1'], { cwd: dir });
+    assert.ok(!shown.stdout.includes('\u001b') && !shown.stdout.includes('\u0007') && !shown.stdout.includes('\r'), shown.stdout);
+    assert.match(shown.stdout, /^#1 {2}two\\nlines \\x1b\[31mred/m);
+    assert.match(shown.stdout, /^body\nwith \\x1b\]0;title\\x07 bell$/m);
+    const long = 'x'.repeat(10_000);
+    const missing = await runCli(['task', 'show', `${long}\u001b[2J`], { cwd: dir });
+    assert.equal(missing.code, 4);
+    assert.ok(missing.stderr.length < 1_000, `${missing.stderr.length} characters`);
+    assert.match(missing.stderr, /"x{299}… \(\+9,70\d chars\)/);
+    assert.ok(!missing.stderr.includes('\u001b'));
+  });
+});
+
 describe('--json errors', () => {
   it('put exactly one JSON document on stdout', async () => {
     const { dir } = referenceSetup();
