@@ -1,0 +1,70 @@
+// A throwaway PostgreSQL cluster for the tests: initdb in a temporary folder, a free loopback port,
+// no fsync, trust authentication on loopback only. initdb refuses to run as root, so as root the
+// server runs as `nobody`. Used by scripts/test.mjs (one cluster for the whole run) and by test files
+// run on their own (tests/support/postgres.ts).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+
+/** Where the server binaries are: DISPATCHER_PG_BIN, else the newest /usr/lib/postgresql/N/bin, else PATH. */
+export function postgresBinDir() {
+  if (process.env.DISPATCHER_PG_BIN) return process.env.DISPATCHER_PG_BIN;
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((name) => existsSync(join(root, name, 'bin', 'initdb'))) : [];
+  versions.sort((a, b) => Number(b) - Number(a));
+  return versions.length > 0 ? join(root, versions[0], 'bin') : '';
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs a server binary, as `nobody` when we are root. */
+function runAs(user, bin, args) {
+  const command = user ? 'runuser' : bin;
+  const argv = user ? ['-u', user, '--', bin, ...args] : args;
+  const result = spawnSync(command, argv, { encoding: 'utf8' });
+  if (result.status !== 0) {
+    throw new Error(`${bin.split('/').pop()} failed (${result.error?.message ?? `exit ${result.status}`}): ${(result.stderr || result.stdout).trim().slice(-2000)}`);
+  }
+}
+
+/**
+ * Starts a cluster and returns its URL and a stop function. The folder is removed on stop.
+ * @returns {Promise<{ url: string, stop: () => void }>}
+ */
+export async function startPostgresCluster() {
+  const bin = postgresBinDir();
+  const tool = (name) => (bin ? join(bin, name) : name);
+  const user = userInfo().uid === 0 ? 'nobody' : undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'dispatcher-pg-'));
+  if (user) {
+    const id = (flag) => Number(execFileSync('id', [flag, user], { encoding: 'utf8' }).trim());
+    chownSync(dir, id('-u'), id('-g'));
+  }
+  chmodSync(dir, 0o700);
+  const data = join(dir, 'data');
+  const port = await freePort();
+  const stop = () => {
+    spawnSync(user ? 'runuser' : tool('pg_ctl'), user ? ['-u', user, '--', tool('pg_ctl'), '-D', data, '-m', 'immediate', 'stop'] : ['-D', data, '-m', 'immediate', 'stop'], { stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    runAs(user, tool('initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
+    const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+    runAs(user, tool('pg_ctl'), ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', 'start']);
+  } catch (error) {
+    stop();
+    throw error;
+  }
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop };
+}

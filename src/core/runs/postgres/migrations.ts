@@ -1,0 +1,40 @@
+/**
+ * The schema of the PostgreSQL ledger, one entry per version; a new version is appended, never
+ * edited. Each runs in its own transaction under the migration lock (see migrate.ts).
+ *
+ * - `dispatcher_hosts`: one row per host name; its lease is alive while `lease_until` is ahead.
+ * - `dispatcher_runs`: every run, active and finished. Only one active run per task of a tracker
+ *   (the partial unique index), so two hosts reserving the same task at once cannot both win.
+ *   `fence` is bumped when another host takes a run over; a write carrying an older one is refused.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  create table dispatcher_hosts (
+    host_id text primary key,
+    instance text not null,
+    started_at timestamptz not null default now(),
+    heartbeat_at timestamptz not null default now(),
+    lease_until timestamptz not null,
+    taken_over_at timestamptz,
+    taken_over_by text,
+    state jsonb not null default '{}'::jsonb
+  );
+  create table dispatcher_runs (
+    id text primary key,
+    tracker text not null,
+    task_id text not null,
+    route text not null,
+    host_id text not null,
+    status text not null,
+    fence bigint not null default 1,
+    record jsonb not null,
+    created_at timestamptz not null default now(),
+    ended_at timestamptz
+  );
+  create unique index dispatcher_runs_one_active_per_task on dispatcher_runs (tracker, task_id)
+    where status in ('starting', 'running', 'retry_wait');
+  create index dispatcher_runs_active_by_host on dispatcher_runs (host_id)
+    where status in ('starting', 'running', 'retry_wait');
+  create index dispatcher_runs_recent on dispatcher_runs (ended_at desc) where ended_at is not null;
+  `,
+];
