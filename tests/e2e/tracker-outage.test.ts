@@ -108,7 +108,8 @@ describe('a tracker down at a run\'s end', () => {
       const daemon = await start();
       // The move's look at the card hangs: the daemon has posted the comment and is still waiting when it dies.
       const card = new RegExp(`^/api/cards/${s.card.id}$`);
-      const release = s.fake.intercept({ method: 'GET', path: card, delayMs: 60_000 });
+      // Every look at the card hangs (not only the first: a reconcile may look too), until released.
+      const release = s.fake.intercept({ method: 'GET', path: card, delayMs: 60_000, times: 1_000 });
       s.go();
       await waitFor(() => s.comments().length === 1 && s.fake.requests.some((request) => request.method === 'GET' && card.test(request.path) && request.status === 0), 20_000, 'the comment posted, the move under way');
       daemon.child.kill('SIGKILL');
