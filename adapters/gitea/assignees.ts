@@ -1,10 +1,7 @@
-import { AdapterError, isAdapterError } from '../../src/errors.ts';
+import { AdapterError } from '../../src/errors.ts';
 import type { GiteaClient, GiteaUser } from './client.ts';
-import { repoKey, repoPath } from './refs.ts';
-
-type Repo = { owner: string; repo: string };
-
-const FRESH_MS = 60_000;
+import { repoPath } from './refs.ts';
+import { createRepoCache, type Repo } from './repo-cache.ts';
 
 /**
  * Who can be assigned a repository's issues (GET /repos/{o}/{r}/assignees: users with write
@@ -12,25 +9,11 @@ const FRESH_MS = 60_000;
  * after it has removed the issue's assignees. A login we do not know triggers one fresh read.
  */
 export function createAssigneeDirectory(client: GiteaClient, now: () => number = Date.now) {
-  const cache = new Map<string, { logins: string[]; at: number }>();
-
-  async function load(repo: Repo, fresh: boolean): Promise<string[]> {
-    const key = repoKey(repo);
-    const cached = cache.get(key);
-    if (cached && !fresh && now() - cached.at < FRESH_MS) return cached.logins;
-    try {
-      const users = await client.get<GiteaUser[]>(`${repoPath(repo)}/assignees`);
-      if (!Array.isArray(users)) throw new AdapterError('bad_response', `Gitea: the assignees of ${repo.owner}/${repo.repo} are not a list`);
-      const logins = users.map((user) => user.login).filter((login): login is string => typeof login === 'string');
-      cache.set(key, { logins, at: now() });
-      return logins;
-    } catch (error) {
-      if (isAdapterError(error, 'not_found')) {
-        throw new AdapterError('not_found', `Gitea: no repository ${repo.owner}/${repo.repo} (or the token may not read it)`, { cause: error, status: error.status });
-      }
-      throw error;
-    }
-  }
+  const load = createRepoCache(async (repo) => {
+    const users = await client.get<GiteaUser[]>(`${repoPath(repo)}/assignees`);
+    if (!Array.isArray(users)) throw new AdapterError('bad_response', `Gitea: the assignees of ${repo.owner}/${repo.repo} are not a list`);
+    return users.map((user) => user.login).filter((login): login is string => typeof login === 'string');
+  }, now);
 
   const match = (logins: string[], login: string) => logins.find((known) => known.toLowerCase() === login.toLowerCase());
 

@@ -1,33 +1,14 @@
 import { AdapterError, type AdapterErrorKind } from '../../src/errors.ts';
 import type { GiteaClient, GiteaLabel } from './client.ts';
-import { repoKey, repoPath } from './refs.ts';
-
-type Repo = { owner: string; repo: string };
-
-const FRESH_MS = 60_000;
+import { repoPath } from './refs.ts';
+import { createRepoCache, type Repo } from './repo-cache.ts';
 
 /**
  * A repository's labels by name. Gitea 1.15 takes label ids only, so every name we send is
  * looked up here; a name we do not know triggers one fresh read before it counts as unknown.
  */
 export function createLabelDirectory(client: GiteaClient, now: () => number = Date.now) {
-  const cache = new Map<string, { labels: GiteaLabel[]; at: number }>();
-
-  async function load(repo: Repo, fresh: boolean): Promise<GiteaLabel[]> {
-    const key = repoKey(repo);
-    const cached = cache.get(key);
-    if (cached && !fresh && now() - cached.at < FRESH_MS) return cached.labels;
-    try {
-      const labels = await client.getAll<GiteaLabel>(`${repoPath(repo)}/labels`);
-      cache.set(key, { labels, at: now() });
-      return labels;
-    } catch (error) {
-      if (error instanceof AdapterError && error.kind === 'not_found') {
-        throw new AdapterError('not_found', `Gitea: no repository ${repo.owner}/${repo.repo} (or the token may not read it)`, { cause: error, status: error.status });
-      }
-      throw error;
-    }
-  }
+  const load = createRepoCache((repo) => client.getAll<GiteaLabel>(`${repoPath(repo)}/labels`), now);
 
   function match(labels: GiteaLabel[], name: string): GiteaLabel | undefined {
     const exact = labels.find((label) => label.name === name);
