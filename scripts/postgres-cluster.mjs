@@ -2,11 +2,12 @@
 // no fsync, trust authentication on loopback only. initdb refuses to run as root, so as root the
 // server runs as `nobody`. Used by scripts/test.mjs (one cluster for the whole run) and by test files
 // run on their own (tests/support/postgres.ts).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Where the server binaries are: DISPATCHER_PG_BIN, else the newest /usr/lib/postgresql/N/bin, else PATH. */
 export function postgresBinDir() {
@@ -15,6 +16,21 @@ export function postgresBinDir() {
   const versions = existsSync(root) ? readdirSync(root).filter((name) => existsSync(join(root, name, 'bin', 'initdb'))) : [];
   versions.sort((a, b) => Number(b) - Number(a));
   return versions.length > 0 ? join(root, versions[0], 'bin') : '';
+}
+
+/**
+ * The folder holding initdb and pg_ctl. Missing binaries fail loudly: the PostgreSQL tests are
+ * never skipped.
+ */
+function requirePostgresBinDir() {
+  const bin = postgresBinDir();
+  const onPath = (name) => (process.env.PATH ?? '').split(delimiter).some((dir) => dir && existsSync(join(dir, name)));
+  if (bin ? existsSync(join(bin, 'initdb')) && existsSync(join(bin, 'pg_ctl')) : onPath('initdb') && onPath('pg_ctl')) return bin;
+  throw new Error(
+    `the PostgreSQL server binaries (initdb, pg_ctl) were not found ${bin ? `in ${bin}` : 'in /usr/lib/postgresql/*/bin nor on PATH'}: ` +
+      'install them (Debian: apt-get install postgresql), or set DISPATCHER_PG_BIN to their folder, ' +
+      'or DISPATCHER_TEST_DATABASE_URL to a server the tests may create databases on',
+  );
 }
 
 function freePort() {
@@ -43,7 +59,7 @@ function runAs(user, bin, args) {
  * @returns {Promise<{ url: string, stop: () => void }>}
  */
 export async function startPostgresCluster() {
-  const bin = postgresBinDir();
+  const bin = requirePostgresBinDir();
   const tool = (name) => (bin ? join(bin, name) : name);
   const user = userInfo().uid === 0 ? 'nobody' : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'dispatcher-pg-'));
@@ -54,7 +70,21 @@ export async function startPostgresCluster() {
   chmodSync(dir, 0o700);
   const data = join(dir, 'data');
   const port = await freePort();
+  // pg_ctl detaches the server: should this process be killed outright (no exit handler runs), the
+  // watchdog stops the server and removes the folder once it sees this process gone.
+  const watchdog = spawn(process.execPath, [fileURLToPath(new URL('./postgres-watchdog.mjs', import.meta.url)), String(process.pid), tool('pg_ctl'), data, dir, user ?? ''], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  watchdog.unref();
   const stop = () => {
+    if (watchdog.pid) {
+      try {
+        process.kill(watchdog.pid);
+      } catch {
+        // already gone
+      }
+    }
     spawnSync(user ? 'runuser' : tool('pg_ctl'), user ? ['-u', user, '--', tool('pg_ctl'), '-D', data, '-m', 'immediate', 'stop'] : ['-D', data, '-m', 'immediate', 'stop'], { stdio: 'ignore' });
     rmSync(dir, { recursive: true, force: true });
   };
