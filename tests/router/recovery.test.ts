@@ -24,21 +24,24 @@ function startAgentOf(runId: string, seconds = 60): number {
 
 const ledgerOnDisk = (ledger: Ledger) => JSON.parse(readFileSync(ledger.file, 'utf8')) as LedgerData;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Run ids are looked for machine-wide (/proc): unique per test run, so parallel runs never see each other's agents. */
+const unique = (name: string) => `${name}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
 
 describe('an agent whose pid never reached the ledger', () => {
   it('is found by the DISPATCHER_RUN_ID in its environment, and only by the whole id', () => {
-    const pid = startAgentOf('run-abc-123');
-    const found = findRunGroup('run-abc-123');
+    const runId = unique('run-abc');
+    const pid = startAgentOf(runId);
+    const found = findRunGroup(runId);
     assert.equal(found?.pid, pid);
     assert.equal(found?.pgid, pid);
     assert.match(found!.startTicks, /^\d+$/);
-    assert.equal(findRunGroup('run-abc-12'), undefined);
-    assert.equal(findRunGroup('nobody-has-this-run-id'), undefined);
+    assert.equal(findRunGroup(runId.slice(0, -1)), undefined);
+    assert.equal(findRunGroup(unique('nobody-has-this-run-id')), undefined);
   });
 
   it('is adopted after a crash (not settled as lost), and its deadline enforced', async () => {
     const { router, ledger, config } = setupBoard({ Todo: [], 'In Progress': [task('7', 'crashed mid-start', { assignees: ['dispatcher'] })] }, { routing: { Todo: { command: 'true', in_progress_queue: 'In Progress', timeout: 2 } } });
-    const runId = 'crash-run-1';
+    const runId = unique('crash-run');
     const createdAt = new Date().toISOString();
     // What a dispatcher killed between the spawn and its pid reaching the ledger leaves behind.
     await ledger.update((data) => {
@@ -61,27 +64,29 @@ describe('an agent whose pid never reached the ledger', () => {
 
   it('is settled as lost, with a comment, when its task was claimed but no process carries its run id', async () => {
     const { router, ledger, tracker } = setupBoard({ Todo: [], 'In Progress': [task('8')] }, { routing: { Todo: { command: 'true', in_progress_queue: 'In Progress' } } });
+    const neverStarted = unique('never-started');
     await ledger.update((data) => {
-      data.runs.push({ id: 'never-started', taskId: '8', taskName: 'task 8', taskUrl: '', route: 'Todo', inProgressQueue: 'In Progress', agent: 'command', attempt: 1, maxAttempts: 1, status: 'starting', owner: { pid: 2 ** 22 + 8, instance: 'gone' }, createdAt: new Date().toISOString() });
+      data.runs.push({ id: neverStarted, taskId: '8', taskName: 'task 8', taskUrl: '', route: 'Todo', inProgressQueue: 'In Progress', agent: 'command', attempt: 1, maxAttempts: 1, status: 'starting', owner: { pid: 2 ** 22 + 8, instance: 'gone' }, createdAt: new Date().toISOString() });
     });
     await router.tick();
     await router.waitForAll();
-    const run = (await ledger.read()).runs.find((candidate) => candidate.id === 'never-started')!;
+    const run = (await ledger.read()).runs.find((candidate) => candidate.id === neverStarted)!;
     assert.equal(run.status, 'lost');
     assert.match((await tracker.getTask('8')).comments.at(-1)?.text ?? '', /stopped before the agent started/);
   });
 
   it('is dropped quietly when its task was never claimed, and the task is dispatched as usual', async () => {
     const { router, ledger, tracker } = setupBoard({ Todo: [task('9')], 'In Progress': [] }, { routing: { Todo: { command: 'true', in_progress_queue: 'In Progress' } } });
+    const neverClaimed = unique('never-claimed');
     await ledger.update((data) => {
-      data.runs.push({ id: 'never-claimed', taskId: '9', taskName: 'task 9', taskUrl: '', route: 'Todo', inProgressQueue: 'In Progress', agent: 'command', attempt: 1, maxAttempts: 1, status: 'starting', owner: { pid: 2 ** 22 + 9, instance: 'gone' }, createdAt: new Date().toISOString() });
+      data.runs.push({ id: neverClaimed, taskId: '9', taskName: 'task 9', taskUrl: '', route: 'Todo', inProgressQueue: 'In Progress', agent: 'command', attempt: 1, maxAttempts: 1, status: 'starting', owner: { pid: 2 ** 22 + 9, instance: 'gone' }, createdAt: new Date().toISOString() });
     });
     const { dispatched } = await router.tick();
     await router.waitForAll();
     const runs = (await ledger.read()).runs.filter((candidate) => candidate.taskId === '9');
-    assert.equal(runs.find((candidate) => candidate.id === 'never-claimed')!.status, 'claim_failed');
+    assert.equal(runs.find((candidate) => candidate.id === neverClaimed)!.status, 'claim_failed');
     assert.deepEqual(dispatched.map((run) => run.taskId), ['9'], 'dispatched in the same tick');
-    assert.equal(runs.find((candidate) => candidate.id !== 'never-claimed')!.status, 'succeeded');
+    assert.equal(runs.find((candidate) => candidate.id !== neverClaimed)!.status, 'succeeded');
     assert.deepEqual((await tracker.getTask('9')).comments, [], 'no comment about a run that never touched the task');
   });
 });
