@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AdapterError, ConfigError, DamagedLedgerError, DispatcherError, ExitError, UsageError, type TrackerFailure } from './errors.ts';
 import { redact } from './util/redact.ts';
-import { forLog } from './util/printable.ts';
+import { escapeControls, forLog } from './util/printable.ts';
 import { MAX_SECONDS } from './config/schema.ts';
 import { createContext, type CommandContext, type GlobalOptions } from './commands/context.ts';
 import * as taskCommands from './commands/task.ts';
@@ -45,7 +45,8 @@ async function context(command: Command): Promise<CommandContext> {
 
 function print(command: Command, result: Printable): void {
   const { json } = command.optsWithGlobals() as GlobalOptions;
-  process.stdout.write(json ? `${JSON.stringify(result.json, null, 2)}\n` : `${result.text}\n`);
+  // Tracker text in a report (a title in `status`, `poll-once`) shows its terminal escapes, never plays them.
+  process.stdout.write(json ? `${JSON.stringify(result.json, null, 2)}\n` : `${escapeControls(result.text)}\n`);
 }
 
 function drainSeconds(text: string): number {
@@ -336,10 +337,10 @@ function reportError(error: unknown, verbose: boolean, json: boolean): void {
     if (json) process.stdout.write(`${JSON.stringify({ error: { code: error.code, message: redact(error.message) } })}\n`);
     process.stderr.write(`dispatcher: ${forLog(redact(error.message))}\n`);
     if (error.detail) process.stderr.write(`${forLog(redact(error.detail))}\n`);
-    if (verbose && error.cause) process.stderr.write(`${redact(String((error.cause as Error).stack ?? error.cause))}\n`);
+    if (verbose && error.cause) process.stderr.write(`${escapeControls(redact(String((error.cause as Error).stack ?? error.cause)))}\n`);
     return;
   }
-  process.stderr.write(`dispatcher: unexpected error\n${redact(String((error as Error)?.stack ?? error))}\n`);
+  process.stderr.write(`dispatcher: unexpected error\n${forLog(redact(String((error as Error)?.stack ?? error)))}\n`);
 }
 
 /** Commands whose last argument is free text, and its place among their arguments. */

@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import { format as formatArgs } from 'node:util';
 import type { Logger } from '../adapters/types.ts';
 import { redact } from './util/redact.ts';
+import { forLog } from './util/printable.ts';
 
 export type LogFormat = 'auto' | 'json' | 'plain';
 export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
@@ -42,7 +43,9 @@ export async function loadPrettyPrinter(stream: NodeJS.WritableStream = process.
 
 /**
  * The one logger. Every line passes through redact() first, so no registered secret and no
- * credential-looking header ever reaches a terminal, a file or the dashboard.
+ * credential-looking header ever reaches a terminal, a file or the dashboard; then through
+ * forLog(), so a task title's terminal escapes are shown, not played, and a 10,000-character id is
+ * cut, saying so.
  */
 export function createLogger(options: LoggerOptions = {}): AppLogger {
   const stream = options.stream ?? process.stderr;
@@ -57,14 +60,14 @@ export function createLogger(options: LoggerOptions = {}): AppLogger {
   function emit(levelName: LogLevelName, tag: string | undefined, message: string, args: unknown[]): void {
     const rank = levels[levelName];
     if (rank > level && rank > subscribersWant) return;
-    const text = redact(args.length > 0 ? formatArgs(message, ...args) : message);
+    const text = forLog(redact(args.length > 0 ? formatArgs(message, ...args) : message));
     const record: LogRecord = { time: new Date().toISOString(), level: levelName, tag, message: text };
     for (const [listener, wants] of listeners) if (rank <= wants) listener(record);
     if (rank > level) return;
     if (format === 'json') {
       write(`${JSON.stringify(record)}\n`);
     } else if (format === 'plain') {
-      write(`${record.time} ${levelName.toUpperCase().padEnd(5)} ${tag ? `[${tag}] ` : ''}${text}\n`);
+      write(`${plainLine(record)}\n`);
     } else {
       consola ??= options.pretty!({ level: 5, stdout: stream as NodeJS.WriteStream, stderr: stream as NodeJS.WriteStream, formatOptions: { date: true } });
       (tag ? consola.withTag(tag) : consola)[levelName](text);
@@ -89,6 +92,11 @@ export function createLogger(options: LoggerOptions = {}): AppLogger {
     };
   }
   return make();
+}
+
+/** A record as a plain log line (the console without a terminal, log_file). */
+export function plainLine(record: LogRecord): string {
+  return `${record.time} ${record.level.toUpperCase().padEnd(5)} ${record.tag ? `[${record.tag}] ` : ''}${record.message}`;
 }
 
 /** Streams with lines held back until the end of this turn of the event loop (or of the process). */

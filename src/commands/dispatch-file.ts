@@ -13,6 +13,7 @@ import { createDispatchState, type DispatchStateStore } from '../core/dispatch-f
 import { createRateLimiter } from '../core/dispatch-file/rate-limit.ts';
 import { ConfigError } from '../errors.ts';
 import type { AppLogger } from '../log.ts';
+import { forLog } from '../util/printable.ts';
 
 /** `dispatcher dispatch-file`: open assigned issues → one markdown task file per assignee. */
 export interface DispatchFileOptions {
@@ -122,7 +123,7 @@ export async function dispatchFile(options: DispatchFileOptions): Promise<Dispat
           dryRun: options.dryRun,
           multiRepo,
           reported,
-          print: (line) => consoleStream.write(`${line}\n`),
+          print: (line) => consoleStream.write(`${forLog(line)}\n`),
         }),
     });
     if (!once) dispatchLog.line(`${icons.stop} after ${totals.cycles} polls and ${totals.dispatched} dispatches`);

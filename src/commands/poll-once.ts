@@ -3,6 +3,14 @@ import type { RunRecord } from '../core/runs/ledger.ts';
 import { summarise } from '../core/runs/status.ts';
 import type { CommandContext } from './context.ts';
 import { openRuntime } from './runtime.ts';
+import { openLogFile } from './log-file.ts';
+import { cut, forLog as printable, oneLine } from '../util/printable.ts';
+import { redact } from '../util/redact.ts';
+
+/** A task's name on one short line of poll-once's report. */
+const shown = (name: string) => cut(oneLine(name), 200);
+/** A line of the report, as a log line: no secret, escapes shown, very long ids cut. */
+const forLog = (line: string) => printable(redact(line));
 
 export interface PollOnceOptions {
   /** Leave agents running in their own process groups; the next poll-once or run enforces their deadlines. */
@@ -15,13 +23,24 @@ export interface PollOnceOptions {
 const DRAIN_WITHIN_MS = 10_000;
 
 /** One tick for cron. Waits for its agents unless detached; not ok when a run failed. */
-export async function pollOnce(context: CommandContext, options: PollOnceOptions): Promise<{ ok: boolean; json: unknown; text: string; trackerError?: TrackerFailure | { kind: 'unknown' } }> {
+type PollOnceResult = { ok: boolean; json: unknown; text: string; trackerError?: TrackerFailure | { kind: 'unknown' } };
+
+export async function pollOnce(context: CommandContext, options: PollOnceOptions): Promise<PollOnceResult> {
+  const logFile = openLogFile(context.log, context.config().logFile, context.options);
+  try {
+    return await poll(context, options);
+  } finally {
+    await logFile?.close();
+  }
+}
+
+async function poll(context: CommandContext, options: PollOnceOptions): Promise<PollOnceResult> {
   const runtime = await openRuntime(context, { mode: 'poll-once', serveApi: !options.detach && !options.dryRun, detach: options.detach });
   const { router } = runtime;
   try {
     if (options.dryRun) {
       const planned = await router.plan();
-      const text = planned.length ? planned.map((item) => `would dispatch ${item.taskId} (${item.taskName}) → ${item.command} [route ${item.route}]`).join('\n') : 'nothing to dispatch';
+      const text = planned.length ? planned.map((item) => forLog(`would dispatch ${item.taskId} (${shown(item.taskName)}) → ${item.command} [route ${item.route}]`)).join('\n') : 'nothing to dispatch';
       return { ok: true, json: { dryRun: true, planned }, text };
     }
     const tick = await router.tick();
@@ -31,9 +50,9 @@ export async function pollOnce(context: CommandContext, options: PollOnceOptions
     const pendingWrites = await router.outbox.drainWithin(DRAIN_WITHIN_MS);
     const failed = settled.filter((run) => run.status !== 'succeeded');
     const lines = [
-      tick.error ? `poll failed: ${tick.error}` : `${tick.ready ?? 0} ready task(s), dispatched ${tick.dispatched.length}`,
-      ...tick.dispatched.map((run) => `  ${run.taskId} (${run.taskName}) → pid ${run.pid ?? '-'}${options.detach ? ' (detached)' : ''}`),
-      ...settled.map((run) => `  ${run.taskId}: ${run.outcome ?? run.status}`),
+      tick.error ? forLog(`poll failed: ${tick.error}`) : `${tick.ready ?? 0} ready task(s), dispatched ${tick.dispatched.length}`,
+      ...tick.dispatched.map((run) => forLog(`  ${run.taskId} (${shown(run.taskName)}) → pid ${run.pid ?? '-'}${options.detach ? ' (detached)' : ''}`)),
+      ...settled.map((run) => forLog(`  ${run.taskId}: ${run.outcome ?? run.status}`)),
       ...(pendingWrites > 0 ? [`${pendingWrites} tracker write(s) pending: the tracker did not take them; the next dispatcher run retries them`] : []),
     ];
     return {

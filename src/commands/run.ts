@@ -10,6 +10,7 @@ import { mountRefresh } from '../api/refresh.ts';
 import { mountReload } from '../api/reload.ts';
 import { loadConfig } from '../config/load.ts';
 import { holdConfig } from '../core/supervise/reload.ts';
+import { openLogFile } from './log-file.ts';
 
 export interface RunOptions {
   /** On SIGINT/SIGTERM, wait this long for running agents before leaving them to the next start. */
@@ -30,6 +31,15 @@ export interface RunOptions {
  * agents keep running and the next start adopts them.
  */
 export async function runDaemon(context: CommandContext, options: RunOptions): Promise<void> {
+  const logFile = openLogFile(context.log, context.config().logFile, context.options);
+  try {
+    await serve(context, options);
+  } finally {
+    await logFile?.close();
+  }
+}
+
+async function serve(context: CommandContext, options: RunOptions): Promise<void> {
   preferSmallHeap();
   const tail = captureLog(context.log, { debug: context.options.verbose });
   const runtime = await openRuntime(context, { mode: 'run', serveApi: true, shareStateDir: options.shareStateDir }).catch((error) => {

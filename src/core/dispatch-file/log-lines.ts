@@ -1,13 +1,15 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { redact } from '../../util/redact.ts';
+import { forLog } from '../../util/printable.ts';
 import { issueParts } from './task-file.ts';
 
 /**
  * The reference's log lines, kept so that existing `tail -f | grep DISPATCHED` habits still work:
  * `[DISPATCHER] 2026/04/09 14:32:15.123456 ✅ DISPATCHED: hans → Issue #2 (title) [Priority: CRITICAL]`
  * (Go's log package with microseconds, local time). Each line goes to the console and is appended
- * to the log file; every line is redacted first.
+ * to the log file; every line is redacted first, then made one printable line (escapes shown, very
+ * long words cut, saying so).
  */
 export const LOG_PREFIX = '[DISPATCHER] ';
 
@@ -22,7 +24,7 @@ export function formatGoLogTime(epochMs: number): string {
 }
 
 export function formatLogLine(epochMs: number, message: string): string {
-  return `${LOG_PREFIX}${formatGoLogTime(epochMs)} ${redact(message).replace(/\r?\n/g, ' ')}`;
+  return `${LOG_PREFIX}${formatGoLogTime(epochMs)} ${forLog(redact(message).replace(/\r?\n/g, ' '))}`;
 }
 
 export interface DispatchLogOptions {

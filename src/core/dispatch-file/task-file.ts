@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Task } from '../../../adapters/types.ts';
 import type { PriorityName } from '../../config/types.ts';
 import { redact } from '../../util/redact.ts';
+import { escapeControls } from '../../util/printable.ts';
 
 /**
  * Task files: `<tasksDir>/<assignee>/issue-<N>.md`, or `<owner>+<repo>-issue-<N>.md` when several
@@ -78,7 +79,10 @@ export interface TaskFileInput {
   dispatchedAt: Date;
 }
 
-/** The markdown an agent reads. Passed through redact() so no registered secret is ever written. */
+/**
+ * The markdown an agent reads. Passed through redact() so no registered secret is ever written, and
+ * through escapeControls() so a title's terminal escapes are shown (`\x1b`), never played by a `cat`.
+ */
 export function renderTaskFile({ task, priority, assignee, commentsLimit, dispatchedAt }: TaskFileInput): string {
   const { repository, number } = issueParts(task);
   const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
@@ -91,11 +95,11 @@ export function renderTaskFile({ task, priority, assignee, commentsLimit, dispat
     `- **Task id:** \`${task.id}\``,
     `- **Link:** ${task.url || '(none)'}`,
     `- **Labels:** ${task.labels.length ? task.labels.map(oneLine).join(', ') : '(none)'}`,
-    `- **Author:** ${task.author || '(unknown)'}`,
+    `- **Author:** ${oneLine(task.author ?? '') || '(unknown)'}`,
     `- **Created:** ${task.createdAt || '(unknown)'}`,
     `- **Updated:** ${task.updatedAt || '(unknown)'}`,
-    `- **Assignees:** ${task.assignees.join(', ') || '(none)'}`,
-    `- **Dispatched to:** ${assignee} at ${dispatchedAt.toISOString()}`,
+    `- **Assignees:** ${task.assignees.map(oneLine).join(', ') || '(none)'}`,
+    `- **Dispatched to:** ${oneLine(assignee)} at ${dispatchedAt.toISOString()}`,
     '',
     '## Description',
     '',
@@ -107,7 +111,7 @@ export function renderTaskFile({ task, priority, assignee, commentsLimit, dispat
     const of = comments.length < task.comments.length ? ` (latest ${comments.length} of ${task.comments.length})` : '';
     lines.push(`## Comments${of}`, '');
     for (const comment of comments) {
-      lines.push(`### ${comment.author || '(unknown)'}, ${comment.createdAt || '(time unknown)'}`, '', comment.text.trim() || '(empty)', '');
+      lines.push(`### ${oneLine(comment.author) || '(unknown)'}, ${comment.createdAt || '(time unknown)'}`, '', comment.text.trim() || '(empty)', '');
     }
   } else if (task.comments.length > 0) {
     lines.push(`## Comments`, '', `(${task.comments.length} not shown)`, '');
@@ -124,7 +128,7 @@ export function renderTaskFile({ task, priority, assignee, commentsLimit, dispat
     '```',
     '',
   );
-  return redact(lines.join('\n'));
+  return escapeControls(redact(lines.join('\n')));
 }
 
 function shellWord(text: string): string {

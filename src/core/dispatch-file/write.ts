@@ -5,10 +5,14 @@ import { renderTaskFile } from './task-file.ts';
 import type { CycleContext, CycleResult } from './cycle.ts';
 import { describeIssue, icons } from './log-lines.ts';
 import { mapLimit } from './map-limit.ts';
+import { cut, oneLine } from '../../util/printable.ts';
 import { planned, type Candidate } from './select.ts';
 
 const FETCH_CONCURRENCY = 8;
 const WRITE_CONCURRENCY = 8;
+/** A 100 KB title is cut in the log line (which still ends with its priority) and on the dashboard. */
+const MAX_TITLE_IN_LOG = 200;
+const MAX_TITLE_ON_DASHBOARD = 1_000;
 
 /**
  * Writes the planned task files: each task read in full (comments) outside the rate-limit lock,
@@ -48,8 +52,9 @@ export async function writeTaskFiles(context: CycleContext, plan: Candidate[], r
       const task = full.get(candidate.task.id)!;
       result.dispatched++;
       result.files.push(planned(candidate));
-      context.log.line(`${icons.dispatched} ${candidate.assignee} → ${describeIssue(task.id, context.multiRepo)} (${task.name.replace(/\s+/g, ' ').trim()}) [Priority: ${candidate.priority}]`);
-      context.state.recordDispatch({ at: at.toISOString(), assignee: candidate.assignee, taskId: task.id, title: task.name, priority: candidate.priority, url: task.url, file: candidate.path });
+      const title = oneLine(task.name.replace(/\s+/g, ' ').trim());
+      context.log.line(`${icons.dispatched} ${candidate.assignee} → ${describeIssue(task.id, context.multiRepo)} (${cut(title, MAX_TITLE_IN_LOG)}) [Priority: ${candidate.priority}]`);
+      context.state.recordDispatch({ at: at.toISOString(), assignee: candidate.assignee, taskId: task.id, title: cut(title, MAX_TITLE_ON_DASHBOARD), priority: candidate.priority, url: task.url, file: candidate.path });
     });
     return { used: outcomes.filter(Boolean).length };
   }, startedAt);
