@@ -7,7 +7,7 @@ poll_interval = 30            # seconds between polls
 max_concurrent_agents = 3     # agents running at once, across all routes
 # default_agent_timeout = 3600  # seconds; TERM, then KILL after kill_grace
 api_host = "127.0.0.1"        # the local API agents talk to
-api_port = 8000
+# api_port = 8000            # default; if another program has it, a free port (with a warning)
 
 [backend]
 type = "json"                 # "json", "planka", "gitea" or "module"

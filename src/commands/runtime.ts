@@ -86,7 +86,7 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
           log,
         });
       // Agents that outlived a restart still hold the old URL: with api_port = 0, come back on it.
-      const server = config.apiPort === 0 && previous.lastApiPort ? await serve(previous.lastApiPort).catch(() => serve(0)) : await serve(config.apiPort);
+      const server = config.apiPort === 0 && previous.lastApiPort ? await serve(previous.lastApiPort).catch(() => serve(0)) : await serve(config.apiPort).catch((error) => portTaken(error, config, previous.lastApiPort, serve, log));
       releasers.push(() => server.close());
       api = server;
       apiUrl = server.url;
@@ -132,6 +132,19 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
     }
     throw error;
   }
+}
+
+/**
+ * The default port taken by another program (cron's `poll-once` beside some web server): the API
+ * takes the port it had last time, else a free one, with a warning; agents get DISPATCHER_API_URL
+ * either way. A port the config names stays an error.
+ */
+async function portTaken(error: unknown, config: Config, lastPort: number | undefined, serve: (port: number) => Promise<ApiServer>, log: AppLogger): Promise<ApiServer> {
+  const code = ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code ?? (error as NodeJS.ErrnoException).code;
+  if (code !== 'EADDRINUSE' || !config.apiPortIsDefault) throw error;
+  const server = lastPort && lastPort !== config.apiPort ? await serve(lastPort).catch(() => serve(0)) : await serve(0);
+  log.warn(`the default api_port ${config.apiPort} on ${config.apiHost} is in use by another program: the agent API (and dashboard) is on ${server.url} instead; set api_port in the config to choose a port`);
+  return server;
 }
 
 type DaemonEntry = LedgerData['daemons'][number];

@@ -5,7 +5,7 @@ import { parse as parseToml, TomlError } from 'smol-toml';
 import * as v from 'valibot';
 import { ConfigError } from '../errors.ts';
 import { PUBLIC_CREDENTIAL_ENV, registerSecret, SECRET_ENV_PATTERNS } from '../util/redact.ts';
-import { configSchema, type RawConfig } from './schema.ts';
+import { configSchema, DEFAULT_API_PORT, type RawConfig } from './schema.ts';
 import { checkRules } from './rules.ts';
 import { describeIssue, findKeyLine, formatPath } from './messages.ts';
 import { parseByteSize } from '../util/byte-size.ts';
@@ -201,7 +201,8 @@ export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir:
     maxConcurrentAgents: raw.max_concurrent_agents,
     defaultAgentTimeoutMs: seconds(raw.default_agent_timeout),
     apiHost: raw.api_host,
-    apiPort: raw.api_port,
+    apiPort: raw.api_port ?? DEFAULT_API_PORT,
+    apiPortIsDefault: raw.api_port === undefined,
     apiAuth: raw.api.auth,
     killGraceMs: seconds(raw.kill_grace)!,
     retryDelayMs: seconds(raw.retry_delay)!,

@@ -7,6 +7,9 @@ import { agentKinds } from '../../adapters/registry.ts';
  */
 
 /** Node's timers hold at most 2^31-1 ms (24.8 days); a longer wait would fire at once, over and over. */
+/** The agent API's port when the config names none; taken by another program, a free one is used. */
+export const DEFAULT_API_PORT = 8000;
+
 export const MAX_SECONDS = 24 * 24 * 3600;
 const atMost = (what: string) => v.maxValue<number, number, string>(MAX_SECONDS, `${what} must be at most ${MAX_SECONDS} seconds (24 days)`);
 const seconds = (what: string) => v.pipe(v.number(`${what} must be a number of seconds`), v.minValue(0, `${what} must not be negative`), atMost(what));
@@ -138,7 +141,8 @@ export const configSchema = v.strictObject({
   max_concurrent_agents: v.optional(positiveInt('max_concurrent_agents'), 3),
   default_agent_timeout: v.optional(seconds('default_agent_timeout')),
   api_host: v.optional(nonEmpty('api_host'), '127.0.0.1'),
-  api_port: v.optional(port, 8000),
+  /** Default DEFAULT_API_PORT, given by normaliseConfig: it must know whether the port was chosen. */
+  api_port: v.optional(port),
   kill_grace: v.optional(seconds('kill_grace'), 5),
   /** Stop a run whose log has not grown for this long (outcome `stalled`); default: never. */
   stall_timeout: v.optional(seconds('stall_timeout')),

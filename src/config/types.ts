@@ -86,6 +86,8 @@ export interface Config {
   defaultAgentTimeoutMs?: number;
   apiHost: string;
   apiPort: number;
+  /** No api_port in the config: when the default port is taken, the API takes a free one (with a warning). */
+  apiPortIsDefault?: boolean;
   apiAuth: 'token' | 'none';
   killGraceMs: number;
   retryDelayMs: number;

@@ -153,7 +153,7 @@ describe('dispatcher init', () => {
       const bin = join(tempDir(), 'bin');
       mkdirSync(bin);
       chmodSync(writeFile(bin, agent, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(join(AGENTS, 'agent-standin.mjs'))} ${agent} "$@"\n`), 0o755);
-      writeFileSync(join(dir, 'dispatcher.toml'), readFileSync(join(dir, 'dispatcher.toml'), 'utf8').replace('api_port = 8000', 'api_port = 0'));
+      writeFileSync(join(dir, 'dispatcher.toml'), readFileSync(join(dir, 'dispatcher.toml'), 'utf8').replace('# api_port = 8000', 'api_port = 0'));
       assert.equal((await runCli(['task', 'create', 'Todo', 'Say hello'], { cwd: dir })).code, 0);
       const run = await runCli(['poll-once'], { cwd: dir, env: { PATH: `${bin}:${process.env.PATH}` } });
       assert.equal(run.code, 0, run.stderr + run.stdout);
