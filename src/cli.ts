@@ -235,6 +235,19 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('ledger')
+    .description('the ledger of active runs (<state_dir>/ledger.json)')
+    .command('rebuild')
+    .description('rebuild a damaged (or missing) ledger from what is true: live agents are adopted, tasks left in progress are settled at the next start; the old file is kept')
+    .option('--dry-run', 'print what would be rebuilt and change nothing')
+    .option('--force', 'replace a ledger that is fine')
+    .addHelpText('after', examples(['dispatcher ledger rebuild --dry-run', 'dispatcher ledger rebuild', 'dispatcher ledger rebuild --force --json']))
+    .action(async (options, command: Command) => {
+      const { rebuildLedger } = await import('./commands/ledger-rebuild.ts');
+      print(command, await rebuildLedger(await context(command), { dryRun: Boolean(options.dryRun), force: Boolean(options.force) }));
+    });
+
+  program
     .command('status')
     .description('running agents, free slots, last poll and recent runs, from the ledger (works while a daemon runs elsewhere)')
     .addHelpText('after', examples(['dispatcher status', 'dispatcher status --json']))

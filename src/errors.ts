@@ -66,14 +66,14 @@ export class AgentError extends DispatcherError {
 
 /**
  * The ledger (`<state_dir>/ledger.json`) cannot be trusted: nothing that counts slots or settles
- * runs may go on from it. The file is left as it is.
+ * runs may go on from it. The file is left as it is; `dispatcher ledger rebuild` makes a new one.
  */
 export class DamagedLedgerError extends DispatcherError {
   constructor(
     readonly file: string,
     readonly problem: string,
   ) {
-    super('E_LEDGER', `the ledger ${file} is damaged (${problem}); nothing was changed. Keep a copy, then move it aside to start afresh (see "A damaged ledger" in docs/operations.md for agents still running)`);
+    super('E_LEDGER', `the ledger ${file} is damaged (${problem}); nothing was changed. Run \`dispatcher ledger rebuild\`: it keeps the file and rebuilds the active runs from the live agents and the tracker (see "A damaged ledger" in docs/operations.md)`);
   }
 }
 

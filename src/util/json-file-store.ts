@@ -126,7 +126,7 @@ export class JsonFileStore<T> {
  * Where writes go: through symbolic links to the file they name (a board shared by linking to it),
  * so that a link stays a link, and processes that reach the file by different paths share its lock.
  */
-function realFile(path: string): string {
+export function realFile(path: string): string {
   try {
     return realpathSync.native(path);
   } catch {

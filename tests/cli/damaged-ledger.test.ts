@@ -32,7 +32,7 @@ describe('a damaged ledger', () => {
         assert.equal(result.code, 2, `${command.join(' ')}: ${result.stderr}`);
         const lines = result.stderr.trim().split('\n').filter((line) => line.startsWith('dispatcher:'));
         assert.equal(lines.length, 1, result.stderr);
-        assert.match(lines[0], /^dispatcher: the ledger .*ledger\.json is damaged \(.+\); nothing was changed\. Keep a copy, then move it aside/);
+        assert.match(lines[0], /^dispatcher: the ledger .*ledger\.json is damaged \(.+\); nothing was changed\. Run `dispatcher ledger rebuild`/);
         assert.doesNotMatch(result.stderr, /unexpected error|    at /);
       }
       assert.equal(readFileSync(ledger, 'utf8'), text, 'the damaged file is never overwritten');

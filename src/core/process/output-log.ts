@@ -70,3 +70,17 @@ export function readLogTail(path: string, from: number): string {
     if (fd !== undefined) closeSync(fd);
   }
 }
+
+/** The first `bytes` of a log (its header lines), or undefined when it cannot be read. */
+export function readLogHead(path: string, bytes = 8192): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const buffer = Buffer.alloc(bytes);
+    return buffer.toString('utf8', 0, readSync(fd, buffer, 0, bytes, 0));
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}

@@ -46,7 +46,7 @@ export function isProcessGroupAlive(pgid: number): boolean {
   return process.platform === 'linux' ? groupHasLiveMember(pgid) : true;
 }
 
-interface ProcStat {
+export interface ProcStat {
   state: string;
   pgrp: number;
   startTicks: string;
@@ -55,7 +55,7 @@ interface ProcStat {
 /** One buffer for every read: a stat line is far shorter, and reads are synchronous. */
 const statBuffer = Buffer.allocUnsafe(4096);
 
-function readProcStat(pid: string | number): ProcStat | undefined {
+export function readProcStat(pid: string | number): ProcStat | undefined {
   let text: string;
   let fd: number | undefined;
   try {
@@ -72,12 +72,12 @@ function readProcStat(pid: string | number): ProcStat | undefined {
   return { state: fields[0], pgrp: Number(fields[2]), startTicks: fields[19] };
 }
 
-function isLive(stat: ProcStat | undefined, pgid: number): boolean {
+export function isLive(stat: ProcStat | undefined, pgid: number): boolean {
   return stat !== undefined && stat.pgrp === pgid && stat.state !== 'Z' && stat.state !== 'X';
 }
 
 /** The pids in /proc; undefined where there is no /proc to look into. */
-function procPids(): string[] | undefined {
+export function procPids(): string[] | undefined {
   try {
     return readdirSync('/proc').filter((name) => name.charCodeAt(0) >= 48 && name.charCodeAt(0) <= 57);
   } catch {
@@ -102,6 +102,29 @@ function groupHasLiveMember(pgid: number): boolean {
 export function processStartTicks(pid: number): string | undefined {
   if (process.platform !== 'linux') return undefined;
   return readProcStat(pid)?.startTicks;
+}
+
+/** Clock ticks per second of /proc's times: USER_HZ, 100 on every Linux architecture in use. */
+const USER_HZ = 100;
+let bootTimeMs: number | undefined;
+
+/**
+ * When the process started (epoch ms, to the hundredth of a second), from its start ticks and the
+ * boot time in /proc/stat; undefined when it is gone or /proc cannot say.
+ */
+export function processStartedAt(pid: number): number | undefined {
+  const ticks = processStartTicks(pid);
+  if (ticks === undefined) return undefined;
+  if (bootTimeMs === undefined) {
+    try {
+      const btime = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'latin1'))?.[1];
+      if (btime === undefined) return undefined;
+      bootTimeMs = Number(btime) * 1000;
+    } catch {
+      return undefined;
+    }
+  }
+  return bootTimeMs + (Number(ticks) * 1000) / USER_HZ;
 }
 
 /**

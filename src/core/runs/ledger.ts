@@ -116,6 +116,8 @@ export interface RunRecord {
   stopRequest?: StopRequest;
   /** The queue the agent last moved its own task to, through its run token. */
   agentMovedTo?: string;
+  /** Why the run was put in the ledger by `dispatcher ledger rebuild` with no agent: the reason given when it is settled as lost. */
+  recoveryNote?: string;
   /** Whether the tracker has taken the changes its outcome owes it (src/core/runs/outbox.ts). */
   trackerWrites?: TrackerWritesState;
 }

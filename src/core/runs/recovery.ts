@@ -48,11 +48,11 @@ export async function reconcile(context: RecoveryContext, snapshot: LedgerData):
       log.info(`run ${run.id} of task ${run.taskId} dropped: the dispatcher stopped before it claimed the task`);
       await ledger.patch(run.id, { status: 'claim_failed', owner: undefined, tokenHash: undefined, endedAt: new Date().toISOString(), outcome: 'never claimed: the dispatcher stopped first' });
     } else if (run.status === 'running' && run.exitFile) {
-      const result = resultOfExitFile(run, 'the agent ended while no dispatcher watched it');
+      const result = resultOfExitFile(run, run.recoveryNote ?? 'the agent ended while no dispatcher watched it');
       if (result.outcome === 'lost') log.warn(`run ${run.id} of task ${run.taskId} lost: ${result.reason}`);
       await settleRun(deps, run, route, result);
     } else {
-      const reason = run.status === 'starting' ? 'the dispatcher stopped before the agent started' : 'the agent was gone when the dispatcher came back';
+      const reason = run.recoveryNote ?? (run.status === 'starting' ? 'the dispatcher stopped before the agent started' : 'the agent was gone when the dispatcher came back');
       log.warn(`run ${run.id} of task ${run.taskId} lost: ${reason}`);
       await settleRun(deps, run, route, { outcome: 'lost', durationMs: run.startedAt ? Date.now() - Date.parse(run.startedAt) : 0, reason });
     }

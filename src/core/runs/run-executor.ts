@@ -13,6 +13,7 @@ import type { Ledger, RunRecord, RunStatus, StopOutcome, StopRequest } from './l
 import { recordSpend } from '../supervise/budget.ts';
 import { type Outbox, queueChanges, type TrackerChange } from './outbox.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { formatRunLogHeader } from './run-log-header.ts';
 import { formatRunComment, outcomeOfExit, type RunCommentInput, type RunOutcome } from './run-comment.ts';
 import { type PreparedFiles, processStartTicks, readExitStatus, spawnAgent, watchForeignGroup, type SpawnOutcome } from '../process/spawner.ts';
 import { renderPathTemplate, renderTemplate, type TemplateVars } from '../dispatch/templates.ts';
@@ -206,7 +207,7 @@ export async function planLaunch(deps: ExecutorDeps, reserved: RunRecord, task: 
   // Detached agents write straight to their log: the parser sees no line, but still reports what
   // the launch told it (Claude's pre-assigned session id, so the resume hint survives).
   const parser: AgentOutputParser | undefined = agent.createParser?.(launch);
-  const header = `=== ${new Date().toISOString()} run ${reserved.id} attempt ${reserved.attempt}/${reserved.maxAttempts}: ${launch.command} ${launch.args.join(' ')}`;
+  const header = formatRunLogHeader(reserved, `${launch.command} ${launch.args.join(' ')}`);
   return { launch, parser, cwd, logFile: runLogFile(config.stateDir, reserved.id), header, workspace };
 }
 
