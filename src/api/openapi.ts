@@ -10,6 +10,27 @@ export interface OpenApiOptions {
   version: string;
   /** The URL the server answers on, when known. */
   serverUrl?: string;
+  /** Which server this describes; the agent API by default. */
+  info?: { title: string; description: string; tokens: string };
+}
+
+const AGENT_API_INFO = {
+  title: 'dispatcher agent API',
+  description:
+    'The local HTTP API agents use to read and change their task without knowing the tracker. ' +
+    'Errors are {"error": {"code", "message"}}. Task ids are single path segments: percent-encode them (owner%2Frepo%2312).',
+  tokens: 'A run token ($DISPATCHER_TOKEN inside an agent) or the operator token (<state_dir>/operator-token).',
+};
+
+/** `GET /openapi.json` for a server whose routes are `routes()`: public, built on each request. */
+export function openApiRoute(options: Omit<OpenApiOptions, 'routes' | 'serverUrl'> & { routes: () => RouteDefinition[]; serverUrl: () => string }): RouteDefinition {
+  return {
+    method: 'GET',
+    path: '/openapi.json',
+    access: 'public',
+    handler: () => ({ json: buildOpenApiDocument({ ...options, routes: options.routes(), serverUrl: options.serverUrl() }) }),
+    doc: { summary: 'This description of the API (OpenAPI 3.1)', responses: { 200: { description: 'The OpenAPI document', schema: { type: 'object' } } } },
+  };
 }
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -35,21 +56,16 @@ export function buildOpenApiDocument(options: OpenApiOptions): Record<string, un
     paths[route.path] ??= {};
     paths[route.path][route.method.toLowerCase()] = operation(route, options.auth);
   }
+  const info = options.info ?? AGENT_API_INFO;
   return {
     openapi: '3.1.0',
-    info: {
-      title: 'dispatcher agent API',
-      version: options.version,
-      description:
-        'The local HTTP API agents use to read and change their task without knowing the tracker. ' +
-        'Errors are {"error": {"code", "message"}}. Task ids are single path segments: percent-encode them (owner%2Frepo%2312).',
-    },
+    info: { title: info.title, version: options.version, description: info.description },
     ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
     ...(options.auth === 'token' ? { security: [{ bearerAuth: [] }] } : {}),
     paths,
     components: {
       securitySchemes: {
-        bearerAuth: { type: 'http', scheme: 'bearer', description: 'A run token ($DISPATCHER_TOKEN inside an agent) or the operator token (<state_dir>/operator-token).' },
+        bearerAuth: { type: 'http', scheme: 'bearer', description: info.tokens },
       },
       schemas,
     },

@@ -7,7 +7,7 @@ import type { AppLogger } from '../log.ts';
 import type { TaskService } from '../core/task-service.ts';
 import { createIdentify, type Access, type ResolveRunToken } from './auth.ts';
 import { DEFAULT_BODY_LIMIT } from './body.ts';
-import { buildOpenApiDocument } from './openapi.ts';
+import { openApiRoute } from './openapi.ts';
 import { closeServer, listen, serverUrl } from './http-server-kit.ts';
 import { routeRequests } from './route-requests.ts';
 import { RouteTable, type OperationDoc, type RouteHandler } from './route-table.ts';
@@ -87,13 +87,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const table = new RouteTable();
   for (const route of taskRoutes(options.service, options.status, options.recordAgentMove)) table.add(route);
   let url = '';
-  table.add({
-    method: 'GET',
-    path: '/openapi.json',
-    access: 'public',
-    handler: () => ({ json: buildOpenApiDocument({ routes: table.list(), auth: options.auth, version: options.version ?? process.env.DISPATCHER_VERSION ?? '0.1.0', serverUrl: url }) }),
-    doc: { summary: 'This description of the API (OpenAPI 3.1)', responses: { 200: { description: 'The OpenAPI document', schema: { type: 'object' } } } },
-  });
+  table.add(openApiRoute({ routes: () => table.list(), auth: options.auth, version: options.version ?? process.env.DISPATCHER_VERSION ?? '0.1.0', serverUrl: () => url }));
 
   const handle = routeRequests({ table, identify, checkHost: options.auth === 'none', body: { maxBytes: limits.bodyBytes, timeoutMs: limits.bodyTimeoutMs }, log });
 

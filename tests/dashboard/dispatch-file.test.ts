@@ -62,6 +62,39 @@ describe('the dispatch-file dashboard', () => {
     }
   });
 
+  it('serves /openapi.json (public), which its 404 answers point to, describing every endpoint it has; each answers', async () => {
+    const config = makeConfig(each.dir.path, each.fake);
+    const dashboard = (await startDispatchFileDashboard({ config, log: silentLogger, port: 0 }))!;
+    try {
+      const token = readFileSync(join(config.stateDir, 'operator-token'), 'utf8').trim();
+      const missing = await fetch(`${dashboard.url}nowhere`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(missing.status, 404);
+      assert.match((await missing.json()).error.message, /see GET \/openapi\.json/);
+
+      const answer = await fetch(`${dashboard.url}openapi.json`);
+      assert.equal(answer.status, 200, 'no token needed, as on the agent API');
+      const doc = await answer.json();
+      assert.equal(doc.openapi, '3.1.0');
+      assert.equal(doc.info.title, 'dispatcher dispatch-file dashboard');
+      assert.equal(doc.servers[0].url, dashboard.url.replace(/\/$/, ''));
+      assert.equal(doc.paths['/tasks'], undefined, 'no task endpoint is claimed');
+      for (const path of ['/', '/events', '/api/v1/state', '/dashboard.js', '/dashboard.css', '/openapi.json']) assert.ok(doc.paths[path]?.get?.summary, `GET ${path} is documented`);
+      for (const ref of JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? []) {
+        let node = doc;
+        for (const key of ref.slice(8, -1).replace(/^#\//, '').split('/')) node = node?.[key];
+        assert.ok(node, `${ref} resolves`);
+      }
+      for (const path of Object.keys(doc.paths)) {
+        const stop = new AbortController();
+        const reply = await fetch(`${dashboard.url}${path.slice(1)}`, { headers: { authorization: `Bearer ${token}` }, signal: stop.signal });
+        stop.abort(); // /events streams for ever
+        assert.equal(reply.status, 200, `GET ${path}`);
+      }
+    } finally {
+      await dashboard.close();
+    }
+  });
+
   it('refuses auth = "none" on a non-loopback address, and names the setting when the port is taken', async () => {
     const open = makeConfig(each.dir.path, each.fake);
     open.apiAuth = 'none';

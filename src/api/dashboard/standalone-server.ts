@@ -8,6 +8,7 @@ import { DEFAULT_BODY_LIMIT } from '../body.ts';
 import { RouteTable } from '../route-table.ts';
 import { routeRequests } from '../route-requests.ts';
 import { closeServer, listen, serverUrl } from '../http-server-kit.ts';
+import { openApiRoute } from '../openapi.ts';
 import type { RouteMount } from './routes.ts';
 
 export interface DashboardServerOptions {
@@ -27,6 +28,13 @@ export interface DashboardServer extends RouteMount {
   /** Stops accepting and closes connections; end the streams first (the feed's close()). */
   close(): Promise<void>;
 }
+
+const DASHBOARD_INFO = {
+  title: 'dispatcher dispatch-file dashboard',
+  description:
+    "The dashboard of `dispatcher dispatch-file`: the page, its live state (Server-Sent Events) and the same state as JSON, and the webhook receivers when they share this port. It has no task endpoints: agents read their task file and use `dispatcher task`. Errors are {\"error\": {\"code\", \"message\"}}.",
+  tokens: 'The operator token (<state_dir>/operator-token); a browser signs in once with /?token= and keeps a cookie.',
+};
 
 /**
  * A small HTTP server for a daemon without the task API (`dispatch-file`): the API's route
@@ -51,6 +59,7 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   await listen(server, options.host, options.port, 'the dashboard', setting);
   const port = (server.address() as AddressInfo).port;
   const url = serverUrl(options.host, port);
+  table.add(openApiRoute({ routes: () => table.list(), auth: options.auth, version: process.env.DISPATCHER_VERSION ?? '0.1.0', serverUrl: () => url, info: DASHBOARD_INFO }));
 
   let closing: Promise<void> | undefined;
   return {
