@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { AdapterError, ConfigError, DamagedLedgerError, DispatcherError, ExitError, UsageError, type TrackerFailure } from './errors.ts';
+import { AdapterError, ConfigError, DamagedLedgerError, DatabaseError, DispatcherError, ExitError, UsageError, type TrackerFailure } from './errors.ts';
 import { redact } from './util/redact.ts';
 import { escapeControls, forLog } from './util/printable.ts';
 import { MAX_SECONDS } from './config/schema.ts';
@@ -16,6 +16,7 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof ExitError) return error.exitCode;
   if (error instanceof ConfigError || error instanceof UsageError || error instanceof DamagedLedgerError) return EXIT.usage;
   if (error instanceof AdapterError) return exitCodeForTracker(error);
+  if (error instanceof DatabaseError) return exitCodeForDatabase(error.kind);
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   return EXIT.failed;
 }
@@ -29,6 +30,11 @@ export function exitCodeForTracker({ kind, status }: TrackerFailure | { kind: 'u
   if (kind === 'not_found') return EXIT.notFound;
   if (kind === 'unavailable' || kind === 'rate_limited') return EXIT.unavailable;
   return EXIT.failed;
+}
+
+/** The [coordination] database: unreachable is 3 and refused credentials 5, as for a tracker. */
+export function exitCodeForDatabase(kind: DatabaseError['kind']): number {
+  return kind === 'unavailable' ? EXIT.unavailable : kind === 'auth' ? EXIT.credentials : EXIT.failed;
 }
 
 type Printable = { json: unknown; text: string };
@@ -141,7 +147,10 @@ export function buildProgram(): Command {
         stop.dispose();
       }
       if (result) print(command, result);
-      if (result && !result.ok) throw new ExitError(result.json.trackerDown ? exitCodeForTracker(result.json.trackerDown) : EXIT.failed);
+      if (result && !result.ok) {
+        const { databaseDown, trackerDown } = result.json;
+        throw new ExitError(databaseDown ? exitCodeForDatabase(databaseDown) : trackerDown ? exitCodeForTracker(trackerDown) : EXIT.failed);
+      }
     });
 
   const workspaces = program.command('workspaces').description("the tasks' workspaces ([workspace]): list them, remove those no longer needed");

@@ -117,3 +117,18 @@ export class WorkspaceError extends DispatcherError {
     this.tail = options?.tail;
   }
 }
+
+/**
+ * The [coordination] PostgreSQL database failed: unreachable (exit 3, like a tracker that does not
+ * answer), refused the credentials (exit 5), or refused a statement (exit 1). The message never
+ * holds the URL or its password.
+ */
+export class DatabaseError extends DispatcherError {
+  constructor(
+    readonly kind: 'unavailable' | 'auth' | 'failed',
+    message: string,
+    options?: { cause?: unknown; detail?: string },
+  ) {
+    super(`E_DATABASE_${kind.toUpperCase()}`, message, options);
+  }
+}

@@ -1,7 +1,6 @@
 import type { TrackerFailure } from '../errors.ts';
 import { checkStateDir } from '../config/state-dir.ts';
 import { verifyTracker } from './verify-tracker.ts';
-import { join } from 'node:path';
 import { createTracker } from '../../adapters/registry.ts';
 import type { TrackerAdapter, TrackerContext } from '../../adapters/types.ts';
 import type { Config } from '../config/types.ts';
@@ -10,8 +9,9 @@ import type { PlannedFile } from '../core/dispatch-file/select.ts';
 import { createDispatchLog, icons } from '../core/dispatch-file/log-lines.ts';
 import { runDispatchLoop, formatDuration, type LoopOptions } from '../core/dispatch-file/loop.ts';
 import { createDispatchState, type DispatchStateStore } from '../core/dispatch-file/state.ts';
-import { createRateLimiter } from '../core/dispatch-file/rate-limit.ts';
-import { ConfigError } from '../errors.ts';
+import { openDispatchFileShared, type DispatchFileShared } from '../core/dispatch-file/shared-state.ts';
+import { databaseUrlOf } from '../core/dispatch-file/postgres-pool.ts';
+import { ConfigError, DatabaseError } from '../errors.ts';
 import type { AppLogger } from '../log.ts';
 import { forLog } from '../util/printable.ts';
 
@@ -50,13 +50,14 @@ export interface DispatchFileSummary {
   errors: number;
   /** Last cycle: nothing could be read, and what kind of tracker failure that was. */
   trackerDown?: TrackerFailure | { kind: 'unknown' };
+  /** Last cycle: the [coordination] database failed (unreachable, credentials refused, a statement refused); nothing was written. */
+  databaseDown?: DatabaseError['kind'];
   cycles: number;
   /** Last cycle: the files written, or that would be written in a dry run. */
   files: PlannedFile[];
 }
 
-/** The rate-limit state in state_dir, shared by every dispatch-file process of this host. */
-export const RATE_STATE_FILE = 'dispatch-file-rate.json';
+export { RATE_STATE_FILE } from '../core/dispatch-file/shared-state.ts';
 
 const wallClock = () => performance.timeOrigin + performance.now();
 
@@ -71,12 +72,15 @@ export async function dispatchFile(options: DispatchFileOptions): Promise<Dispat
   const tracker =
     options.tracker ??
     (await createTracker({ options: settings.backend as TrackerContext['options'], baseDir: config.baseDir, env: config.env, log: log.withTag('tracker') }));
+  let shared: DispatchFileShared | undefined;
   try {
     await verifyTracker(tracker, log, options.once || options.dryRun ? 'fail' : 'warn');
     if (settings.owner && typeof tracker.listQueues !== 'function') {
       throw new ConfigError(`dispatch_file.owner: the ${settings.backend.type} backend cannot list repositories; name them in dispatch_file.repos`);
     }
     const once = options.once || options.dryRun;
+    // Daemon or not, a missing database URL stops here: there is nothing to wait for.
+    if (config.coordination) databaseUrlOf(config.coordination, config.file);
     const state =
       options.state ??
       createDispatchState({ mode: options.dryRun ? 'dry-run' : once ? 'once' : 'loop', repos: settings.repos, tasksDir: settings.tasksDir, intervalMs: settings.intervalMs });
@@ -88,12 +92,10 @@ export async function dispatchFile(options: DispatchFileOptions): Promise<Dispat
       onLine: (line) => state.appendLog(line),
       onFileError: (error) => log.warn(`cannot append to ${settings.logFile}: ${error.message}`),
     });
-    const limiter = createRateLimiter({
-      file: join(config.stateDir, RATE_STATE_FILE),
-      ratePerMinute: settings.ratePerMinute,
-      now,
-      onCorrupt: (message) => dispatchLog.line(`${icons.warning} ${message}`),
-    });
+    // Without [coordination] files; with it PostgreSQL, opened once it answers: a cron run (or a dry
+    // run) that cannot reach it stops here, the daemon tries again each poll.
+    const openShared = async () => (shared ??= await openDispatchFileShared(config, settings, { now, onCorrupt: (message) => dispatchLog.line(`${icons.warning} ${message}`) }));
+    if (once) await openShared();
     const multiRepo = Boolean(settings.owner) || settings.repos.length > 1;
     if (!once) {
       const what = [settings.repos.join(', '), settings.owner ? `every repository of ${settings.owner}` : ''].filter(Boolean).join(' and ');
@@ -112,11 +114,13 @@ export async function dispatchFile(options: DispatchFileOptions): Promise<Dispat
       sleep: options.sleep,
       backoff: options.backoff,
       requests: options.requests,
-      runCycle: () =>
-        runDispatchCycle({
+      runCycle: async () => {
+        const { limiter, dispatched } = await openShared();
+        return runDispatchCycle({
           tracker,
           config: settings,
           limiter,
+          dispatched,
           state,
           log: dispatchLog,
           now,
@@ -124,7 +128,8 @@ export async function dispatchFile(options: DispatchFileOptions): Promise<Dispat
           multiRepo,
           reported,
           print: (line) => consoleStream.write(`${forLog(line)}\n`),
-        }),
+        });
+      },
     });
     if (!once) dispatchLog.line(`${icons.stop} after ${totals.cycles} polls and ${totals.dispatched} dispatches`);
     await dispatchLog.flush();
@@ -135,10 +140,12 @@ export async function dispatchFile(options: DispatchFileOptions): Promise<Dispat
       waiting: last?.waiting ?? 0,
       errors: totals.errors,
       ...(last?.trackerDown ? { trackerDown: last.trackerFailure ?? { kind: 'unknown' } } : {}),
+      ...(totals.lastError instanceof DatabaseError ? { databaseDown: totals.lastError.kind } : {}),
       cycles: totals.cycles,
       files: last?.files ?? [],
     };
   } finally {
+    await shared?.close();
     if (!options.tracker) await tracker.close?.();
   }
 }

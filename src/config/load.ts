@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { parse as parseToml, TomlError } from 'smol-toml';
@@ -9,7 +10,7 @@ import { configSchema, DEFAULT_API_PORT, type RawConfig } from './schema.ts';
 import { checkRules } from './rules.ts';
 import { describeIssue, findKeyLine, formatPath } from './messages.ts';
 import { parseByteSize } from '../util/byte-size.ts';
-import type { BackendConfig, Config, DispatchFileConfig, PriorityName } from './types.ts';
+import type { BackendConfig, Config, CoordinationConfig, DispatchFileConfig, PriorityName } from './types.ts';
 import { resolveWorkspace } from './workspace-config.ts';
 
 export const PYPROJECT_TABLE = ['tool', 'artificer-dispatcher'];
@@ -136,7 +137,8 @@ export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir:
   // A token variable the config names is a secret too, whatever it is called.
   const giteaSecretEnv = raw.webhooks?.gitea_secret_env ?? 'GITEA_WEBHOOK_SECRET';
   const plankaTokenEnv = raw.webhooks?.planka_token_env ?? 'PLANKA_WEBHOOK_TOKEN';
-  const tokenVariables = [raw.backend?.token_env, raw.dispatch_file?.backend?.token_env, giteaSecretEnv, plankaTokenEnv].filter((name): name is string => Boolean(name));
+  const coordination = raw.coordination && coordinationOf(raw.coordination, env);
+  const tokenVariables = [coordination?.urlEnv, raw.backend?.token_env, raw.dispatch_file?.backend?.token_env, giteaSecretEnv, plankaTokenEnv].filter((name): name is string => Boolean(name));
   const secretEnv = [...new Set([...raw.secret_env, ...tokenVariables])];
   for (const [name, value] of Object.entries(env)) {
     if (secretEnv.includes(name) || (SECRET_ENV_PATTERNS.some((pattern) => pattern.test(name)) && !PUBLIC_CREDENTIAL_ENV.has(name))) registerSecret(value);
@@ -199,6 +201,7 @@ export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir:
     baseDir,
     pollIntervalMs: seconds(raw.poll_interval)!,
     maxConcurrentAgents: raw.max_concurrent_agents,
+    coordination,
     defaultAgentTimeoutMs: seconds(raw.default_agent_timeout),
     apiHost: raw.api_host,
     apiPort: raw.api_port ?? DEFAULT_API_PORT,
@@ -226,6 +229,21 @@ export function normaliseConfig(raw: RawConfig, where: { file?: string; baseDir:
     },
     env,
   };
+}
+
+function coordinationOf(raw: NonNullable<RawConfig['coordination']>, env: Record<string, string | undefined>): CoordinationConfig {
+  const urlEnv = raw.postgres_url_env ?? 'DISPATCHER_DATABASE_URL';
+  const url = env[urlEnv] || undefined;
+  // The password alone too: a driver's message may quote it without the URL around it.
+  if (url) {
+    registerSecret(url);
+    try {
+      registerSecret(decodeURIComponent(new URL(url).password));
+    } catch {
+      // Not a URL: the connection says so, without repeating it.
+    }
+  }
+  return { urlEnv, url, hostId: raw.host_id ?? (env.DISPATCHER_HOST_ID || hostname()), leaseTtlMs: Math.round(raw.lease_ttl * 1000) };
 }
 
 function parseListen(listen: string, file: string | undefined): { host: string; port: number } {

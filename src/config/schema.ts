@@ -136,6 +136,16 @@ export const dispatchFileSchema = v.strictObject({
   backend: v.optional(backendSchema),
 });
 
+/** `[coordination]`: several hosts share one PostgreSQL ledger (docs/scale-out.md). */
+export const coordinationSchema = v.strictObject({
+  /** The variable holding the database URL (default DISPATCHER_DATABASE_URL); the URL itself never sits in the config. */
+  postgres_url_env: v.optional(envName),
+  /** This host's name in the cluster; default $DISPATCHER_HOST_ID, else the hostname. */
+  host_id: v.optional(v.pipe(nonEmpty('host_id'), v.maxLength(200, 'host_id must be at most 200 characters'), v.regex(/^[\x21-\x7e]+$/, 'host_id must be printable ASCII without spaces'))),
+  /** Seconds a host's lease lasts without a heartbeat before another host takes its runs over. */
+  lease_ttl: v.optional(v.pipe(v.number('lease_ttl must be a number of seconds'), v.minValue(1, 'lease_ttl must be at least 1 second'), v.maxValue(3600, 'lease_ttl must be at most 3600 seconds')), 30),
+});
+
 export const configSchema = v.strictObject({
   poll_interval: v.optional(v.pipe(v.number('must be a number of seconds'), v.minValue(0.05, 'must be at least 0.05'), atMost('poll_interval')), 30),
   max_concurrent_agents: v.optional(positiveInt('max_concurrent_agents'), 3),
@@ -167,6 +177,7 @@ export const configSchema = v.strictObject({
   webhooks: v.optional(webhooksSchema),
   /** A folder (or git worktree) per task, with lifecycle hooks. */
   workspace: v.optional(workspaceSchema),
+  coordination: v.optional(coordinationSchema),
 });
 
 export type RawConfig = v.InferOutput<typeof configSchema>;

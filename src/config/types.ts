@@ -76,6 +76,16 @@ export interface WebhooksConfig {
   plankaTokenEnv: string;
 }
 
+/** `[coordination]`: the ledger lives in PostgreSQL, shared by several hosts (docs/scale-out.md). */
+export interface CoordinationConfig {
+  /** The variable holding the database URL. */
+  urlEnv: string;
+  /** From the environment (or .env); a secret: never logged. */
+  url?: string;
+  hostId: string;
+  leaseTtlMs: number;
+}
+
 export interface Config {
   /** The file the config came from; undefined for the built-in default. */
   file?: string;
@@ -83,6 +93,8 @@ export interface Config {
   baseDir: string;
   pollIntervalMs: number;
   maxConcurrentAgents: number;
+  /** Several hosts through PostgreSQL; undefined: the file ledger of this host alone. */
+  coordination?: CoordinationConfig;
   defaultAgentTimeoutMs?: number;
   apiHost: string;
   apiPort: number;

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { migrate } from '../../src/core/runs/postgres/migrate.ts';
+import { MIGRATIONS } from '../../src/core/runs/postgres/migrations.ts';
 import { acquireLease, clusterHosts, LeaseHeldError, releaseLease, renewLease, takeOverExpiredHosts } from '../../src/core/runs/postgres/leases.ts';
 import { connect, freshDatabase } from '../support/postgres.ts';
 
@@ -9,9 +10,9 @@ test('hosts starting together migrate the schema once, under the lock', async ()
   const clients = await Promise.all(Array.from({ length: 5 }, () => connect(url)));
   const results = await Promise.all(clients.map((client) => migrate(client)));
   assert.equal(results.filter((result) => result.from === 0).length, 1, 'exactly one host ran the migrations');
-  assert.ok(results.every((result) => result.to === 1));
+  assert.ok(results.every((result) => result.to === MIGRATIONS.length));
   const { rows } = await clients[0].query('select version from dispatcher_migrations order by version');
-  assert.deepEqual(rows.map((row) => row.version), [1]);
+  assert.deepEqual(rows.map((row) => row.version), MIGRATIONS.map((_, index) => index + 1));
 });
 
 test('a later version is applied on top; a failing one rolls back and says which', async () => {

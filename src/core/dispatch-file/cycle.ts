@@ -8,12 +8,15 @@ import { describeIssue, icons, type DispatchLog } from './log-lines.ts';
 import { planned, scanTasksDir, selectCandidates, type PlannedFile } from './select.ts';
 import { writeTaskFiles } from './write.ts';
 import type { DispatchStateStore } from './state.ts';
+import type { DispatchedSet } from './dispatched-set.ts';
 
-/** One poll of `dispatch-file`: select → order → rate-limit → write task files. */
+/** One poll of `dispatch-file`: select → order → rate-limit → claim → write task files. */
 export interface CycleContext {
   tracker: TrackerAdapter;
   config: DispatchFileConfig;
   limiter: RateLimiter;
+  /** What is dispatched already: the task files, or with [coordination] the database. */
+  dispatched: DispatchedSet;
   state: DispatchStateStore;
   log: DispatchLog;
   now: () => number;
@@ -90,6 +93,7 @@ export async function runDispatchCycle(context: CycleContext): Promise<CycleResu
   const scan = await scanTasksDir(config.tasksDir);
   if (context.multiRepo && !context.reported.has(LEGACY_NAMES)) warnAboutSingleRepoNames(context, scan.folders);
   const selection = selectCandidates(tasks, { tasksDir: config.tasksDir, multiRepo: context.multiRepo, priority: config.priority, scan });
+  await context.dispatched.review(selection, { dryRun: context.dryRun });
   result.alreadyDispatched = selection.alreadyDispatched;
   result.unassigned = selection.unassigned;
   result.refused = selection.refused.length;

@@ -1,4 +1,5 @@
 import { backoffDelay } from '../../util/backoff.ts';
+import { DatabaseError } from '../../errors.ts';
 import type { CycleResult } from './cycle.ts';
 import { icons, type DispatchLog } from './log-lines.ts';
 import type { DispatchStateStore } from './state.ts';
@@ -29,6 +30,8 @@ export interface LoopTotals {
   errors: number;
   /** The last cycle's result, when it finished. */
   last?: CycleResult;
+  /** What the last cycle threw, when it did not finish (the [coordination] database unreachable, say). */
+  lastError?: unknown;
 }
 
 /** Never waits less than this for a rate-limit slot, so a slot that cannot be used does not spin. */
@@ -40,6 +43,7 @@ export async function runDispatchLoop(options: LoopOptions): Promise<LoopTotals>
   const maxMs = options.backoff?.maxMs ?? Math.max(options.intervalMs, 600_000);
   const totals: LoopTotals = { cycles: 0, dispatched: 0, errors: 0 };
   let failures = 0;
+  let databaseFailed = false;
   let trigger: TickTrigger | 'stop' = 'poll';
 
   while (!options.signal.aborted && trigger !== 'stop') {
@@ -50,11 +54,18 @@ export async function runDispatchLoop(options: LoopOptions): Promise<LoopTotals>
     try {
       result = await options.runCycle();
       totals.last = result;
+      totals.lastError = undefined;
       totals.dispatched += result.dispatched;
       totals.errors += result.errors;
-      if (result.trackerDown) failure = result.lastError ?? 'the tracker could not be read';
+      if (result.trackerDown) {
+        failure = result.lastError ?? 'the tracker could not be read';
+        databaseFailed = false;
+      }
     } catch (error) {
       totals.errors++;
+      totals.last = undefined;
+      totals.lastError = error;
+      databaseFailed = error instanceof DatabaseError;
       failure = (error as Error).message;
       options.log.line(`${icons.error} ${failure}`);
     }
@@ -66,7 +77,8 @@ export async function runDispatchLoop(options: LoopOptions): Promise<LoopTotals>
         draft.tracker = { ...draft.tracker, status: 'down', consecutiveFailures: failures, lastError: failure };
       });
     } else {
-      if (failures > 0) options.log.line(`${icons.recovered} the tracker answers again after ${failures} failed ${failures === 1 ? 'poll' : 'polls'}`);
+      if (failures > 0) options.log.line(`${icons.recovered} the ${databaseFailed ? 'database' : 'tracker'} answers again after ${failures} failed ${failures === 1 ? 'poll' : 'polls'}`);
+      databaseFailed = false;
       failures = 0;
       const degraded = result !== undefined && result.failedRepos > 0;
       options.state.update((draft) => {

@@ -28,14 +28,15 @@ export interface RateLimitStatus {
   nextSlotAt: number;
 }
 
-interface Event {
+/** Dispatches made at one moment (epoch ms). */
+export interface RateEvent {
   at: number;
   count: number;
 }
 
 interface StateFile {
   version: 1;
-  events: Event[];
+  events: RateEvent[];
 }
 
 export interface RateLimiter {
@@ -61,11 +62,36 @@ export function rateWindow(ratePerMinute: number): { capacity: number; windowMs:
   return { capacity, windowMs: Math.round((capacity * 60_000) / ratePerMinute) };
 }
 
+/** The window's dispatches still counting at `at` (oldest first), and what they leave. */
+export function measureWindow(events: RateEvent[], at: number, ratePerMinute: number): { live: RateEvent[]; status: RateLimitStatus } {
+  const { capacity, windowMs } = rateWindow(ratePerMinute);
+  const live = events.filter((event) => event.at > at - windowMs).sort((a, b) => a.at - b.at);
+  const used = live.reduce((sum, event) => sum + event.count, 0);
+  const available = Math.max(0, capacity - used);
+  let nextSlotAt = at;
+  if (available === 0) {
+    // The slot frees when enough of the oldest dispatches leave the window.
+    let excess = used - capacity + 1;
+    for (const event of live) {
+      excess -= event.count;
+      nextSlotAt = event.at + windowMs;
+      if (excess <= 0) break;
+    }
+  }
+  return { live, status: { ratePerMinute, capacity, windowMs, available, nextSlotAt } };
+}
+
+/** When dispatches granted at `at` are recorded: the poll's start, at most a few seconds back (see `reserve`). */
+export function recordTime(at: number, since: number | undefined, windowMs: number): number {
+  return Math.min(at, Math.max(since ?? at, at - Math.min(MAX_BACKDATE_MS, windowMs / 2)));
+}
+
 export function createRateLimiter(options: RateLimitOptions): RateLimiter {
   const now = options.now ?? Date.now;
   const { capacity, windowMs } = rateWindow(options.ratePerMinute);
+  const measure = (events: RateEvent[], at: number) => measureWindow(events, at, options.ratePerMinute);
 
-  async function load(at: number): Promise<Event[]> {
+  async function load(at: number): Promise<RateEvent[]> {
     let text: string;
     try {
       text = await readFile(options.file, 'utf8');
@@ -86,24 +112,7 @@ export function createRateLimiter(options: RateLimitOptions): RateLimiter {
     }
   }
 
-  function measure(events: Event[], at: number): { live: Event[]; status: RateLimitStatus } {
-    const live = events.filter((event) => event.at > at - windowMs).sort((a, b) => a.at - b.at);
-    const used = live.reduce((sum, event) => sum + event.count, 0);
-    const available = Math.max(0, capacity - used);
-    let nextSlotAt = at;
-    if (available === 0) {
-      // The slot frees when enough of the oldest dispatches leave the window.
-      let excess = used - capacity + 1;
-      for (const event of live) {
-        excess -= event.count;
-        nextSlotAt = event.at + windowMs;
-        if (excess <= 0) break;
-      }
-    }
-    return { live, status: { ratePerMinute: options.ratePerMinute, capacity, windowMs, available, nextSlotAt } };
-  }
-
-  const save = (events: Event[]) => writeFileAtomic(options.file, `${JSON.stringify({ version: 1, events } satisfies StateFile)}\n`);
+  const save = (events: RateEvent[]) => writeFileAtomic(options.file, `${JSON.stringify({ version: 1, events } satisfies StateFile)}\n`);
 
   return {
     async status() {
@@ -116,7 +125,7 @@ export function createRateLimiter(options: RateLimitOptions): RateLimiter {
         const { live, status } = measure(await load(at), at);
         const granted = Math.max(0, Math.min(Math.floor(wanted), status.available));
         // At most a few seconds back: a slow poll must not make its dispatches count for less.
-        const recordAt = Math.min(at, Math.max(since ?? at, at - Math.min(MAX_BACKDATE_MS, windowMs / 2)));
+        const recordAt = recordTime(at, since, windowMs);
         if (granted > 0) await save([...live, { at: recordAt, count: granted }]);
         const result = await work(granted);
         const used = Math.max(0, Math.min(granted, result.used));

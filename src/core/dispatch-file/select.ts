@@ -30,6 +30,8 @@ export interface Selection {
   /** In dispatch order. */
   candidates: Candidate[];
   alreadyDispatched: number;
+  /** Task files found in tasksDir (counted in alreadyDispatched). */
+  present: Candidate[];
   unassigned: number;
   /** Assignees whose name or folder cannot be used, with the reason. */
   refused: Array<{ taskId: string; assignee: string; reason: string }>;
@@ -70,7 +72,7 @@ export interface SelectOptions {
 
 /** Open tasks with at least one assignee and no task file yet, most urgent and oldest first. */
 export function selectCandidates(tasks: Task[], options: SelectOptions): Selection {
-  const selection: Selection = { candidates: [], alreadyDispatched: 0, unassigned: 0, refused: [] };
+  const selection: Selection = { candidates: [], alreadyDispatched: 0, present: [], unassigned: 0, refused: [] };
   const seen = new Set<string>();
   for (const task of tasks) {
     if (seen.has(task.id)) continue;
@@ -91,10 +93,6 @@ export function selectCandidates(tasks: Task[], options: SelectOptions): Selecti
         selection.refused.push({ taskId: task.id, assignee, reason: `${join(options.tasksDir, folder)} is a symbolic link; task files are only written to real folders` });
         continue;
       }
-      if (options.scan.folders.get(folder)?.has(fileName)) {
-        selection.alreadyDispatched++;
-        continue;
-      }
       let path: string;
       try {
         path = taskFilePath(options.tasksDir, assignee, fileName)!;
@@ -102,7 +100,13 @@ export function selectCandidates(tasks: Task[], options: SelectOptions): Selecti
         selection.refused.push({ taskId: task.id, assignee, reason: (error as Error).message });
         continue;
       }
-      selection.candidates.push({ task, priority, assignee, folder, fileName, path });
+      const candidate = { task, priority, assignee, folder, fileName, path };
+      if (options.scan.folders.get(folder)?.has(fileName)) {
+        selection.alreadyDispatched++;
+        selection.present.push(candidate);
+        continue;
+      }
+      selection.candidates.push(candidate);
     }
   }
   // The order of compareByPriority, with its keys computed once per candidate rather than per comparison.

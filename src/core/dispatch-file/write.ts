@@ -1,4 +1,3 @@
-import { access } from 'node:fs/promises';
 import type { Task } from '../../../adapters/types.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { renderTaskFile } from './task-file.ts';
@@ -16,7 +15,8 @@ const MAX_TITLE_ON_DASHBOARD = 1_000;
 
 /**
  * Writes the planned task files: each task read in full (comments) outside the rate-limit lock,
- * then, holding it, as many files as the limiter grants, atomically, logged in dispatch order.
+ * then as many files as the limiter grants, each claimed in the dispatched set first (another
+ * process or host may have dispatched it since the scan), atomically, logged in dispatch order.
  */
 export async function writeTaskFiles(context: CycleContext, plan: Candidate[], result: Omit<CycleResult, 'rate'>, fail: (message: string) => void, startedAt: number): Promise<void> {
   // Comments come with the full task; read each task once, outside the rate-limit lock.
@@ -30,10 +30,9 @@ export async function writeTaskFiles(context: CycleContext, plan: Candidate[], r
   });
   const ready = plan.filter((candidate) => full.has(candidate.task.id));
   await context.limiter.reserve(ready.length, async (granted) => {
-    // Another dispatcher may have written some since the scan: those need no slot.
-    const present = await Promise.all(ready.map((candidate) => exists(candidate.path)));
-    result.alreadyDispatched += present.filter(Boolean).length;
-    const batch = ready.filter((_, index) => !present[index]).slice(0, granted);
+    // Another dispatcher may have dispatched some since the scan: those need no slot.
+    const { claimed: batch, taken } = await context.dispatched.claim(ready, granted);
+    result.alreadyDispatched += taken;
     const at = new Date(context.now());
     const outcomes = new Array<boolean>(batch.length).fill(false);
     await mapLimit([...batch.keys()], WRITE_CONCURRENCY, async (index) => {
@@ -56,15 +55,12 @@ export async function writeTaskFiles(context: CycleContext, plan: Candidate[], r
       context.log.line(`${icons.dispatched} ${candidate.assignee} → ${describeIssue(task.id, context.multiRepo)} (${cut(title, MAX_TITLE_IN_LOG)}) [Priority: ${candidate.priority}]`);
       context.state.recordDispatch({ at: at.toISOString(), assignee: candidate.assignee, taskId: task.id, title: cut(title, MAX_TITLE_ON_DASHBOARD), priority: candidate.priority, url: task.url, file: candidate.path });
     });
+    // After the log lines: should the database fail now, the files written are still told; the next
+    // cycle finds them and records them.
+    await context.dispatched.settle(
+      batch.filter((_, index) => outcomes[index]),
+      batch.filter((_, index) => !outcomes[index]),
+    );
     return { used: outcomes.filter(Boolean).length };
   }, startedAt);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -6,6 +6,14 @@
  * - `dispatcher_runs`: every run, active and finished. Only one active run per task of a tracker
  *   (the partial unique index), so two hosts reserving the same task at once cannot both win.
  *   `fence` is bumped when another host takes a run over; a write carrying an older one is refused.
+ * - `dispatcher_file_rate` (v2): dispatch-file's rate limit, one row per tracker holding the
+ *   window's dispatches, locked (`for update`) while a host takes its share, so every host running
+ *   dispatch-file against one tracker shares one allowance.
+ * - `dispatcher_file_dispatches` (v2): dispatch-file's "already dispatched" set, one row per
+ *   (tracker, issue, assignee); a host claims a row before writing the task file (`on conflict do
+ *   nothing`), so two hosts never dispatch one issue to one assignee twice, whatever their tasks_dir.
+ *   `written_at` is set once the file is written; a claim left unwritten (a host died between the
+ *   two) can be taken over after a while.
  */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -36,5 +44,21 @@ export const MIGRATIONS: readonly string[] = [
   create index dispatcher_runs_active_by_host on dispatcher_runs (host_id)
     where status in ('starting', 'running', 'retry_wait');
   create index dispatcher_runs_recent on dispatcher_runs (ended_at desc) where ended_at is not null;
+  `,
+  `
+  create table dispatcher_file_rate (
+    tracker text primary key,
+    events jsonb not null default '[]'::jsonb
+  );
+  create table dispatcher_file_dispatches (
+    tracker text not null,
+    task_id text not null,
+    assignee text not null,
+    host_id text not null,
+    file text not null,
+    claimed_at timestamptz not null default now(),
+    written_at timestamptz,
+    primary key (tracker, task_id, assignee)
+  );
   `,
 ];
