@@ -44,21 +44,23 @@ async function poll(context: CommandContext, options: PollOnceOptions): Promise<
       return { ok: true, json: { dryRun: true, planned }, text };
     }
     const tick = await router.tick();
+    // A run in a workspace has its agent (and pid) once the workspace is ready; detached, nothing waits for it otherwise.
+    const dispatched = await router.agentsStarted(tick.dispatched);
     let settled: RunRecord[] = [];
     if (!options.detach) settled = await router.waitForAll();
     // Tracker writes still owed (this run's or earlier ones'): tried for a while, the rest left to the next run.
     const pendingWrites = await router.outbox.drainWithin(DRAIN_WITHIN_MS);
     const failed = settled.filter((run) => run.status !== 'succeeded');
     const lines = [
-      tick.error ? forLog(`poll failed: ${tick.error}`) : `${tick.ready ?? 0} ready task(s), dispatched ${tick.dispatched.length}`,
-      ...tick.dispatched.map((run) => forLog(`  ${run.taskId} (${shown(run.taskName)}) → pid ${run.pid ?? '-'}${options.detach ? ' (detached)' : ''}`)),
+      tick.error ? forLog(`poll failed: ${tick.error}`) : `${tick.ready ?? 0} ready task(s), dispatched ${dispatched.length}`,
+      ...dispatched.map((run) => forLog(`  ${run.taskId} (${shown(run.taskName)}) → ${run.pid ? `pid ${run.pid}` : `no agent (${run.outcome ?? run.status})`}${options.detach ? ' (detached)' : ''}`)),
       ...settled.map((run) => forLog(`  ${run.taskId}: ${run.outcome ?? run.status}`)),
       ...(pendingWrites > 0 ? [`${pendingWrites} tracker write(s) pending: the tracker did not take them; the next dispatcher run retries them`] : []),
     ];
     return {
       ok: !tick.error && failed.length === 0,
       ...(tick.error ? { trackerError: tick.failure ?? { kind: 'unknown' } } : {}),
-      json: { ok: !tick.error && failed.length === 0, ready: tick.ready, error: tick.error, dispatched: tick.dispatched.map((run) => summarise(run)), settled: settled.map((run) => summarise(run)), trackerWritesPending: pendingWrites },
+      json: { ok: !tick.error && failed.length === 0, ready: tick.ready, error: tick.error, dispatched: dispatched.map((run) => summarise(run)), settled: settled.map((run) => summarise(run)), trackerWritesPending: pendingWrites },
       text: lines.join('\n'),
     };
   } finally {

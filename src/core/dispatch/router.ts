@@ -384,6 +384,8 @@ export function createRouter(options: RouterOptions) {
       return planned;
     },
 
+    /** These runs' records once their agents started (a run in a workspace starts its agent once the workspace is ready). */
+    agentsStarted: (runs: RunRecord[]): Promise<RunRecord[]> => Promise.all(runs.map((run) => active.get(run.id)?.agentStarted ?? run)),
     activeCount: () => active.size + starting.size,
     /** Resolves when every run this process supervises has settled. */
     async waitForAll(): Promise<RunRecord[]> {

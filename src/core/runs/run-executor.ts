@@ -58,6 +58,11 @@ export interface ActiveRun {
   stop(reason: string): Promise<void>;
   /** Leaves the agent running for the next dispatcher to adopt; `settled` then never resolves. */
   release(): void;
+  /**
+   * When the agent starts later than the run (once its workspace is ready): resolves with the
+   * record as the agent started (its pid), or as settled when no agent started.
+   */
+  agentStarted?: Promise<RunRecord>;
 }
 
 export function newRunId(): string {

@@ -63,6 +63,8 @@ export function startInWorkspace(
   const abort = new AbortController();
   let agent: ActiveRun | undefined;
   let released = false;
+  let agentSpawned!: (record: RunRecord) => void;
+  const agentStarted = new Promise<RunRecord>((resolve) => (agentSpawned = resolve));
   const settled = (async () => {
     const started = Date.now();
     try {
@@ -83,12 +85,15 @@ export function startInWorkspace(
     const asked = await stopRequestOf(deps, reserved.id);
     if (asked) return run.settle({ outcome: 'stopped', durationMs: Date.now() - started, reason: asked.reason });
     agent = run.spawn({ ...plan, header: `--- agent: ${plan.launch.command} ${plan.launch.args.join(' ')}` }, record);
+    agentSpawned(agent.record);
     if (abort.signal.aborted) void agent.stop(String(abort.signal.reason));
     return agent.settled;
   })();
+  void settled.then(agentSpawned, () => agentSpawned(record));
   return {
     record,
     settled,
+    agentStarted,
     stop: async (reason) => {
       abort.abort(reason);
       await agent?.stop(reason);
