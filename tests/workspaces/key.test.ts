@@ -1,9 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstatSync, realpathSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, realpathSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { workspaceKey } from '../../src/core/workspaces/key.ts';
-import { ensureWorkspace, locateWorkspace } from '../../src/core/workspaces/workspace.ts';
+import { recordFile } from '../../src/core/workspaces/records.ts';
+import { ensureWorkspace, isWorkspaceReady, locateWorkspace, removeWorkspace } from '../../src/core/workspaces/workspace.ts';
 import { tempDir } from '../helpers.ts';
 import { git, makeRepo, settings, setup, task } from './support.ts';
 
@@ -48,5 +49,21 @@ describe('workspace keys', () => {
     mkdirSync(ws.root, { recursive: true });
     symlinkSync(tempDir(), location.path);
     await assert.rejects(ensureWorkspace(ws, location, task('7'), setup(join(tempDir(), 'run.log'))), /not a folder/);
+  });
+
+  it('refuses to share a folder between ids that differ only in case (as a file system that ignores case would make them)', async () => {
+    const ws = settings();
+    const log = join(tempDir(), 'run.log');
+    const upper = locateWorkspace(ws, task('ABC-1'));
+    await ensureWorkspace(ws, upper, task('ABC-1'), setup(log));
+    // What macOS or Windows shows for `abc-1`: the same folder, and the record of ABC-1.
+    const lower = locateWorkspace(ws, task('abc-1'));
+    mkdirSync(lower.path);
+    copyFileSync(recordFile(ws.root, upper.key), recordFile(ws.root, lower.key));
+    await assert.rejects(ensureWorkspace(ws, lower, task('abc-1'), setup(log)), /is the workspace of task ABC-1, not of abc-1/);
+    await assert.rejects(removeWorkspace(ws, lower, setup(log), 'abc-1'), /is the workspace of task ABC-1/);
+    assert.ok(existsSync(lower.path) && existsSync(recordFile(ws.root, lower.key)), 'nothing removed');
+    assert.equal(await isWorkspaceReady(lower, 'abc-1'), false, 'no after_run of abc-1 in the workspace of ABC-1');
+    assert.equal(await isWorkspaceReady(upper, 'ABC-1'), true);
   });
 });

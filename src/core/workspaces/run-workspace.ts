@@ -120,7 +120,7 @@ export async function finishRunWorkspace(deps: ExecutorDeps, record: RunRecord, 
   const settings = route.workspace!;
   const task = recordTask(record);
   const location = locateWorkspace(settings, task);
-  if (!settings.hooks.after_run || !(await isWorkspaceReady(location))) return undefined;
+  if (!settings.hooks.after_run || !(await isWorkspaceReady(location, task.id))) return undefined;
   // A stop decided for the run (stalled, over budget, cancelled) names its outcome.
   const decided = outcome === 'start_failed' ? undefined : (await stopRequestOf(deps, record.id))?.outcome;
   const hook = await runWorkspaceHook(settings, 'after_run', location, hookSetup(deps, record, task, logFile), { vars: { DISPATCHER_OUTCOME: decided ?? outcome } });
@@ -140,7 +140,7 @@ export async function removeIfDone(deps: ExecutorDeps, record: RunRecord, route:
   const task = recordTask(record);
   const location = locateWorkspace(settings, task);
   try {
-    const hook = await removeWorkspace(settings, location, hookSetup(deps, record, task, logFile));
+    const hook = await removeWorkspace(settings, location, hookSetup(deps, record, task, logFile), task.id);
     deps.log.info(`task ${task.id} is in "${queue}": workspace ${location.path} removed${location.branch ? ` (branch ${location.branch} kept)` : ''}`);
     if (hook && !hook.ok) {
       deps.log.warn(`task ${task.id}: ${hook.summary}; the workspace was removed all the same`);

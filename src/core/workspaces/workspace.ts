@@ -102,6 +102,7 @@ export async function ensureWorkspace(settings: WorkspaceConfig, location: Works
     recordFile(root, location.key),
     async () => {
       const record = await readRecord(root, location.key);
+      assertOwnedBy(record, task.id, path);
       // Looked at again under the lock: a prune may have removed it meanwhile.
       const there = exists && (await lstat(path).catch(() => undefined)) !== undefined;
       if (there && record?.ready) return { created: false };
@@ -155,15 +156,27 @@ async function discardFolder(settings: WorkspaceConfig, path: string): Promise<v
 }
 
 /**
+ * Keys keep the case of task ids (`ABC-1`, `abc-1`): on a file system that ignores case (macOS,
+ * Windows) both name one folder, whose record then names the other task. Refused, never shared.
+ */
+function assertOwnedBy(record: WorkspaceRecord | undefined, taskId: string, path: string): void {
+  if (record && record.taskId !== taskId) {
+    throw new WorkspaceError(`${path} is the workspace of task ${record.taskId}, not of ${taskId} (task ids that differ only in case share a folder on a file system that ignores case)`);
+  }
+}
+
+/**
  * Removes a workspace: before_remove (if the folder is there), then the folder or worktree (never
  * the branch), then its record. Resolves the before_remove result, whose failure stops nothing.
+ * With `taskId`, a workspace recorded as another task's is refused.
  */
-export async function removeWorkspace(settings: WorkspaceConfig, location: WorkspaceLocation, setup: HookSetup): Promise<HookResult | undefined> {
+export async function removeWorkspace(settings: WorkspaceConfig, location: WorkspaceLocation, setup: HookSetup, taskId?: string): Promise<HookResult | undefined> {
   const { root, path, exists } = await resolveInRoot(location);
   return withFileLock(
     recordFile(root, location.key),
     async () => {
       const record = await readRecord(root, location.key);
+      if (taskId !== undefined) assertOwnedBy(record, taskId, path);
       if (record?.hookGroup) await stopLeftoverHook(record.hookGroup, setup.killGraceMs);
       const hook = exists ? await runWorkspaceHook(settings, 'before_remove', location, setup) : undefined;
       const repo = record?.repo ?? settings.git?.repo;
@@ -176,10 +189,10 @@ export async function removeWorkspace(settings: WorkspaceConfig, location: Works
   );
 }
 
-/** Whether the workspace has been made and after_create succeeded (after_run runs only then). */
-export async function isWorkspaceReady(location: WorkspaceLocation): Promise<boolean> {
+/** Whether the task's workspace has been made and after_create succeeded (after_run runs only then). */
+export async function isWorkspaceReady(location: WorkspaceLocation, taskId: string): Promise<boolean> {
   const root = await realpath(location.root).catch(() => undefined);
   if (!root) return false;
   const record = await readRecord(root, location.key);
-  return record?.ready === true && (await lstat(join(root, location.key)).catch(() => undefined))?.isDirectory() === true;
+  return record?.ready === true && record.taskId === taskId && (await lstat(join(root, location.key)).catch(() => undefined))?.isDirectory() === true;
 }
