@@ -1,6 +1,6 @@
-import { join } from 'node:path';
 import { Ledger } from '../core/runs/ledger.ts';
 import { formatDuration } from '../core/runs/run-comment.ts';
+import { cleanupHookSetup } from '../core/workspaces/cleanup-hook-setup.ts';
 import { listWorkspaces, pruneVerdict, pruneWorkspaces, type PruneResult, type WorkspaceEntry } from '../core/workspaces/inventory.ts';
 import type { CommandContext } from './context.ts';
 
@@ -14,12 +14,7 @@ export async function listWorkspacesCommand(context: CommandContext): Promise<{ 
 export async function pruneWorkspacesCommand(context: CommandContext, options: { dryRun: boolean }): Promise<{ json: PruneResult[]; text: string; ok: boolean }> {
   const config = context.config();
   const entries = await inventory(context);
-  const logFile = join(config.stateDir, 'workspaces.log');
-  const results = await pruneWorkspaces(
-    entries,
-    (entry) => ({ baseEnv: process.env, secretEnv: config.secretEnv, logFile, killGraceMs: config.killGraceMs, vars: { DISPATCHER_TASK_ID: entry.record.taskId, DISPATCHER_TASK_NAME: entry.record.taskName, DISPATCHER_QUEUE: entry.record.route } }),
-    options.dryRun,
-  );
+  const results = await pruneWorkspaces(entries, (entry) => cleanupHookSetup(config, process.env, entry.record), options.dryRun);
   const text = results.length === 0 ? 'nothing to prune' : results.map((result) => `${result.action}\t${result.taskId}\t${result.path}\t${result.reason}`).join('\n');
   return { json: results, text, ok: results.every((result) => result.action !== 'failed') };
 }
@@ -54,7 +49,7 @@ function renderList(entries: WorkspaceEntry[]): string {
     const where = entry.queue === null ? '(task gone)' : (entry.queue ?? `? ${entry.queueError ?? ''}`);
     const last = lastRun ? `${lastRun.status} ${lastRun.endedAt ? `${formatDuration(Date.now() - Date.parse(lastRun.endedAt))} ago` : 'now'}` : 'no run';
     const agent = entry.pids.length ? `busy (pid ${entry.pids.join(', ')})` : 'idle';
-    return [record.taskId, where, size(entry.sizeBytes), last, agent, `${record.path}${record.branch ? ` (${record.branch})` : ''}${record.ready ? '' : ' [not ready]'}`];
+    return [record.taskId, where, size(entry.sizeBytes ?? 0), last, agent, `${record.path}${record.branch ? ` (${record.branch})` : ''}${record.ready ? '' : ' [not ready]'}`];
   });
   return [['TASK', 'QUEUE', 'SIZE', 'LAST RUN', 'AGENT', 'WORKSPACE'], ...rows].map((cells) => cells.join('\t')).join('\n');
 }

@@ -1,24 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
 import { killProcessGroup } from '../../src/core/process/process-group.ts';
 import { Ledger } from '../../src/core/runs/ledger.ts';
 import { ensureWorkspace, locateWorkspace } from '../../src/core/workspaces/workspace.ts';
-import { readJson, runCli, waitFor } from '../helpers.ts';
-import { AGENTS, NODE, project, task } from '../cli/support.ts';
-import { git, HOOK, makeRepo } from './support.ts';
-
-function moveOnBoard(board: string, id: string, to: string): void {
-  const data = readJson(board);
-  for (const [queue, tasks] of Object.entries<any[]>(data.queues)) {
-    const at = tasks.findIndex((candidate) => candidate.id === id);
-    if (at >= 0 && queue !== to) data.queues[to].push(...tasks.splice(at, 1));
-  }
-  writeFileSync(board, JSON.stringify(data, null, 2));
-}
+import { runCli, waitFor } from '../helpers.ts';
+import { AGENTS, NODE, project, startDaemon, task } from '../cli/support.ts';
+import { git, HOOK, makeRepo, moveOnBoard } from './support.ts';
 
 describe('dispatcher workspaces', () => {
   it('lists workspaces, and prunes only those whose task is done or gone — never one in use; --dry-run changes nothing', async () => {
@@ -93,6 +84,7 @@ describe('dispatcher workspaces', () => {
     const config = loadConfig({ path: join(dir, 'dispatcher.toml'), env: {} });
     const run = await waitFor(async () => (await new Ledger(config.stateDir).read()).runs.find((candidate) => candidate.status === 'running' && candidate.pgid), 10_000, 'the agent');
     try {
+      assert.match(started.stdout, new RegExp(`1 \\(task 1\\) → pid ${run.pid} \\(detached\\)`), 'the agent started in its workspace is named by its pid');
       assert.equal(run.workspace, join(dir, 'ws', '1'));
       moveOnBoard(board, '1', 'Done');
       const pruned = await runCli(['workspaces', 'prune'], { cwd: dir });
@@ -102,5 +94,33 @@ describe('dispatcher workspaces', () => {
     } finally {
       killProcessGroup(run.pgid!, 'SIGKILL');
     }
+  });
+
+  it('run: a task moved to Done by hand after its run has its worktree removed within a poll, branch kept; poll-once does the same', async () => {
+    const repo = makeRepo();
+    const { dir, board } = project(
+      [task('1'), task('2')],
+      `[routing.Todo]\ncommand = ${NODE}\nargs = ["-e", ""]\nin_progress_queue = "In Progress"\non_success_queue = "Failed"\n`,
+      `[workspace]\nroot = "ws"\nremove_when_in = ["Done"]\ngit = { repo = ${JSON.stringify(repo)} }\n`,
+    );
+    const daemon = startDaemon(dir);
+    try {
+      await waitFor(() => existsSync(join(dir, 'ws', '2')) && /task 2 succeeded/.test(daemon.output()) && /task 1 succeeded/.test(daemon.output()), 20_000, 'both runs over');
+      moveOnBoard(board, '1', 'Done');
+      await waitFor(() => /workspace \S+ws\/1 of task 1 removed \(branch agent\/1 kept\): its task is in "Done"/.test(daemon.output()), 10_000, 'the workspace of task 1 removed');
+      assert.equal(existsSync(join(dir, 'ws', '1')), false);
+      assert.match(git(repo, 'branch', '--list', 'agent/1'), /agent\/1/);
+      assert.ok(existsSync(join(dir, 'ws', '2')), 'task 2 is in Failed: kept');
+    } finally {
+      daemon.child.kill('SIGTERM');
+    }
+    assert.equal(await daemon.exited, 0, daemon.output());
+
+    moveOnBoard(board, '2', 'Done');
+    const once = await runCli(['poll-once'], { cwd: dir });
+    assert.equal(once.code, 0, once.stderr);
+    assert.equal(existsSync(join(dir, 'ws', '2')), false, 'poll-once removed it before exiting');
+    assert.match(once.stderr, /workspace \S+ws\/2 of task 2 removed \(branch agent\/2 kept\)/);
+    assert.match(git(repo, 'branch', '--list', 'agent/2'), /agent\/2/);
   });
 });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkspaceConfig } from '../../src/config/types.ts';
 import type { HookSetup } from '../../src/core/workspaces/workspace.ts';
@@ -38,3 +38,13 @@ export function setup(logFile: string, vars: Record<string, string> = {}): HookS
 }
 
 export const task = (id: string, name = `task ${id}`) => ({ id, name, url: `file:board.json#${id}`, route: 'Todo' });
+
+/** Moves a task on a JSON board by hand, as a person would. */
+export function moveOnBoard(board: string, id: string, to: string): void {
+  const data = JSON.parse(readFileSync(board, 'utf8'));
+  for (const [queue, tasks] of Object.entries<Array<{ id: string }>>(data.queues)) {
+    const at = tasks.findIndex((candidate) => candidate.id === id);
+    if (at >= 0 && queue !== to) (data.queues[to] ??= []).push(...tasks.splice(at, 1));
+  }
+  writeFileSync(board, JSON.stringify(data, null, 2));
+}

@@ -21,6 +21,7 @@ import { type HostLoadReader, readHostLoad } from '../supervise/host-pressure.ts
 import { type StartPause, startPause } from '../supervise/start-gate.ts';
 import { stopRun } from '../supervise/stop.ts';
 import { decideCancellations, findDepartures, queuesToReconcile, type ReconciledRun } from '../supervise/reconcile.ts';
+import { createWorkspaceSweep } from '../workspaces/sweep.ts';
 import { type ActiveRun, type ExecutorDeps, type LaunchPlan, planLaunch, type RouterEvent, runLogFile, settleRun, startRun } from '../runs/run-executor.ts';
 
 export interface RouterOptions {
@@ -112,6 +113,7 @@ export function createRouter(options: RouterOptions) {
   };
 
   const claimTask = createClaimer(tracker, log);
+  const workspaceSweep = createWorkspaceSweep({ tracker, ledger, log, baseEnv: deps.baseEnv, config: () => config });
   const recovery: RecoveryContext = { deps, routes, isWatched: (id) => active.has(id), track };
 
   function track(run: ActiveRun): void {
@@ -351,6 +353,7 @@ export function createRouter(options: RouterOptions) {
       await recordPoll(snapshot);
       if (!polled) return { dispatched, error: lastPollError, failure: lastPollFailure, ...held };
       await cancelDeparted(watched, polled, polledAt);
+      await workspaceSweep.afterPoll(polled, { wait: !options.background });
       const tasks = polled.filter((task) => routes.has(task.queue));
       if (holding) return { dispatched, ready: tasks.length, ...held };
       claimBackoff.keepOnly(new Set(tasks.map((task) => task.id)));

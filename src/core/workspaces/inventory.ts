@@ -10,16 +10,21 @@ import { hasActiveRun } from './run-workspace.ts';
 import { listRecords, type WorkspaceRecord } from './records.ts';
 import { type HookSetup, removeWorkspace } from './workspace.ts';
 
-/** Every workspace the config's routes have made, with what `workspaces list` and `prune` judge them by. */
-export interface WorkspaceEntry {
+/** A workspace found on disk, with the settings of the route that made it. */
+export interface FoundWorkspace {
   record: WorkspaceRecord;
   settings: WorkspaceConfig;
   root: string;
+}
+
+/** Every workspace the config's routes have made, with what `workspaces list` and `prune` judge them by. */
+export interface WorkspaceEntry extends FoundWorkspace {
   /** The task's queue now; null: the tracker says it no longer exists; undefined: the tracker could not say. */
   queue?: string | null;
   /** Why the tracker could not say. */
   queueError?: string;
-  sizeBytes: number;
+  /** Disk use (undefined when not measured: the daemon's sweep does not). */
+  sizeBytes?: number;
   lastRun?: Pick<RunRecord, 'id' | 'status' | 'createdAt' | 'endedAt' | 'outcome'>;
   /** A run of the task is starting, running or waiting to retry. */
   activeRun: boolean;
@@ -27,11 +32,22 @@ export interface WorkspaceEntry {
   pids: number[];
 }
 
-export async function listWorkspaces(config: Config, tracker: TrackerAdapter, ledger: LedgerData): Promise<WorkspaceEntry[]> {
+type TaskWhereabouts = Pick<WorkspaceEntry, 'queue' | 'queueError'>;
+
+/** The workspaces recorded under every route's root: disk only, no tracker, no ledger. */
+export async function findWorkspaces(config: Pick<Config, 'routes'>): Promise<FoundWorkspace[]> {
   const roots = new Map<string, WorkspaceConfig>();
   for (const route of config.routes) if (route.workspace && !roots.has(route.workspace.root)) roots.set(route.workspace.root, route.workspace);
   const byRoute = new Map(config.routes.map((route) => [route.queue, route.workspace]));
-  const found = (await Promise.all([...roots].map(async ([root, settings]) => (await listRecords(root)).map((record) => ({ root, record, settings: byRoute.get(record.route) ?? settings }))))).flat();
+  return (await Promise.all([...roots].map(async ([root, settings]) => (await listRecords(root)).map((record) => ({ root, record, settings: byRoute.get(record.route) ?? settings }))))).flat();
+}
+
+export async function listWorkspaces(config: Config, tracker: TrackerAdapter, ledger: LedgerData): Promise<WorkspaceEntry[]> {
+  return describeWorkspaces(await findWorkspaces(config), ledger, (taskId) => whereIsTask(tracker, taskId), { measure: true });
+}
+
+/** Each workspace with where its task is (as `whereIs` says), its runs and the processes in it, and (`measure`) its size. */
+export async function describeWorkspaces(found: FoundWorkspace[], ledger: LedgerData, whereIs: (taskId: string) => Promise<TaskWhereabouts> | TaskWhereabouts, options: { measure: boolean }): Promise<WorkspaceEntry[]> {
   const inside = await processesInside(found.map(({ record }) => record.path));
   return Promise.all(
     found.map(async ({ root, record, settings }) => {
@@ -42,8 +58,8 @@ export async function listWorkspaces(config: Config, tracker: TrackerAdapter, le
         record,
         settings,
         root,
-        ...(await whereIsTask(tracker, record.taskId)),
-        sizeBytes: await sizeOf(record.path),
+        ...(await whereIs(record.taskId)),
+        ...(options.measure ? { sizeBytes: await sizeOf(record.path) } : {}),
         lastRun: last && { id: last.id, status: last.status, createdAt: last.createdAt, endedAt: last.endedAt, outcome: last.outcome },
         activeRun: hasActiveRun(ledger, record.taskId),
         pids: [...new Set([...agents, ...(inside.get(record.path) ?? [])])],
@@ -52,7 +68,7 @@ export async function listWorkspaces(config: Config, tracker: TrackerAdapter, le
   );
 }
 
-async function whereIsTask(tracker: TrackerAdapter, taskId: string): Promise<Pick<WorkspaceEntry, 'queue' | 'queueError'>> {
+async function whereIsTask(tracker: TrackerAdapter, taskId: string): Promise<TaskWhereabouts> {
   try {
     return { queue: (await tracker.getTask(taskId)).queue };
   } catch (error) {
@@ -73,8 +89,11 @@ export function pruneVerdict(entry: WorkspaceEntry): { remove?: string; keep?: s
 export interface PruneResult {
   path: string;
   taskId: string;
+  branch?: string;
   action: 'removed' | 'would remove' | 'kept' | 'failed';
   reason: string;
+  /** before_remove failed (the removal went on): its summary. */
+  hookFailure?: string;
 }
 
 /** Removes (or, dry, only names) the workspaces whose task is in a `remove_when_in` queue or gone. */
@@ -82,7 +101,7 @@ export async function pruneWorkspaces(entries: WorkspaceEntry[], setup: (entry: 
   const results: PruneResult[] = [];
   for (const entry of entries) {
     const { remove, keep } = pruneVerdict(entry);
-    const base = { path: entry.record.path, taskId: entry.record.taskId };
+    const base = { path: entry.record.path, taskId: entry.record.taskId, ...(entry.record.branch ? { branch: entry.record.branch } : {}) };
     if (keep) results.push({ ...base, action: 'kept', reason: keep });
     if (!remove) continue;
     if (dryRun) {
@@ -91,8 +110,9 @@ export async function pruneWorkspaces(entries: WorkspaceEntry[], setup: (entry: 
     }
     try {
       const location = { root: entry.root, key: entry.record.key, path: entry.record.path, branch: entry.record.branch };
-      const hook = await removeWorkspace(entry.settings, location, setup(entry));
-      results.push({ ...base, action: 'removed', reason: hook && !hook.ok ? `${remove}; ${hook.summary}` : remove });
+      const hook = await removeWorkspace(entry.settings, location, setup(entry), entry.record.taskId);
+      const failedHook = hook && !hook.ok ? { hookFailure: hook.summary } : {};
+      results.push({ ...base, action: 'removed', reason: hook && !hook.ok ? `${remove}; ${hook.summary}` : remove, ...failedHook });
     } catch (error) {
       results.push({ ...base, action: 'failed', reason: redact((error as Error).message) });
     }
