@@ -16,7 +16,7 @@ import { captureLog, mountRunDashboard } from '../src/api/dashboard/run-dashboar
 import { startApiServer } from '../src/api/server.ts';
 import { normaliseConfig } from '../src/config/load.ts';
 import { configSchema } from '../src/config/schema.ts';
-import { Ledger, type RunRecord } from '../src/core/runs/ledger.ts';
+import { FileLedger, type RunRecord } from '../src/core/runs/ledger.ts';
 import { createRouter } from '../src/core/dispatch/router.ts';
 import { createTaskService } from '../src/core/task-service.ts';
 import { createLogger } from '../src/log.ts';
@@ -49,7 +49,7 @@ try {
   const config = normaliseConfig(raw, { baseDir: dir, env: {} });
   const log = createLogger({ level: 'info', stream: { write: () => true } as unknown as NodeJS.WritableStream });
   const tail = captureLog(log);
-  const ledger = new Ledger(config.stateDir);
+  const ledger = new FileLedger(config.stateDir);
   await ledger.update((data) => {
     const start = Date.now() - RECENT_RUNS * 60_000;
     for (let index = 0; index < RECENT_RUNS; index++) data.runs.push(finishedRun(index, start + index * 60_000));

@@ -18,7 +18,7 @@ import { configSchema } from '../src/config/schema.ts';
 import { createRouter } from '../src/core/dispatch/router.ts';
 import { runTickLoop } from '../src/core/dispatch/tick-loop.ts';
 import { TickRequests } from '../src/core/dispatch/tick-requests.ts';
-import { Ledger } from '../src/core/runs/ledger.ts';
+import { FileLedger } from '../src/core/runs/ledger.ts';
 import { PushStatusRecorder } from '../src/api/hooks/push-status.ts';
 import { serveHooks } from '../src/api/hooks/serve.ts';
 import { silentLogger } from '../src/log.ts';
@@ -41,7 +41,7 @@ const raw = v.parse(configSchema, {
 });
 const config = normaliseConfig(raw, { baseDir: dir, env: { GITEA_TOKEN: fake.token, GITEA_WEBHOOK_SECRET: 'bench-secret' } });
 const tracker = await createTracker({ options: config.backend!, baseDir: dir, env: config.env, log: silentLogger, queues: routedQueues(config) });
-const ledger = new Ledger(config.stateDir);
+const ledger = new FileLedger(config.stateDir);
 const router = createRouter({ config, tracker, ledger, log: silentLogger });
 const requests = new TickRequests();
 const hooks = (await serveHooks({ config, mode: 'run', requests, status: new PushStatusRecorder(), log: silentLogger }))!;

@@ -15,7 +15,7 @@ import type { TrackerAdapter } from '../adapters/types.ts';
 import { normaliseConfig } from '../src/config/load.ts';
 import { configSchema } from '../src/config/schema.ts';
 import { createRouter } from '../src/core/dispatch/router.ts';
-import { Ledger } from '../src/core/runs/ledger.ts';
+import { FileLedger } from '../src/core/runs/ledger.ts';
 import { silentLogger } from '../src/log.ts';
 import { startFakePlanka } from '../fixtures/planka/fake-planka.ts';
 import { startFakeGitea } from '../fixtures/gitea/fake-gitea.ts';
@@ -83,7 +83,7 @@ async function measure(make: () => Promise<Tracker>, stopWhenMoved: boolean): Pr
     });
     const config = normaliseConfig(raw, { file: join(place.dir, 'dispatcher.toml'), baseDir: place.dir, env: fake.env });
     tracker = await createTracker({ options: config.backend!, baseDir: place.dir, env: fake.env, log: silentLogger, queues: [fake.route.queue, fake.route.inProgress] });
-    router = createRouter({ config, tracker, ledger: new Ledger(config.stateDir), log: silentLogger });
+    router = createRouter({ config, tracker, ledger: new FileLedger(config.stateDir), log: silentLogger });
     const started = await router.tick();
     if (started.dispatched.length !== AGENTS) throw new Error(`expected ${AGENTS} agents, started ${started.dispatched.length}`);
     await new Promise((resolve) => setTimeout(resolve, 1_000)); // the starts' own ledger writes are over

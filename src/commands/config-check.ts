@@ -9,8 +9,11 @@ import { formatDuration } from '../core/runs/run-comment.ts';
 export async function checkConfig(config: Config): Promise<{ json: unknown; text: string }> {
   checkStateDir(config);
   const commands = await checkRouteCommands(config);
-  const { env: _env, webhooks, ...rest } = config;
+  const { env: _env, webhooks, coordination, ...rest } = config;
   const effective = JSON.parse(redact(JSON.stringify(rest))) as Record<string, unknown>;
+  if (coordination) {
+    effective.coordination = { hostId: coordination.hostId, leaseTtlMs: coordination.leaseTtlMs, [coordination.urlEnv]: coordination.url ? REDACTED : '(not set)' };
+  }
   if (webhooks) {
     effective.webhooks = {
       listen: webhooks.listen,
@@ -40,12 +43,21 @@ export async function checkConfig(config: Config): Promise<{ json: unknown; text
     ...(Object.keys(credentials).length ? [`credentials: ${said(credentials)}`] : []),
     `poll every ${config.pollIntervalMs / 1000}s, at most ${config.maxConcurrentAgents} agents, API on ${config.apiHost}:${config.apiPort} (auth: ${config.apiAuth})`,
     `state in ${config.stateDir}`,
+    ...(coordination ? [coordinationLine(config)] : []),
     routes.length ? `routes:\n${routes.join('\n')}` : 'routes: (none)',
     ...(config.dispatchFile ? [`dispatch-file: ${config.dispatchFile.repos.join(', ') || `every repo of ${config.dispatchFile.owner}`} → ${config.dispatchFile.tasksDir}`] : []),
     ...(Object.keys(dispatchFileCredentials).length ? [`dispatch-file credentials: ${said(dispatchFileCredentials)}`] : []),
     ...warnings.map((warning) => `warning: ${warning}`),
   ].join('\n');
   return { json: { ok: true, config: effective, commands, warnings }, text };
+}
+
+/** Where the shared ledger is, whether its URL is set — never the URL — and this host's name and limits. */
+function coordinationLine(config: Config): string {
+  const coordination = config.coordination!;
+  const url = coordination.url ? `${coordination.urlEnv} set` : `${coordination.urlEnv} NOT SET (run and poll-once will refuse to start)`;
+  const cap = config.clusterMaxConcurrentAgents === undefined ? '' : `, at most ${config.clusterMaxConcurrentAgents} agents in the cluster`;
+  return `coordination: PostgreSQL (${url}), host "${coordination.hostId}", lease ${formatDuration(coordination.leaseTtlMs)}${cap}`;
 }
 
 /** Which credential variables a backend reads, and whether each is set — never their values. */

@@ -1,7 +1,7 @@
 import { request } from 'undici';
 import { readOperatorToken } from '../api/operator-token.ts';
 import type { Config } from '../config/types.ts';
-import { Ledger } from '../core/runs/ledger.ts';
+import { openLedger } from '../core/runs/open-ledger.ts';
 import { isProcessAlive } from '../util/file-lock.ts';
 import { AdapterError } from '../errors.ts';
 
@@ -18,7 +18,8 @@ export interface DaemonAnswer<T> {
  * with the operator token. No daemon, no answer: AdapterError 'unavailable'; a refused token: 'auth'.
  */
 export async function postToDaemon<T>(config: Config, path: string): Promise<DaemonAnswer<T>> {
-  const data = await new Ledger(config.stateDir).read();
+  const ledger = await openLedger(config);
+  const data = await ledger.read().finally(() => ledger.close());
   const daemon = data.daemons.find((entry) => entry.mode === 'run' && entry.apiUrl && isProcessAlive(entry.pid));
   if (!daemon?.apiUrl) throw new AdapterError('unavailable', `no \`dispatcher run\` is running with the state in ${config.stateDir}; start it (or use \`dispatcher poll-once\`)`);
   const token = config.apiAuth === 'token' ? readOperatorToken(config.stateDir) : undefined;

@@ -5,11 +5,14 @@ import { createTracker } from '../../adapters/registry.ts';
 import { requireBackend, routedQueues } from '../config/load.ts';
 import { checkStateDir } from '../config/state-dir.ts';
 import type { Config } from '../config/types.ts';
-import { Ledger, type LedgerData } from '../core/runs/ledger.ts';
+import { type Ledger, type LedgerData, OCCUPYING } from '../core/runs/ledger.ts';
+import { openLedger } from '../core/runs/open-ledger.ts';
+import type { PostgresLedger } from '../core/runs/postgres/postgres-ledger.ts';
+import type { Membership } from '../core/runs/postgres/host-membership.ts';
 import { processStartTicks } from '../core/process/spawner.ts';
 import { isProcessAlive } from '../util/file-lock.ts';
 import { createRouter, type Router } from '../core/dispatch/router.ts';
-import { buildStatus } from '../core/runs/status.ts';
+import { buildStatus, clusterStatusOf } from '../core/runs/status.ts';
 import { sameHash } from '../core/runs/run-token.ts';
 import { createTaskService } from '../core/task-service.ts';
 import type { AppLogger } from '../log.ts';
@@ -37,6 +40,11 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+async function joinCluster(ledger: PostgresLedger, log: AppLogger, ttlMs: number): Promise<Membership> {
+  const { joinCluster: join } = await import('../core/runs/postgres/host-membership.ts');
+  return join(ledger, log, ttlMs);
+}
+
 export interface RuntimeOptions {
   mode: 'run' | 'poll-once';
   serveApi: boolean;
@@ -57,7 +65,16 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
     const tracker = await createTracker({ options: requireBackend(config), baseDir: config.baseDir, env: config.env, log, queues: routedQueues(config) });
     releasers.push(async () => tracker.close?.());
     await verifyTracker(tracker, log, options.mode === 'run' ? 'warn' : 'fail');
-    const ledger = new Ledger(config.stateDir);
+    if (config.coordination && options.detach) {
+      throw new ConfigError('poll-once --detach cannot be used with [coordination]: a host must stay to renew its lease while its agents run (use `dispatcher run`, or poll-once without --detach)');
+    }
+    const ledger = await openLedger(config, { dispatching: true, waitForDatabase: options.mode === 'run', log });
+    releasers.push(() => ledger.close());
+    const membership = config.coordination ? await joinCluster(ledger as PostgresLedger, log, config.coordination.leaseTtlMs) : undefined;
+    if (membership) {
+      // Given up only when nothing of this host still runs; otherwise a restart within lease_ttl takes it back and adopts its agents.
+      releasers.push(async () => membership.leave({ release: !(await ledger.read()).runs.some((run) => OCCUPYING.has(run.status)) }));
+    }
     const previous = await ledger.read(); // a corrupt ledger stops us here, before anything is claimed
     const requests = new TickRequests();
     const push = options.mode === 'run' ? new PushStatusRecorder({ stateDir: config.stateDir, onWriteError: (error) => log.warn(`cannot write the push status: ${error.message}`) }) : undefined;
@@ -94,13 +111,15 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
       statusOf = async () => {
         identity ??= await tracker.whoami().catch(() => undefined);
         const health = router.health();
-        return { ...buildStatus(await ledger.read(), router.currentConfig(), ledger.owner, 20, health.paused), identity, tracker: { type: config.backend?.type, ...health }, ...(push ? { push: push.snapshot() } : {}) };
+        const cluster = await clusterStatusOf(ledger, router.currentConfig().clusterMaxConcurrentAgents).catch(() => undefined);
+        return { ...buildStatus(await ledger.read(), router.currentConfig(), ledger.owner, 20, health.paused), ...(cluster ? { cluster } : {}), identity, tracker: { type: config.backend?.type, ...health }, ...(push ? { push: push.snapshot() } : {}) };
       };
     } else if (options.detach) {
       apiUrl = (await ledger.read()).daemons.find((daemon) => daemon.apiUrl)?.apiUrl;
     }
 
     const router = createRouter({ config, tracker, ledger, log, apiUrl, detach: options.detach });
+    membership?.start(router, () => void requests.request('takeover'));
     if (api) {
       const { runRoutes } = await import('../api/run-routes.ts');
       for (const route of runRoutes(router)) api.route(route.method, route.path, route.handler, { access: route.access, doc: route.doc });
@@ -112,6 +131,7 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
       data.daemons = live;
       data.daemons.push({ ...ledger.owner, startTicks: processStartTicks(process.pid), startedAt: new Date().toISOString(), apiUrl: options.detach ? undefined : apiUrl, mode: options.mode });
       if (apiUrl && !options.detach) data.lastApiPort = Number(new URL(apiUrl).port);
+      data.daemons[data.daemons.length - 1].maxAgents = config.maxConcurrentAgents;
       return daemons;
     });
     if (options.mode === 'run' && neighbours.length > 0) {

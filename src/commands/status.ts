@@ -1,6 +1,7 @@
 import { checkStateDir } from '../config/state-dir.ts';
-import { Ledger } from '../core/runs/ledger.ts';
-import { buildStatus, type RunSummary, type StatusSnapshot } from '../core/runs/status.ts';
+import { openLedger } from '../core/runs/open-ledger.ts';
+import { renderClusterStatus } from '../core/runs/postgres/cluster-status.ts';
+import { buildStatus, clusterStatusOf, type RunSummary, type StatusSnapshot } from '../core/runs/status.ts';
 import { readPushStatus, type PushStatus } from '../api/hooks/push-status.ts';
 import { formatUsd } from '../core/supervise/budget.ts';
 import { readHostLoad } from '../core/supervise/host-pressure.ts';
@@ -11,8 +12,15 @@ import type { CommandContext } from './context.ts';
 export async function showStatus(context: CommandContext): Promise<{ json: StatusSnapshot & { push?: PushStatus }; text: string }> {
   const config = context.config();
   checkStateDir(config);
-  const data = await new Ledger(config.stateDir).read();
-  const status = buildStatus(data, config, undefined, 20, await startPause(config, data, readHostLoad));
+  const ledger = await openLedger(config);
+  let status: StatusSnapshot;
+  try {
+    const data = await ledger.read();
+    const cluster = await clusterStatusOf(ledger, config.clusterMaxConcurrentAgents);
+    status = { ...buildStatus(data, config, undefined, 20, await startPause(config, data, readHostLoad)), ...(cluster ? { cluster } : {}) };
+  } finally {
+    await ledger.close();
+  }
   const push = await readPushStatus(config.stateDir);
   const json = push ? { ...status, push } : status;
   return { json, text: renderStatus(json) };
@@ -41,6 +49,7 @@ function workspace(run: RunSummary): string {
 export function renderStatus(status: StatusSnapshot & { push?: PushStatus }): string {
   const lines = [
     `slots: ${status.slots.used}/${status.slots.max} used, ${status.slots.free} free`,
+    ...(status.cluster ? renderClusterStatus(status.cluster) : []),
     `last poll: ${status.lastPollAt ?? 'never'}${status.lastPollError ? ` (failing: ${status.lastPollError})` : ''}`,
     ...status.brokenRoutes.map((broken) => `route paused: ${broken.route} (since ${broken.since}): ${broken.reason}`),
     ...renderPush(status.push),

@@ -1,5 +1,6 @@
 import type { RunRecord } from '../core/runs/ledger.ts';
-import { isOwnerAlive, Ledger } from '../core/runs/ledger.ts';
+import { isOwnerAlive, type Ledger } from '../core/runs/ledger.ts';
+import { openLedger } from '../core/runs/open-ledger.ts';
 import { Outbox } from '../core/runs/outbox.ts';
 import { reconcile } from '../core/runs/recovery.ts';
 import type { ExecutorDeps } from '../core/runs/run-executor.ts';
@@ -24,7 +25,16 @@ const SETTLE_WAIT_MS = 10_000;
  */
 export async function stopAgent(context: CommandContext, id: string, options: StopOptions): Promise<{ json: unknown; text: string }> {
   const config = context.config();
-  const ledger = new Ledger(config.stateDir);
+  const ledger = await openLedger(config);
+  try {
+    return await stopWith(context, ledger, id, options);
+  } finally {
+    await ledger.close();
+  }
+}
+
+async function stopWith(context: CommandContext, ledger: Ledger, id: string, options: StopOptions): Promise<{ json: unknown; text: string }> {
+  const config = context.config();
   const reason = options.reason?.trim() || 'stopped by the operator';
   const stopped = await stopRun({ ledger, id, request: { outcome: 'stopped', reason, ...(options.release ? { release: true } : {}) }, killGraceMs: config.killGraceMs });
   const owned = isOwnerAlive(stopped.owner, ledger.owner);

@@ -1,4 +1,4 @@
-import { Ledger } from '../core/runs/ledger.ts';
+import { openLedger } from '../core/runs/open-ledger.ts';
 import { formatDuration } from '../core/runs/run-comment.ts';
 import { cleanupHookSetup } from '../core/workspaces/cleanup-hook-setup.ts';
 import { listWorkspaces, pruneVerdict, pruneWorkspaces, type PruneResult, type WorkspaceEntry } from '../core/workspaces/inventory.ts';
@@ -22,7 +22,12 @@ export async function pruneWorkspacesCommand(context: CommandContext, options: {
 async function inventory(context: CommandContext): Promise<WorkspaceEntry[]> {
   const config = context.config();
   const tracker = await context.openTracker();
-  return listWorkspaces(config, tracker, await new Ledger(config.stateDir).read());
+  const ledger = await openLedger(config);
+  try {
+    return await listWorkspaces(config, tracker, await ledger.read());
+  } finally {
+    await ledger.close();
+  }
 }
 
 function describe(entry: WorkspaceEntry) {

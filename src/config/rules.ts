@@ -22,6 +22,11 @@ export function checkRules(raw: RawConfig): RuleProblem[] {
     for (const [name, value] of Object.entries(route.env)) problems.push(...templateProblems(value, at('env', name)));
   }
   if (raw.workspace?.git?.branch !== undefined) problems.push(...templateProblems(raw.workspace.git.branch, ['workspace', 'git', 'branch']));
+  if (!raw.coordination) {
+    const without = 'needs [coordination] (several hosts sharing one PostgreSQL ledger): without it there is no cluster to count';
+    if (raw.cluster_max_concurrent_agents !== undefined) problems.push({ keys: ['cluster_max_concurrent_agents'], message: without });
+    for (const [queue, route] of Object.entries(raw.routing)) if (route.cluster_max_concurrent !== undefined) problems.push({ keys: ['routing', queue, 'cluster_max_concurrent'], message: without });
+  }
   const auth = raw.api.auth;
   const api = openOnNetwork('api_host', raw.api_host, auth, 'would let anyone who can reach this host read and change your tasks');
   if (api) problems.push({ keys: ['api_host'], message: api });

@@ -77,6 +77,8 @@ export const routeSchema = v.strictObject({
   on_failure_queue: v.optional(nonEmpty('on_failure_queue')),
   max_attempts: v.optional(positiveInt('max_attempts'), 1),
   max_concurrent: v.optional(positiveInt('max_concurrent')),
+  /** With [coordination]: at most this many of the route's agents on all hosts together. */
+  cluster_max_concurrent: v.optional(positiveInt('cluster_max_concurrent')),
   agent: v.optional(v.picklist(agentKinds, `must be one of: ${agentKinds.map((kind) => `"${kind}"`).join(', ')}`), 'command'),
   /** Agent adapters: ask the agent for machine-readable output (default true). */
   structured_output: v.optional(v.boolean('must be true or false'), true),
@@ -149,6 +151,8 @@ export const coordinationSchema = v.strictObject({
 export const configSchema = v.strictObject({
   poll_interval: v.optional(v.pipe(v.number('must be a number of seconds'), v.minValue(0.05, 'must be at least 0.05'), atMost('poll_interval')), 30),
   max_concurrent_agents: v.optional(positiveInt('max_concurrent_agents'), 3),
+  /** With [coordination]: at most this many agents on all hosts together. */
+  cluster_max_concurrent_agents: v.optional(positiveInt('cluster_max_concurrent_agents')),
   default_agent_timeout: v.optional(seconds('default_agent_timeout')),
   api_host: v.optional(nonEmpty('api_host'), '127.0.0.1'),
   /** Default DEFAULT_API_PORT, given by normaliseConfig: it must know whether the port was chosen. */

@@ -18,6 +18,8 @@ export interface RouteConfig {
   onFailureQueue?: string;
   maxAttempts: number;
   maxConcurrent?: number;
+  /** With coordination: the route's agents on all hosts together. */
+  clusterMaxConcurrent?: number;
   agent: string;
   structuredOutput: boolean;
   /** claude/codex: the agent gets the dispatcher's MCP server (`dispatcher mcp`) and its tools allowed. */
@@ -93,6 +95,8 @@ export interface Config {
   baseDir: string;
   pollIntervalMs: number;
   maxConcurrentAgents: number;
+  /** With coordination: agents on all hosts together. */
+  clusterMaxConcurrentAgents?: number;
   /** Several hosts through PostgreSQL; undefined: the file ledger of this host alone. */
   coordination?: CoordinationConfig;
   defaultAgentTimeoutMs?: number;

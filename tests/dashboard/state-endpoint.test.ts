@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { Ledger, type RunRecord } from '../../src/core/runs/ledger.ts';
+import { FileLedger, type RunRecord } from '../../src/core/runs/ledger.ts';
 import type { Config } from '../../src/config/types.ts';
 import type { Router } from '../../src/core/dispatch/router.ts';
 import type { RouterEvent } from '../../src/core/runs/run-executor.ts';
@@ -47,7 +47,7 @@ async function setup(auth: 'token' | 'none'): Promise<Setup> {
   const { log, lines } = capturingLogger();
   const harness = await startHarness({ auth, log });
   const stateDir = join(harness.dir, 'state');
-  const ledger = new Ledger(stateDir);
+  const ledger = new FileLedger(stateDir);
   await ledger.update((data) => {
     data.runs.push(run({ id: 'r1', taskId: '7', taskName: HOSTILE, status: 'running', pid: 4242, startedAt: new Date(Date.now() - 5_000).toISOString(), deadline: Date.now() + 60_000, owner: ledger.owner }));
     data.runs.push(run({ id: 'r2', taskId: '8', taskName: 'CRITICAL: the build is red', taskUrl: 'javascript:alert(1)', status: 'failed', outcome: 'exit 1', startedAt: '2026-01-01T00:00:00.000Z', endedAt: '2026-01-01T00:00:09.000Z' }));
@@ -182,7 +182,7 @@ describe('the dashboard on the API server (dispatcher run)', () => {
       }
     };
     await until(/event: log/);
-    const ledger = new Ledger(join(s.harness.dir, 'state'));
+    const ledger = new FileLedger(join(s.harness.dir, 'state'));
     await ledger.update((data) => {
       data.runs.push(run({ id: 'r3', taskId: '9', taskName: 'just dispatched', status: 'running', owner: ledger.owner, startedAt: new Date().toISOString() }));
     });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { findRunGroup, isProcessGroupAlive, killProcessGroup, processStartTicks } from '../../src/core/process/spawner.ts';
 import type { LedgerData, RunRecord } from '../../src/core/runs/ledger.ts';
-import { Ledger } from '../../src/core/runs/ledger.ts';
+import { FileLedger } from '../../src/core/runs/ledger.ts';
 import { tempDir } from '../helpers.ts';
 import { AGENTS, node, setupBoard, task } from './support.ts';
 
@@ -22,7 +22,7 @@ function startAgentOf(runId: string, seconds = 60): number {
   return child.pid!;
 }
 
-const ledgerOnDisk = (ledger: Ledger) => JSON.parse(readFileSync(ledger.file, 'utf8')) as LedgerData;
+const ledgerOnDisk = (ledger: FileLedger) => JSON.parse(readFileSync(ledger.file, 'utf8')) as LedgerData;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Run ids are looked for machine-wide (/proc): unique per test run, so parallel runs never see each other's agents. */
 const unique = (name: string) => `${name}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
@@ -109,7 +109,7 @@ describe('Ledger.patchSoon', () => {
   const active = (id: string): RunRecord => ({ id, taskId: id, taskName: id, taskUrl: '', route: 'Todo', agent: 'command', attempt: 1, maxAttempts: 1, status: 'starting', createdAt: new Date().toISOString() });
 
   it('writes within a moment by itself, and rides along with a write that comes first', async () => {
-    const ledger = new Ledger(tempDir());
+    const ledger = new FileLedger(tempDir());
     await ledger.update((data) => void data.runs.push(active('a'), active('b')));
 
     ledger.patchSoon('a', { status: 'running', pid: 4242 });
@@ -125,7 +125,7 @@ describe('Ledger.patchSoon', () => {
   });
 
   it('never brings a finished run back to life', async () => {
-    const ledger = new Ledger(tempDir());
+    const ledger = new FileLedger(tempDir());
     await ledger.update((data) => void data.runs.push(active('c')));
     ledger.patchSoon('c', { status: 'running', pid: 4444 });
     await ledger.update((data) => void Object.assign(data.runs.find((run) => run.id === 'c')!, { status: 'succeeded' }));
@@ -139,7 +139,7 @@ describe('Ledger.update', () => {
   const active = (id: string): RunRecord => ({ id, taskId: id, taskName: id, taskUrl: '', route: 'Todo', agent: 'command', attempt: 1, maxAttempts: 1, status: 'starting', createdAt: new Date().toISOString() });
 
   it('applies a burst of changes in order; each caller gets its own result, and a change that throws fails alone', async () => {
-    const ledger = new Ledger(tempDir());
+    const ledger = new FileLedger(tempDir());
     await ledger.update((data) => void data.runs.push(active('a')));
     const results = await Promise.allSettled([
       ledger.update((data) => data.runs.push(active('b'))),
@@ -154,7 +154,7 @@ describe('Ledger.update', () => {
 
   it('fails every change of a write that fails, and takes the next changes in a write of their own', async () => {
     const dir = tempDir();
-    const ledger = new Ledger(dir);
+    const ledger = new FileLedger(dir);
     await ledger.update((data) => void data.runs.push(active('a')));
     writeFileSync(join(dir, 'ledger.json'), '{ not json');
     const failed = await Promise.allSettled([ledger.update(() => 1), ledger.update(() => 2)]);

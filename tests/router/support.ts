@@ -4,7 +4,7 @@ import createJsonTracker from '../../adapters/json/index.ts';
 import { normaliseConfig } from '../../src/config/load.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import type { Config } from '../../src/config/types.ts';
-import { Ledger } from '../../src/core/runs/ledger.ts';
+import { FileLedger } from '../../src/core/runs/ledger.ts';
 import { createRouter, type RouterOptions } from '../../src/core/dispatch/router.ts';
 import { silentLogger } from '../../src/log.ts';
 import * as v from 'valibot';
@@ -17,7 +17,7 @@ export interface BoardSetup {
   boardPath: string;
   config: Config;
   tracker: ReturnType<typeof createJsonTracker>;
-  ledger: Ledger;
+  ledger: FileLedger;
   router: ReturnType<typeof createRouter>;
 }
 
@@ -29,7 +29,7 @@ export function setupBoard(queues: Record<string, Array<Record<string, unknown>>
   const parsed = v.parse(configSchema, { backend: { type: 'json', url: 'board.json' }, kill_grace: 1, ...raw });
   const config = normaliseConfig(parsed, { file: join(dir, 'dispatcher.toml'), baseDir: dir, env: {} });
   const tracker = createJsonTracker({ options: config.backend!, baseDir: dir, env: {}, log: silentLogger });
-  const ledger = new Ledger(config.stateDir);
+  const ledger = new FileLedger(config.stateDir);
   const router = createRouter({ config, tracker, ledger, log: silentLogger, baseEnv: env, ...routerOptions });
   return { dir, boardPath, config, tracker, ledger, router };
 }

@@ -2,7 +2,7 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ledger } from '../../src/core/runs/ledger.ts';
+import { FileLedger } from '../../src/core/runs/ledger.ts';
 import { localDay } from '../../src/core/supervise/budget.ts';
 import { waitFor } from '../helpers.ts';
 import { AGENTS, NODE, project, startDaemon, task } from '../cli/support.ts';
@@ -43,7 +43,7 @@ describe('supervision on the dashboard, in a real browser', { skip: chromiumPath
     assert.equal(queueOf(p.board, '1'), 'Todo', 'the task waits');
 
     // A new day, in effect: the budget lifts and the task is dispatched.
-    await new Ledger(join(p.dir, '.dispatcher')).update((data) => void (data.spend = undefined));
+    await new FileLedger(join(p.dir, '.dispatcher')).update((data) => void (data.spend = undefined));
     const run = await runningRun(p.dir, '1');
     const stop = page.locator('#running tr[data-task-id="1"] button.stop');
     await stop.waitFor({ timeout: 15_000 });

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
 import { killProcessGroup } from '../../src/core/process/process-group.ts';
-import { Ledger } from '../../src/core/runs/ledger.ts';
+import { FileLedger } from '../../src/core/runs/ledger.ts';
 import { ensureWorkspace, locateWorkspace } from '../../src/core/workspaces/workspace.ts';
 import { runCli, waitFor } from '../helpers.ts';
 import { AGENTS, NODE, project, startDaemon, task } from '../cli/support.ts';
@@ -34,7 +34,7 @@ describe('dispatcher workspaces', () => {
     // 3 is not on the board at all; 4 has someone working in it; 5 has a retry pending.
     const busy = spawn('sleep', ['30'], { cwd: paths['4'], detached: true, stdio: 'ignore' });
     try {
-      await new Ledger(config.stateDir).update((data) => {
+      await new FileLedger(config.stateDir).update((data) => {
         data.runs.push({ id: 'r5', taskId: '5', taskName: 'task 5', taskUrl: '', route: 'Todo', agent: 'command', attempt: 1, maxAttempts: 2, status: 'retry_wait', createdAt: new Date().toISOString(), nextAttemptAt: Date.now() + 60_000 });
       });
 
@@ -82,7 +82,7 @@ describe('dispatcher workspaces', () => {
     const started = await runCli(['poll-once', '--detach'], { cwd: dir });
     assert.equal(started.code, 0, started.stderr);
     const config = loadConfig({ path: join(dir, 'dispatcher.toml'), env: {} });
-    const run = await waitFor(async () => (await new Ledger(config.stateDir).read()).runs.find((candidate) => candidate.status === 'running' && candidate.pgid), 10_000, 'the agent');
+    const run = await waitFor(async () => (await new FileLedger(config.stateDir).read()).runs.find((candidate) => candidate.status === 'running' && candidate.pgid), 10_000, 'the agent');
     try {
       assert.match(started.stdout, new RegExp(`1 \\(task 1\\) → pid ${run.pid} \\(detached\\)`), 'the agent started in its workspace is named by its pid');
       assert.equal(run.workspace, join(dir, 'ws', '1'));

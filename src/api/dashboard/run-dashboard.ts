@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config/types.ts';
 import type { Ledger } from '../../core/runs/ledger.ts';
+import { clusterStatusOf } from '../../core/runs/status.ts';
 import type { Router } from '../../core/dispatch/router.ts';
 import type { AppLogger } from '../../log.ts';
 import { ensureOperatorToken } from '../operator-token.ts';
@@ -59,7 +60,8 @@ export async function mountRunDashboard(options: RunDashboardOptions): Promise<R
     log: log.withTag('dashboard'),
     build: async () => {
       const now = settings();
-      return buildRunState(await ledger.read(), { config: now.config, configLoadedAt: now.loadedAt, health: router.health(), self: ledger.owner, instance, startedAt, push: options.push?.snapshot() });
+      const cluster = await clusterStatusOf(ledger, now.config.clusterMaxConcurrentAgents).catch(() => undefined);
+      return buildRunState(await ledger.read(), { config: now.config, configLoadedAt: now.loadedAt, health: router.health(), self: ledger.owner, instance, startedAt, push: options.push?.snapshot(), cluster });
     },
   });
   const stopEvents = router.onEvent(() => feed.changed());

@@ -1,3 +1,4 @@
+import type { ClusterStatus } from '../../core/runs/postgres/cluster-status.ts';
 import type { Config } from '../../config/types.ts';
 import { ACTIVE, type BrokenRoute, isOwnerAlive, type LedgerData, OCCUPYING, type RunOwner, type RunRecord } from '../../core/runs/ledger.ts';
 import type { Router } from '../../core/dispatch/router.ts';
@@ -29,6 +30,8 @@ export interface RunStateContext {
   instance: string;
   startedAt: string;
   now?: number;
+  /** With coordination: the cluster's hosts (read beside the ledger). */
+  cluster?: ClusterStatus;
 }
 
 /** The `run` daemon's dashboard state, from the ledger (what runs on this host) and the router's health. */
@@ -104,6 +107,7 @@ export function buildRunState(data: LedgerData, context: RunStateContext): Dashb
       ...optional('writesLastError', writes.lastError ? redact(writes.lastError) : undefined),
     },
     slots: { max: config.maxConcurrentAgents, used: occupying.length, free: Math.max(0, config.maxConcurrentAgents - occupying.length) },
+    ...(context.cluster ? { cluster: context.cluster } : {}),
     running,
     waiting,
     groups: groupByRoute(data.runs, config.routes, brokenRoutes),

@@ -1,3 +1,4 @@
+import type { ClusterStatus } from '../../core/runs/postgres/cluster-status.ts';
 import type { PriorityName } from '../../config/types.ts';
 
 /**
@@ -21,6 +22,8 @@ export interface DashboardState {
   tracker: TrackerView;
   /** `run`: agent slots on this host. */
   slots?: { max: number; used: number; free: number };
+  /** `run` with coordination: every host of the cluster, its lease and its slots. */
+  cluster?: ClusterStatus;
   /** `dispatch-file`: the persistent dispatch rate limit. */
   rateLimit?: { perMinute: number; capacity: number; available: number; nextSlotAt?: string };
   /** `dispatch-file`: the last poll cycle. */

@@ -19,7 +19,10 @@ export interface Reservation extends Candidate {
 }
 
 export interface SlotLimits {
+  /** This host's agents. */
   maxConcurrentAgents: number;
+  /** With coordination: every host's agents together (routes have `clusterMaxConcurrent`). */
+  clusterMaxConcurrentAgents?: number;
   routes: ReadonlyMap<string, RouteConfig>;
   owner: RunOwner;
 }
@@ -27,13 +30,24 @@ export interface SlotLimits {
 /**
  * Reserves slots in `data` for candidates, in order, as many as the global and per-route limits
  * leave room for. One pass over the runs, then one over the candidates: it costs the same with 500
- * ready tasks as with 5.
+ * ready tasks as with 5. With coordination, a task active on any host of the same tracker is busy,
+ * and the cluster caps count every host's agents (`data.cluster`).
  */
 export function reserveIn(data: LedgerData, candidates: readonly Candidate[], limits: SlotLimits): Reservation[] {
   const busy = new Set<string>();
   const ranOnce = new Set<string>();
   let used = 0;
   const usedByRoute = new Map<string, number>();
+  let clusterUsed = 0;
+  const clusterByRoute = new Map<string, number>();
+  const cluster = data.cluster;
+  for (const run of cluster?.runs ?? []) {
+    const sameTracker = run.tracker === cluster!.tracker;
+    if (sameTracker && ACTIVE.has(run.status)) busy.add(run.taskId);
+    if (!OCCUPYING.has(run.status)) continue;
+    clusterUsed++;
+    if (sameTracker) clusterByRoute.set(run.route, (clusterByRoute.get(run.route) ?? 0) + 1);
+  }
   for (const run of data.runs) {
     if (ACTIVE.has(run.status)) busy.add(run.taskId);
     else if (run.status !== 'claim_failed' && limits.routes.get(run.route)?.inProgressQueue === undefined && limits.routes.has(run.route)) ranOnce.add(`${run.route}\u0000${run.taskId}`);
@@ -43,13 +57,16 @@ export function reserveIn(data: LedgerData, candidates: readonly Candidate[], li
     }
   }
   const reserved: Reservation[] = [];
+  const clusterCap = cluster ? limits.clusterMaxConcurrentAgents : undefined;
   for (const { task, route } of candidates) {
     if (used >= limits.maxConcurrentAgents) break;
+    if (clusterCap !== undefined && clusterUsed + used >= clusterCap) break;
     if (busy.has(task.id)) continue;
     // Without an in-progress queue the task stays where it is: once is enough while the ledger remembers it.
     if (!route.inProgressQueue && ranOnce.has(`${route.queue}\u0000${task.id}`)) continue;
     const routeUsed = usedByRoute.get(route.queue) ?? 0;
     if (route.maxConcurrent !== undefined && routeUsed >= route.maxConcurrent) continue;
+    if (cluster && route.clusterMaxConcurrent !== undefined && routeUsed + (clusterByRoute.get(route.queue) ?? 0) >= route.clusterMaxConcurrent) continue;
     const { token, hash } = createRunToken();
     const run: RunRecord = {
       id: newRunId(),
@@ -64,6 +81,7 @@ export function reserveIn(data: LedgerData, candidates: readonly Candidate[], li
       priority: PRIORITIES[task.priority ?? 2],
       status: 'starting',
       owner: limits.owner,
+      ...(cluster ? { host: cluster.hostId } : {}),
       createdAt: new Date().toISOString(),
       tokenHash: hash,
     };

@@ -17,6 +17,7 @@ import { createRunToken } from '../runs/run-token.ts';
 import { compareByPriority, PRIORITIES, priorityOf } from './priority.ts';
 import { type Candidate, type Reservation, reserveIn, type SlotLimits } from './reservations.ts';
 import { prepareAgentFiles, type PreparedFiles } from '../process/spawner.ts';
+import { terminateProcessGroup } from '../process/process-group.ts';
 import { type HostLoadReader, readHostLoad } from '../supervise/host-pressure.ts';
 import { type StartPause, startPause } from '../supervise/start-gate.ts';
 import { stopRun } from '../supervise/stop.ts';
@@ -79,7 +80,7 @@ export function createRouter(options: RouterOptions) {
   // Replaced as a whole by reconfigure (a reload); a run keeps the route it started with.
   let config = options.config;
   let routes = new Map(config.routes.map((route) => [route.queue, route]));
-  const limits: SlotLimits = { maxConcurrentAgents: config.maxConcurrentAgents, routes, owner: ledger.owner };
+  const limits: SlotLimits = { maxConcurrentAgents: config.maxConcurrentAgents, clusterMaxConcurrentAgents: config.clusterMaxConcurrentAgents, routes, owner: ledger.owner };
   const claimBackoff = new ClaimBackoff(config.pollIntervalMs);
   const routeHealth = createRouteHealth(() => config.routes, log);
   const active = new Map<string, ActiveRun>();
@@ -95,6 +96,8 @@ export function createRouter(options: RouterOptions) {
   let fetchedAt = 0;
   /** Why new agents are held back (daily budget, host pressure), as of the last tick. */
   let paused: StartPause | undefined;
+  /** Bumped when this host lost its runs to another (coordination): starts decided before then are dropped. */
+  let ownership = 0;
 
   const outbox = new Outbox({ ledger, tracker, log, changed: () => deps.emit({ type: 'outbox' }) });
   const drainOutbox = (options?: { now?: boolean }) => void outbox.drain(options).catch((error) => log.warn(`tracker writes: ${redact(String((error as Error)?.message ?? error))}`));
@@ -141,11 +144,21 @@ export function createRouter(options: RouterOptions) {
     }
   }
 
-  /** Slots: counted from the ledger, so agents of other dispatcher processes on this host count too. */
-  function freeSlots(runs: RunRecord[], route?: RouteConfig): number {
+  /**
+   * Slots: counted from the ledger, so agents of other dispatcher processes on this host count too,
+   * and with coordination, the cluster caps count every host's agents.
+   */
+  function freeSlots({ runs, cluster }: Pick<LedgerData, 'runs' | 'cluster'>, route?: RouteConfig): number {
     const occupying = runs.filter((run) => OCCUPYING.has(run.status));
     let free = config.maxConcurrentAgents - occupying.length;
     if (route?.maxConcurrent !== undefined) free = Math.min(free, route.maxConcurrent - occupying.filter((run) => run.route === route.queue).length);
+    if (!cluster) return free;
+    const elsewhere = cluster.runs.filter((run) => OCCUPYING.has(run.status));
+    if (config.clusterMaxConcurrentAgents !== undefined) free = Math.min(free, config.clusterMaxConcurrentAgents - occupying.length - elsewhere.length);
+    if (route?.clusterMaxConcurrent !== undefined) {
+      const onRoute = (run: { route: string }) => run.route === route.queue;
+      free = Math.min(free, route.clusterMaxConcurrent - occupying.filter(onRoute).length - elsewhere.filter((run) => run.tracker === cluster.tracker && onRoute(run)).length);
+    }
     return free;
   }
 
@@ -164,6 +177,7 @@ export function createRouter(options: RouterOptions) {
    * back (see {@link ClaimBackoff}); its slot waits for the next tick.
    */
   async function dispatch({ task, route, run, token }: Reservation, polledAt: number): Promise<RunRecord | undefined> {
+    const owned = ownership;
     const claimedTask = { ...task, queue: route.inProgressQueue ?? task.queue };
     const claiming = claim(task, route, run, polledAt);
     // Worked out a turn later, when the claim is on its way (the JSON board's write has begun):
@@ -172,7 +186,8 @@ export function createRouter(options: RouterOptions) {
     // If the files cannot be made ready here, the spawner tries again and says why.
     const preparing = planning.then(({ launch, logFile, header }) => prepareAgentFiles({ cwd: launch.cwd, logFile, header })).catch(() => undefined);
     const [claimed, prepared] = await Promise.all([claiming, preparing]);
-    if (!claimed) {
+    if (!claimed || owned !== ownership) {
+      if (claimed) log.warn(`not starting task ${task.id}: this host lost its runs to another host meanwhile`);
       if (prepared) closeSync(prepared.log.fd);
       await unlink(runLogFile(config.stateDir, run.id)).catch(() => {});
       return undefined;
@@ -242,7 +257,7 @@ export function createRouter(options: RouterOptions) {
       const picked: Array<{ run: RunRecord; token: string }> = [];
       for (const run of data.runs) {
         if (!isDue(run, now)) continue;
-        if (freeSlots(data.runs, routes.get(run.route)!) <= 0) break;
+        if (freeSlots(data, routes.get(run.route)!) <= 0) break;
         const { token, hash } = createRunToken();
         Object.assign(run, { status: 'starting', owner: ledger.owner, tokenHash: hash });
         picked.push({ run: { ...run }, token });
@@ -250,7 +265,9 @@ export function createRouter(options: RouterOptions) {
       return picked;
     });
     const started: RunRecord[] = [];
+    const owned = ownership;
     for (const { run, token } of due) {
+      if (owned !== ownership) break;
       const route = routes.get(run.route)!;
       try {
         const task = await tracker.getTask(run.taskId);
@@ -259,7 +276,9 @@ export function createRouter(options: RouterOptions) {
           await ledger.patch(run.id, { status: 'stopped', owner: undefined, endedAt: new Date().toISOString(), outcome: `retry cancelled: task moved to "${task.queue}"` });
           continue;
         }
-        const running = startRun(deps, run, task, route, await planLaunch(deps, run, task, route, token));
+        const launch = await planLaunch(deps, run, task, route, token);
+        if (owned !== ownership) break;
+        const running = startRun(deps, run, task, route, launch);
         track(running);
         started.push(running.record);
       } catch (error) {
@@ -346,7 +365,7 @@ export function createRouter(options: RouterOptions) {
       const dispatched = holding ? [] : await startDueRetries(snapshot);
       const held = holding ? { paused: paused!.reason } : {};
       // Every slot taken (or starts held back), and polled within the interval: a poll now could dispatch nothing.
-      if ((holding || freeSlots(snapshot.runs) <= 0) && Date.now() - fetchedAt < config.pollIntervalMs) return { dispatched, ...held };
+      if ((holding || freeSlots(snapshot) <= 0) && Date.now() - fetchedAt < config.pollIntervalMs) return { dispatched, ...held };
       const polledAt = Date.now();
       const watched = [...reconciled.values()];
       const polled = await fetchReady(queuesToReconcile(watched));
@@ -362,7 +381,7 @@ export function createRouter(options: RouterOptions) {
         return route && !claimBackoff.isHeld(task.id, polledAt) ? [{ task, route }] : [];
       });
       // A poll due for its own sake with every slot taken: nothing to reserve, nothing to write.
-      const reserved = candidates.length > 0 && freeSlots(snapshot.runs) > 0 ? await reserve(candidates) : [];
+      const reserved = candidates.length > 0 && freeSlots(snapshot) > 0 ? await reserve(candidates) : [];
       const starts = inFlight(Promise.all(reserved.map((reservation) => dispatch(reservation, polledAt))));
       if (options.background) {
         starts.catch(dispatchFailed);
@@ -380,7 +399,7 @@ export function createRouter(options: RouterOptions) {
       const planned: PlannedDispatch[] = [];
       for (const task of ordered(tasks)) {
         const route = routes.get(task.queue);
-        if (!route || runs.some((run) => run.taskId === task.id && ACTIVE.has(run.status)) || freeSlots(runs, route) <= 0) continue;
+        if (!route || runs.some((run) => run.taskId === task.id && ACTIVE.has(run.status)) || freeSlots({ runs, cluster: data.cluster }, route) <= 0) continue;
         runs.push({ taskId: task.id, route: route.queue, status: 'starting' } as RunRecord);
         planned.push({ taskId: task.id, taskName: task.name, route: route.queue, command: route.command });
       }
@@ -413,6 +432,26 @@ export function createRouter(options: RouterOptions) {
       for (const run of active.values()) run.release();
       active.clear();
     },
+    /**
+     * This host lost its runs to another host (its lease ran out, with coordination): stops
+     * supervising every agent and ends their groups (TERM → grace → KILL) without recording
+     * anything — the runs are the other host's now, and this host's writes about them are refused.
+     * Starts under way are dropped before their agent exists. Resolves once the groups are gone.
+     */
+    async abandonAll(): Promise<number> {
+      ownership++;
+      const abandoned = [...active.values()];
+      active.clear();
+      reconciled.clear();
+      for (const run of abandoned) run.release();
+      await Promise.all(
+        abandoned.map(async ({ record }) => {
+          const pgid = record.pgid ?? record.pid;
+          if (pgid) await terminateProcessGroup(pgid, { graceMs: config.killGraceMs });
+        }),
+      );
+      return abandoned.length;
+    },
     /** The tracker changes owed after runs ended (see src/core/runs/outbox.ts). */
     outbox,
     onEvent(listener: (event: RouterEvent) => void): () => void {
@@ -428,7 +467,7 @@ export function createRouter(options: RouterOptions) {
     reconfigure(next: Config): void {
       config = next;
       routes = new Map(next.routes.map((route) => [route.queue, route]));
-      Object.assign(limits, { maxConcurrentAgents: next.maxConcurrentAgents, routes });
+      Object.assign(limits, { maxConcurrentAgents: next.maxConcurrentAgents, clusterMaxConcurrentAgents: next.clusterMaxConcurrentAgents, routes });
       deps.config = next;
       recovery.routes = routes;
     },

@@ -24,10 +24,21 @@ export async function runTickLoop(
   });
   try {
     let trigger: TickTrigger | 'stop' = 'poll';
+    // A failure that repeats (the shared ledger's database away) is said once, and its end once.
+    let failing: { kind: string; count: number } | undefined;
+    const failed = (error: unknown) => {
+      const kind = String((error as { code?: string })?.code ?? (error as Error)?.message);
+      if (failing?.kind === kind) failing.count++;
+      else options.log.error(`tick failed: ${(error as Error).message}${(error as { code?: string })?.code === 'unavailable' ? '; no new agent starts until it answers, running agents go on' : ''}`);
+      if (failing?.kind !== kind) failing = { kind, count: 1 };
+    };
     while (trigger !== 'stop' && !options.signal.aborted) {
       const started = Date.now();
       requests.started(trigger);
-      await router.tick({ background: true }).catch((error) => options.log.error(`tick failed: ${(error as Error).message}`));
+      await router.tick({ background: true }).then(() => {
+        if (failing && failing.count > 1) options.log.info(`ticks work again after ${failing.count} failed in a row`);
+        failing = undefined;
+      }, failed);
       if (options.signal.aborted) break;
       const pollIntervalMs = interval();
       trigger = await requests.wait(pollIntervalMs, options.signal, started + Math.min(options.minGapMs ?? 20, pollIntervalMs));

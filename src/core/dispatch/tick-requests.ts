@@ -1,5 +1,5 @@
 /** What started a tick: the poll interval, a verified webhook delivery, `refresh`, or a run that ended. */
-export type TickTrigger = 'poll' | 'webhook' | 'refresh' | 'run ended';
+export type TickTrigger = 'poll' | 'webhook' | 'refresh' | 'run ended' | 'takeover';
 
 export interface TickRequestOptions {
   /**

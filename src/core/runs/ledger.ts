@@ -9,13 +9,6 @@ import type { TokenUsage } from '../../../adapters/types.ts';
 import type { PriorityName } from '../../config/types.ts';
 import type { OutboxEntry, TrackerWritesState } from './outbox.ts';
 
-/**
- * The durable truth of what runs on this host: active runs in `<state_dir>/ledger.json`, finished
- * ones in `<state_dir>/runs.jsonl` (src/core/run-history.ts). Written before a
- * spawn and after an exit, under an inter-process lock with atomic writes; read at start-up to
- * adopt or settle what an earlier process left. Concurrency is counted from it, so overlapping
- * `poll-once` runs, a daemon and restarts all agree.
- */
 export const RUN_STATUSES = [
   'starting', // reserved: claimed or being claimed, agent not started yet
   'running',
@@ -120,6 +113,10 @@ export interface RunRecord {
   recoveryNote?: string;
   /** Whether the tracker has taken the changes its outcome owes it (src/core/runs/outbox.ts). */
   trackerWrites?: TrackerWritesState;
+  /** With coordination: the host the run belongs to. */
+  host?: string;
+  /** With coordination: the host whose lease ran out while this run was active there (it was taken over). */
+  takenOverFrom?: string;
 }
 
 /** What finished runs cost on one local calendar day (for daily_budget_usd). */
@@ -148,13 +145,60 @@ export interface LedgerData {
   /** Routes paused at the last poll, for `status` in another process. */
   brokenRoutes?: BrokenRoute[];
   /** Processes dispatching from this ledger (`run`, `poll-once`); startTicks tells a reused pid. */
-  daemons: Array<RunOwner & { startedAt: string; startTicks?: string; apiUrl?: string; mode: string }>;
+  daemons: Array<RunOwner & { startedAt: string; startTicks?: string; apiUrl?: string; mode: string; /** Its max_concurrent_agents, for the cluster's free slots. */ maxAgents?: number }>;
   /** Tracker changes owed, oldest first; a finished run stays here (not in runs.jsonl) until they are done. */
   outbox?: OutboxEntry[];
   /** The port the agent API last listened on: with api_port = 0 a restart comes back on it. */
   lastApiPort?: number;
   /** Cost recorded by runs that ended today (local time). */
   spend?: DaySpend;
+  /** With coordination: what other hosts run (read-only; changes to it are not written). */
+  cluster?: ClusterView;
+}
+
+/** Another host's active run, as much as slot counting needs. */
+export interface ClusterRun {
+  id: string;
+  taskId: string;
+  route: string;
+  host: string;
+  status: RunStatus;
+  /** The tracker's key (see src/core/runs/postgres/tracker-key.ts): a task id means something only within its tracker. */
+  tracker: string;
+}
+
+export interface ClusterView {
+  /** This host's name. */
+  hostId: string;
+  /** This host's tracker key. */
+  tracker: string;
+  /** The active runs of every other host. */
+  runs: ClusterRun[];
+}
+
+/**
+ * The durable truth of active runs and the run history, behind one small contract with two
+ * implementations: {@link FileLedger} (`<state_dir>`, one host, the default) and PostgresLedger
+ * (src/core/runs/postgres/postgres-ledger.ts, several hosts). The router, recovery, the outbox and
+ * supervision see only this. `data.runs` is this host's runs (active and the newest finished);
+ * other hosts' active runs are in `data.cluster`, read-only.
+ */
+export interface Ledger {
+  /** The process supervising runs through this ledger. */
+  readonly owner: RunOwner;
+  /** Where the ledger is, for messages. */
+  readonly where: string;
+  /** Active runs and the newest finished ones, as one view. Shared between readers: do not mutate it. */
+  read(): Promise<LedgerData>;
+  /**
+   * Read-modify-write, atomic against every other process; a burst of changes is one write.
+   * `change` (synchronous) sees finished and active runs alike; what it returns is resolved once written.
+   */
+  update<T>(change: (data: LedgerData) => T): Promise<T>;
+  patch(runId: string, fields: Partial<RunRecord>): Promise<RunRecord | undefined>;
+  /** Records `fields` with the next write, or within 50 ms: for what may wait a moment (an agent's pid). */
+  patchSoon(runId: string, fields: Partial<RunRecord>): void;
+  close(): Promise<void>;
 }
 
 /** Finished runs kept for `status` and the dashboard. */
@@ -169,7 +213,14 @@ interface Queued {
 /** The longest a {@link Ledger.patchSoon} waits for another write to join. */
 const SOON_MS = 50;
 
-export class Ledger {
+/**
+ * The ledger of one host in files: active runs in `<state_dir>/ledger.json`, finished ones in
+ * `<state_dir>/runs.jsonl` (src/core/run-history.ts). Written before a spawn and after an exit,
+ * under an inter-process lock with atomic writes; read at start-up to adopt or settle what an
+ * earlier process left. Concurrency is counted from it, so overlapping `poll-once` runs, a daemon
+ * and restarts all agree.
+ */
+export class FileLedger implements Ledger {
   readonly file: string;
   readonly owner: RunOwner = { pid: process.pid, instance: randomUUID() };
   private readonly store: JsonFileStore<LedgerData>;
@@ -183,6 +234,12 @@ export class Ledger {
   private carried = new Map<string, Partial<RunRecord>>();
   /** Changes waiting for the next write (see update). */
   private queued: Queued[] = [];
+
+  get where(): string {
+    return this.file;
+  }
+
+  async close(): Promise<void> {}
 
   constructor(readonly stateDir: string) {
     this.file = join(stateDir, 'ledger.json');
@@ -204,10 +261,7 @@ export class Ledger {
     });
   }
 
-  /**
-   * Active runs (from ledger.json) and the newest finished ones (from runs.jsonl), as one view.
-   * Shared between readers until something changes: do not mutate it.
-   */
+  /** Active runs (from ledger.json) and the newest finished ones (from runs.jsonl), as one view. */
   async read(): Promise<LedgerData> {
     const active = await this.store.read();
     const recent = this.history.recent();

@@ -52,7 +52,9 @@ export async function reconcile(context: RecoveryContext, snapshot: LedgerData):
       if (result.outcome === 'lost') log.warn(`run ${run.id} of task ${run.taskId} lost: ${result.reason}`);
       await settleRun(deps, run, route, result);
     } else {
-      const reason = run.recoveryNote ?? (run.status === 'starting' ? 'the dispatcher stopped before the agent started' : 'the agent was gone when the dispatcher came back');
+      const reason = run.takenOverFrom
+        ? `host "${run.takenOverFrom}" stopped renewing its lease (down, or cut off from the database); its agent cannot be reached from here`
+        : (run.recoveryNote ?? (run.status === 'starting' ? 'the dispatcher stopped before the agent started' : 'the agent was gone when the dispatcher came back'));
       log.warn(`run ${run.id} of task ${run.taskId} lost: ${reason}`);
       await settleRun(deps, run, route, { outcome: 'lost', durationMs: run.startedAt ? Date.now() - Date.parse(run.startedAt) : 0, reason });
     }

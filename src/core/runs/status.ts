@@ -1,5 +1,6 @@
 import type { Config } from '../../config/types.ts';
-import { ACTIVE, type BrokenRoute, isOwnerAlive, type LedgerData, OCCUPYING, type RunRecord, type RunOwner } from './ledger.ts';
+import type { ClusterStatus } from './postgres/cluster-status.ts';
+import { ACTIVE, type BrokenRoute, isOwnerAlive, type Ledger, type LedgerData, OCCUPYING, type RunRecord, type RunOwner } from './ledger.ts';
 import { isProcessAlive } from '../../util/file-lock.ts';
 import { spentToday } from '../supervise/budget.ts';
 import type { StartPause } from '../supervise/start-gate.ts';
@@ -52,6 +53,14 @@ export interface StatusSnapshot {
   paused?: StartPause;
   /** Tracker changes owed after runs ended, not yet taken by the tracker. */
   trackerWrites: OutboxSummary;
+  /** With coordination: every host, its lease and its slots. */
+  cluster?: ClusterStatus;
+}
+
+/** The cluster's part of the status, when the ledger is shared (PostgreSQL); undefined for the file ledger. */
+export async function clusterStatusOf(ledger: Ledger, clusterMax: number | undefined): Promise<ClusterStatus | undefined> {
+  const shared = ledger as Ledger & { clusterStatus?: (max: number | undefined) => Promise<ClusterStatus> };
+  return shared.clusterStatus?.(clusterMax);
 }
 
 /** Everything `status` and GET /status show, from the ledger alone. */

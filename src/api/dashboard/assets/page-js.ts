@@ -216,6 +216,16 @@ export const PAGE_JS = String.raw`(function () {
       }
       cards.push(slots);
     }
+    if (s.cluster) {
+      var cluster = card('Cluster');
+      append(cluster, append(el('div', 'big'), document.createTextNode(String(s.cluster.running)), el('small', '', ' running · ' + s.cluster.free + ' free' + (s.cluster.max !== undefined ? ' of cap ' + s.cluster.max : ''))));
+      s.cluster.hosts.forEach(function (host) {
+        var state = host.alive ? 'lease ' + (host.leaseAgeMs / 1000).toFixed(1) + ' s old' : host.takenOverBy ? 'down, taken over by ' + host.takenOverBy : 'lease ran out';
+        var slotsText = host.slots !== undefined ? host.running + '/' + host.slots + ' running' : host.running + ' running';
+        line(cluster, host.alive ? '' : 'bad', host.hostId + (host.hostId === s.cluster.hostId ? ' (this host)' : '') + ': ' + slotsText + ' · ' + state);
+      });
+      cards.push(cluster);
+    }
     if (s.spend) {
       var spend = card('Spent today');
       append(spend, append(el('div', 'big'), document.createTextNode(usd(s.spend.todayUsd)), s.spend.dailyBudgetUsd !== undefined ? el('small', '', 'of ' + usd(s.spend.dailyBudgetUsd)) : null));

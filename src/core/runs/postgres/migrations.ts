@@ -14,6 +14,9 @@
  *   nothing`), so two hosts never dispatch one issue to one assignee twice, whatever their tasks_dir.
  *   `written_at` is set once the file is written; a claim left unwritten (a host died between the
  *   two) can be taken over after a while.
+ * - `dispatcher_outbox` (v3): the tracker changes a host owes, one row per run, so a host taking
+ *   over a dead one carries them out. `dispatcher_fenced` makes a write whose fencing tokens no
+ *   longer match fail inside the database, before its transaction commits.
  */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -60,5 +63,21 @@ export const MIGRATIONS: readonly string[] = [
     written_at timestamptz,
     primary key (tracker, task_id, assignee)
   );
+  `,
+  `
+  create table dispatcher_outbox (
+    run_id text primary key,
+    host_id text not null,
+    seq bigserial,
+    entries jsonb not null
+  );
+  create index dispatcher_outbox_by_host on dispatcher_outbox (host_id, seq);
+  create index dispatcher_runs_history_by_host on dispatcher_runs (host_id, ended_at desc) where ended_at is not null;
+  create function dispatcher_fenced(expected bigint, written bigint) returns void language plpgsql as $$
+  begin
+    if expected <> written then
+      raise exception 'dispatcher: stale fencing token (% of % runs written)', written, expected using errcode = 'DF001';
+    end if;
+  end $$;
   `,
 ];

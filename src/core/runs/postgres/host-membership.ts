@@ -1,0 +1,116 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AppLogger } from '../../../log.ts';
+import { ConfigError } from '../../../errors.ts';
+import { redact } from '../../../util/redact.ts';
+import { LeaseHeldError } from './leases.ts';
+import type { PostgresLedger, TakenOver } from './postgres-ledger.ts';
+
+/** What the membership needs of the router: stop everything this host no longer owns, and ask for a tick. */
+export interface MemberRouter {
+  abandonAll(): Promise<number>;
+}
+
+export interface Membership {
+  /** Starts the heartbeat (every lease_ttl / 3), which also takes over hosts whose lease ran out. */
+  start(router: MemberRouter, requestTick: () => void): void;
+  /**
+   * Stops the heartbeat. The lease is given up when `release` (nothing of this host is left
+   * running: other hosts need not wait for it to run out), else left to run out — a restart
+   * within lease_ttl takes it back and adopts the agents.
+   */
+  leave(options: { release: boolean }): Promise<void>;
+}
+
+/**
+ * Joins the cluster: takes this host's lease (a second live process with the same host_id is
+ * refused), then takes over the hosts whose lease ran out, before the first tick's recovery settles
+ * what it took. From then on a heartbeat renews the lease and takes over dead hosts; a host that
+ * finds its lease taken (a partition, a long pause) stops its agents without recording anything,
+ * then takes a fresh lease and goes on.
+ */
+export async function joinCluster(ledger: PostgresLedger, log: AppLogger, ttlMs: number): Promise<Membership> {
+  try {
+    await ledger.acquireLease();
+  } catch (error) {
+    if (error instanceof LeaseHeldError) throw new ConfigError(`${error.message} (set [coordination] host_id, or DISPATCHER_HOST_ID)`, { cause: error });
+    throw error;
+  }
+  log.info(`joined the cluster as host "${ledger.hostId}" (lease ${Math.round(ttlMs / 100) / 10}s)`);
+  const initial = await ledger.takeOver().catch((error) => {
+    log.warn(`could not look for hosts to take over: ${redact((error as Error).message)}`);
+    return undefined;
+  });
+  if (initial) reportTakeOver(log, initial);
+
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let failures = 0;
+  /** No takeover before then: after the database was away, every host first gets a chance to renew. */
+  let takeOverFrom = 0;
+  let regaining: Promise<void> | undefined;
+  let router: MemberRouter | undefined;
+  let requestTick = () => {};
+  const every = Math.max(200, Math.floor(ttlMs / 3));
+
+  const regain = async () => {
+    const abandoned = router ? await router.abandonAll() : 0;
+    log.error(`host "${ledger.hostId}" lost its lease: another host took its runs over (it missed heartbeats for lease_ttl); ${abandoned} agent(s) of those runs stopped, no outcome recorded for them`);
+    while (!stopped) {
+      try {
+        await ledger.acquireLease();
+        log.info(`host "${ledger.hostId}" holds a fresh lease again; dispatching goes on`);
+        requestTick();
+        return;
+      } catch (error) {
+        log.warn(`cannot take the lease back yet: ${redact((error as Error).message)}`);
+        await sleep(every);
+      }
+    }
+  };
+  const unsubscribe = ledger.onLeaseLost(() => {
+    regaining ??= regain().finally(() => (regaining = undefined));
+  });
+
+  const beat = async () => {
+    try {
+      if (regaining) return;
+      if (!(await ledger.renewLease())) return; // the listener above takes it from here
+      if (failures > 0) {
+        log.info(`the database answers again after ${failures} missed heartbeat(s)`);
+        failures = 0;
+        takeOverFrom = Date.now() + ttlMs;
+      }
+      if (Date.now() < takeOverFrom) return;
+      const taken = await ledger.takeOver();
+      if (reportTakeOver(log, taken)) requestTick();
+    } catch (error) {
+      if (failures++ === 0) log.warn(`heartbeat failed: ${redact((error as Error).message)}; no new agent starts while the database is away, running agents go on`);
+    }
+  };
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => void beat().finally(schedule), every);
+  };
+
+  return {
+    start(member, tick) {
+      router = member;
+      requestTick = tick;
+      schedule();
+    },
+    async leave({ release }) {
+      stopped = true;
+      clearTimeout(timer);
+      unsubscribe();
+      await regaining;
+      if (release) await ledger.releaseLease().catch((error) => log.warn(`could not give the lease up: ${redact((error as Error).message)}`));
+    },
+  };
+}
+
+function reportTakeOver(log: AppLogger, taken: TakenOver): boolean {
+  if (taken.runs.length === 0 && taken.outbox === 0) return taken.hosts.length > 0;
+  const runs = taken.runs.filter((run) => run.status === 'starting' || run.status === 'running').length;
+  log.warn(`took over host(s) ${taken.hosts.map((host) => `"${host}"`).join(', ')} (lease ran out): ${taken.runs.length} run(s) (${runs} to settle as lost), tracker writes of ${taken.outbox} run(s)`);
+  return true;
+}

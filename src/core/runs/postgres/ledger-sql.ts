@@ -1,0 +1,142 @@
+import pg from 'pg';
+import type { ClusterRun, LedgerData, RunRecord } from '../ledger.ts';
+import type { OutboxEntry } from '../outbox.ts';
+
+/**
+ * The SQL of the PostgreSQL ledger, as texts without parameters (values are escaped literals), so
+ * that one round trip can carry several statements: `begin`, the lock and the load in one, the
+ * writes and `commit` in another.
+ */
+
+/** The advisory lock every ledger write takes: writes of all hosts are serialised (tens per second is plenty). */
+export const LEDGER_LOCK = '7236828176628737'; // "dispLDG" as a number, arbitrary but fixed
+export const ACTIVE_SQL = `('starting', 'running', 'retry_wait')`;
+/** Finished runs a read shows. */
+export const HISTORY = 200;
+
+/** What a host keeps beside its runs (the file ledger's top-level fields). */
+export type HostState = Pick<LedgerData, 'daemons' | 'lastPollAt' | 'lastPollError' | 'brokenRoutes' | 'lastApiPort' | 'spend'>;
+
+export interface Loaded {
+  host?: { instance: string; takenOver: boolean; state: Partial<HostState> };
+  /** This host's active runs, and its finished ones the tracker is still owed changes for. */
+  live: Array<{ fence: number; record: RunRecord }>;
+  cluster: ClusterRun[];
+  outbox: OutboxEntry[];
+  history?: RunRecord[];
+}
+
+export const literal = (value: string): string => pg.escapeLiteral(value);
+
+/** JSON for a jsonb literal: PostgreSQL's text cannot hold NUL, so an escaped one becomes U+FFFD. */
+export const jsonLiteral = (value: unknown): string => literal(JSON.stringify(value).replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd'));
+
+export function loadSql(hostId: string, withHistory: boolean): string {
+  const host = literal(hostId);
+  const history = withHistory
+    ? `, (select coalesce(json_agg(h.record order by h.ended_at, h.id), '[]'::json) from (
+         select record, ended_at, id from dispatcher_runs where host_id = ${host} and ended_at is not null and status not in ${ACTIVE_SQL}
+         order by ended_at desc limit ${HISTORY}) h) as history`
+    : '';
+  return `select
+    (select json_build_object('instance', instance, 'takenOver', taken_over_at is not null, 'state', state) from dispatcher_hosts where host_id = ${host}) as host,
+    (select coalesce(json_agg(json_build_object('fence', fence, 'record', record) order by created_at, id), '[]'::json) from dispatcher_runs
+       where host_id = ${host} and (status in ${ACTIVE_SQL} or id in (select run_id from dispatcher_outbox where host_id = ${host}))) as live,
+    (select coalesce(json_agg(json_build_object('id', id, 'taskId', task_id, 'route', route, 'host', host_id, 'status', status, 'tracker', tracker)), '[]'::json)
+       from dispatcher_runs where host_id <> ${host} and status in ${ACTIVE_SQL}) as cluster,
+    (select coalesce(json_agg(entries order by seq), '[]'::json) from dispatcher_outbox where host_id = ${host}) as outbox${history}`;
+}
+
+export function parseLoaded(row: { host: Loaded['host'] | null; live: Loaded['live']; cluster: ClusterRun[]; outbox: OutboxEntry[][]; history?: RunRecord[] }): Loaded {
+  return { host: row.host ?? undefined, live: row.live.map((run) => ({ fence: Number(run.fence), record: run.record })), cluster: row.cluster, outbox: row.outbox.flat(), history: row.history };
+}
+
+export interface RunRow {
+  id: string;
+  task_id: string;
+  route: string;
+  status: string;
+  record: RunRecord;
+  ended_at: string | null;
+}
+
+/** Only what changed: runs updated under their fencing token, runs inserted, the host's state, the outbox rows of changed runs. */
+export interface WritePlan {
+  updates: Array<RunRow & { fence: number }>;
+  inserts: RunRow[];
+  state?: HostState;
+  outboxUpserts: Array<{ run_id: string; entries: OutboxEntry[] }>;
+  outboxDeletes: string[];
+}
+
+export const isEmptyPlan = (plan: WritePlan): boolean =>
+  plan.updates.length === 0 && plan.inserts.length === 0 && plan.state === undefined && plan.outboxUpserts.length === 0 && plan.outboxDeletes.length === 0;
+
+/**
+ * The writes of one ledger update, ending with `commit`. Updates go first, each only where the
+ * run's fencing token is still the one read: `dispatcher_fenced` fails the whole transaction
+ * otherwise. Inserts follow, so a run finished and its retry queued in one batch never meet as two
+ * active runs of one task.
+ */
+export function writeSql(hostId: string, tracker: string, plan: WritePlan): string {
+  const host = literal(hostId);
+  const statements: string[] = [];
+  if (plan.updates.length > 0) {
+    statements.push(`with upd as (
+      update dispatcher_runs r set status = x.status, record = x.record, ended_at = x.ended_at
+      from jsonb_to_recordset(${jsonLiteral(plan.updates)}::jsonb) as x(id text, fence bigint, status text, record jsonb, ended_at timestamptz)
+      where r.id = x.id and r.fence = x.fence and r.host_id = ${host} returning 1)
+    select dispatcher_fenced(${plan.updates.length}, (select count(*) from upd))`);
+  }
+  if (plan.inserts.length > 0) {
+    statements.push(`insert into dispatcher_runs (id, tracker, task_id, route, host_id, status, record, ended_at)
+      select x.id, ${literal(tracker)}, x.task_id, x.route, ${host}, x.status, x.record, x.ended_at
+      from jsonb_to_recordset(${jsonLiteral(plan.inserts)}::jsonb) as x(id text, task_id text, route text, status text, record jsonb, ended_at timestamptz)`);
+  }
+  if (plan.state !== undefined) statements.push(`update dispatcher_hosts set state = ${jsonLiteral(plan.state)}::jsonb where host_id = ${host}`);
+  if (plan.outboxDeletes.length > 0) {
+    statements.push(`delete from dispatcher_outbox where host_id = ${host} and run_id in (select jsonb_array_elements_text(${jsonLiteral(plan.outboxDeletes)}::jsonb))`);
+  }
+  if (plan.outboxUpserts.length > 0) {
+    statements.push(`insert into dispatcher_outbox (run_id, host_id, entries)
+      select x.run_id, ${host}, x.entries from jsonb_to_recordset(${jsonLiteral(plan.outboxUpserts)}::jsonb) as x(run_id text, entries jsonb)
+      on conflict (run_id) do update set entries = excluded.entries, host_id = excluded.host_id`);
+  }
+  statements.push('commit');
+  return statements.join(';\n');
+}
+
+/** Fields of a run record that only mean something on the host that started it. */
+const LOCAL_FIELDS = ['owner', 'pid', 'pgid', 'startTicks', 'exitFile', 'logFile', 'cwd', 'detached', 'tokenHash'];
+
+/**
+ * Takes over every host whose lease ran out (and that nobody else is taking over), when the taker's
+ * own lease is still alive: its active runs, and finished runs it still owed the tracker changes
+ * for, become the taker's, each with its fencing token bumped and its host-local fields dropped;
+ * its outbox rows follow, marked uncertain (a try may have reached the tracker) and free to try.
+ */
+export function takeOverSql(hostId: string, instance: string): string {
+  const host = literal(hostId);
+  const dropped = LOCAL_FIELDS.map((field) => ` - ${literal(field)}`).join('');
+  return `with me as (
+      select 1 from dispatcher_hosts where host_id = ${host} and instance = ${literal(instance)} and taken_over_at is null and lease_until > now()),
+    dead as (
+      update dispatcher_hosts set taken_over_at = now(), taken_over_by = ${host}
+      where host_id in (select host_id from dispatcher_hosts where lease_until < now() and taken_over_at is null and host_id <> ${host} for update skip locked)
+        and exists (select 1 from me)
+      returning host_id),
+    moved as (
+      update dispatcher_runs r set host_id = ${host}, fence = r.fence + 1,
+        record = (r.record${dropped}) || jsonb_build_object('host', ${host}, 'takenOverFrom', dead.host_id)
+      from dead where r.host_id = dead.host_id
+        and (r.status in ${ACTIVE_SQL} or r.id in (select run_id from dispatcher_outbox o where o.host_id = dead.host_id))
+      returning r.id, dead.host_id as from_host, r.status, r.fence),
+    carried as (
+      update dispatcher_outbox o set host_id = ${host},
+        entries = (select jsonb_agg((e - 'owner') || '{"uncertain": true}'::jsonb order by ord) from jsonb_array_elements(o.entries) with ordinality as t(e, ord))
+      from dead where o.host_id = dead.host_id
+      returning o.run_id)
+    select (select coalesce(json_agg(json_build_object('id', id, 'fromHost', from_host, 'status', status, 'fence', fence)), '[]'::json) from moved) as runs,
+      (select count(*) from carried) as outbox,
+      (select coalesce(json_agg(host_id), '[]'::json) from dead) as hosts`;
+}
