@@ -73,7 +73,7 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
     const membership = config.coordination ? await joinCluster(ledger as PostgresLedger, log, config.coordination.leaseTtlMs) : undefined;
     if (membership) {
       // Given up only when nothing of this host still runs; otherwise a restart within lease_ttl takes it back and adopts its agents.
-      releasers.push(async () => membership.leave({ release: !(await ledger.read()).runs.some((run) => OCCUPYING.has(run.status)) }));
+      releasers.push(async () => membership.leave({ release: await ledger.read().then((data) => !data.runs.some((run) => OCCUPYING.has(run.status)), () => false) }));
     }
     const previous = await ledger.read(); // a corrupt ledger stops us here, before anything is claimed
     const requests = new TickRequests();

@@ -90,6 +90,7 @@ export async function joinCluster(ledger: PostgresLedger, log: AppLogger, ttlMs:
   const schedule = () => {
     if (stopped) return;
     timer = setTimeout(() => void beat().finally(schedule), every);
+    timer.unref(); // the daemon's own work keeps the process; a forgotten heartbeat must not
   };
 
   return {
@@ -104,6 +105,7 @@ export async function joinCluster(ledger: PostgresLedger, log: AppLogger, ttlMs:
       unsubscribe();
       await regaining;
       if (release) await ledger.releaseLease().catch((error) => log.warn(`could not give the lease up: ${redact((error as Error).message)}`));
+      log.info(`left the cluster (${release ? 'lease given up' : 'lease kept for a restart: agents still run'}); ${ledger.db.roundTrips} database round trips`);
     },
   };
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { ACTIVE, type Ledger, type LedgerData, type RunOwner, type RunRecord } from '../ledger.ts';
 import type { OutboxEntry } from '../outbox.ts';
-import { type Database, LeaseLostError } from './database.ts';
+import { type Database, DatabaseUnavailableError, LeaseLostError } from './database.ts';
 import { type ClusterStatus, readClusterStatus } from './cluster-status.ts';
 import { acquireLease, LeaseHeldError, releaseLease, renewLease } from './leases.ts';
 import { hostname } from 'node:os';
@@ -63,6 +63,8 @@ export class PostgresLedger implements Ledger {
   /** This host's newest finished runs, oldest first. */
   private history: RunRecord[] = [];
   private view?: { at: number; data: LedgerData };
+  /** The last view read or written, for readers while the database is away. */
+  private lastSeen?: LedgerData;
   private reading?: Promise<LedgerData>;
 
   constructor(private readonly options: PostgresLedgerOptions) {
@@ -155,12 +157,20 @@ export class PostgresLedger implements Ledger {
   }
 
   private async loadView(): Promise<LedgerData> {
-    const { rows } = await this.db.query(loadSql(this.hostId, true));
+    let rows: unknown[];
+    try {
+      ({ rows } = await this.db.query(loadSql(this.hostId, true)));
+    } catch (error) {
+      // The database away: readers (the agents' token checks, the dashboard) get what was last seen; writes fail.
+      if (error instanceof DatabaseUnavailableError && this.lastSeen) return this.lastSeen;
+      throw error;
+    }
     const loaded = parseLoaded(rows[0] as Parameters<typeof parseLoaded>[0]);
     const live = new Set(loaded.live.map(({ record }) => record.id));
     this.history = (loaded.history ?? []).filter((run) => !live.has(run.id));
     const data = this.dataOf(loaded);
     this.view = { at: Date.now(), data };
+    this.lastSeen = data;
     return data;
   }
 
@@ -282,6 +292,7 @@ export class PostgresLedger implements Ledger {
     const kept = live.filter((run) => ACTIVE.has(run.status) || owed.has(run.id));
     this.history = [...this.history, ...finished].slice(-HISTORY);
     this.view = { at: Date.now(), data: { ...data, runs: [...this.history, ...kept] } };
+    this.lastSeen = this.view.data;
     for (const [id, fields] of this.carried) if (this.soon.get(id) === fields) this.soon.delete(id);
     this.carried.clear();
     if (this.soon.size === 0) {
