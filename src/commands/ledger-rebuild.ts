@@ -26,6 +26,7 @@ export interface LedgerRebuildOptions {
  */
 export async function rebuildLedger(context: CommandContext, options: LedgerRebuildOptions): Promise<{ json: unknown; text: string }> {
   const config = context.config();
+  if (config.coordination) throw new UsageError('with [coordination] the ledger is in PostgreSQL, not in state_dir: there is no ledger file to rebuild (see docs/scale-out.md)');
   checkStateDir(config);
   const ledgerFile = join(config.stateDir, 'ledger.json');
   const users = findLedgerUsers(ledgerFile);
