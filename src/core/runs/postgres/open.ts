@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import type { Config } from '../../../config/types.ts';
-import { AdapterError, ConfigError } from '../../../errors.ts';
+import { ConfigError, DatabaseError } from '../../../errors.ts';
 import type { AppLogger } from '../../../log.ts';
 import { backoffDelay } from '../../../util/backoff.ts';
 import { Database, DatabaseUnavailableError } from './database.ts';
@@ -33,7 +33,7 @@ export async function openPostgresLedger(config: Config, options: OpenPostgresOp
         break;
       } catch (error) {
         if (!(error instanceof DatabaseUnavailableError)) throw error;
-        if (!options.waitForDatabase || options.signal?.aborted) throw new AdapterError('unavailable', `${error.message} (the [coordination] database, from ${coordination.urlEnv})`, { cause: error });
+        if (!options.waitForDatabase || options.signal?.aborted) throw new DatabaseError('unavailable', `${error.message} (the [coordination] database, from ${coordination.urlEnv})`, { cause: error });
         const delay = backoffDelay(failures + 1, 1_000, 30_000);
         if (failures === 0) options.log?.warn(`${error.message}; waiting for it (next try in ${Math.round(delay / 1000)}s, then less often)`);
         await sleep(delay, undefined, { signal: options.signal }).catch(() => {});
