@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import { killProcessGroup } from '../../src/core/process/process-group.ts';
 import { FileLedger } from '../../src/core/runs/ledger.ts';
 import { ensureWorkspace, locateWorkspace } from '../../src/core/workspaces/workspace.ts';
-import { runCli, waitFor } from '../helpers.ts';
+import { readJson, runCli, waitFor } from '../helpers.ts';
 import { AGENTS, NODE, project, startDaemon, task } from '../cli/support.ts';
 import { git, HOOK, makeRepo, moveOnBoard } from './support.ts';
 
@@ -105,9 +105,12 @@ describe('dispatcher workspaces', () => {
     );
     const daemon = startDaemon(dir);
     try {
-      await waitFor(() => existsSync(join(dir, 'ws', '2')) && /task 2 succeeded/.test(daemon.output()) && /task 1 succeeded/.test(daemon.output()), 20_000, 'both runs over');
+      // Both runs over, and their tasks moved to Failed (the outbox moves them just after the log line).
+      await waitFor(() => readJson(board).queues.Failed.length === 2, 20_000, 'both runs over');
       moveOnBoard(board, '1', 'Done');
-      await waitFor(() => /workspace \S+ws\/1 of task 1 removed \(branch agent\/1 kept\): its task is in "Done"/.test(daemon.output()), 10_000, 'the workspace of task 1 removed');
+      await waitFor(() => /workspace \S+ws\/1 of task 1 removed \(branch agent\/1 kept\): its task is in "Done"/.test(daemon.output()), 10_000, 'the workspace of task 1 removed').catch((error) => {
+        throw new Error(`${error.message}\n${daemon.output()}`);
+      });
       assert.equal(existsSync(join(dir, 'ws', '1')), false);
       assert.match(git(repo, 'branch', '--list', 'agent/1'), /agent\/1/);
       assert.ok(existsSync(join(dir, 'ws', '2')), 'task 2 is in Failed: kept');
