@@ -33,6 +33,19 @@ describe('workspaces', () => {
     assert.deepEqual(await ensureWorkspace(ws, a, task('1'), setup(log)), { created: false }, 'kept across attempts');
   });
 
+  it('runs before_remove once when a run\'s end and the sweep remove one workspace at the same time', async () => {
+    const repo = makeRepo();
+    const out = join(tempDir(), 'hooks.jsonl');
+    const ws = settings({ git: { repo, base: 'main', branch: 'agent/{task_id}' }, hooks: { before_remove: [process.execPath, HOOK, out] } });
+    const log = join(tempDir(), 'run.log');
+    const location = locateWorkspace(ws, task('4'));
+    await ensureWorkspace(ws, location, task('4'), setup(log));
+    const results = await Promise.all([removeWorkspace(ws, location, setup(log), '4'), removeWorkspace(ws, location, setup(log), '4')]);
+    assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 1, 'one before_remove');
+    assert.deepEqual(results.map((hook) => hook?.ok).sort(), [true, undefined], 'the second found nothing left to do');
+    assert.equal(existsSync(location.path), false);
+  });
+
   it('removes the worktree but never the branch, and a new workspace of the task continues on it', async () => {
     const repo = makeRepo();
     const ws = settings({ git: { repo, base: 'main', branch: 'agent/{task_id}' } });

@@ -178,7 +178,9 @@ export async function removeWorkspace(settings: WorkspaceConfig, location: Works
       const record = await readRecord(root, location.key);
       if (taskId !== undefined) assertOwnedBy(record, taskId, path);
       if (record?.hookGroup) await stopLeftoverHook(record.hookGroup, setup.killGraceMs);
-      const hook = exists ? await runWorkspaceHook(settings, 'before_remove', location, setup) : undefined;
+      // Looked at again under the lock: a run's end and the daemon's sweep may both be removing it.
+      const present = exists && (await lstat(path).catch(() => undefined)) !== undefined;
+      const hook = present ? await runWorkspaceHook(settings, 'before_remove', location, setup) : undefined;
       const repo = record?.repo ?? settings.git?.repo;
       if (repo) await removeWorktree(repo, path);
       else await rm(path, { recursive: true, force: true });
