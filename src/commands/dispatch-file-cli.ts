@@ -24,7 +24,7 @@ export async function runDispatchFile(context: CommandContext, options: { once: 
     if (!options.once && !options.dryRun && !context.options.json) return undefined;
     const files = summary.files.map((file) => `  ${options.dryRun ? 'would write' : 'wrote'} ${JSON.stringify(file)}`);
     // Cron only notices a non-zero exit: a cycle with errors (wrong token, Gitea down) is a failure.
-    return { ok: summary.errors === 0, json: summary, text: [`dispatched ${summary.dispatched}, skipped ${summary.skipped}, waiting ${summary.waiting}, errors ${summary.errors}`, ...files].join('\n') };
+    return { ok: summary.errors === 0, json: summary, text: [`dispatched ${summary.dispatched}, skipped ${summary.skipped}, waiting ${summary.waiting}, errors ${summary.errors}${summary.staleFiles.length ? `, stale task files ${summary.staleFiles.length}` : ''}`, ...files].join('\n') };
   } finally {
     await hooks?.close();
     await dashboard?.close();

@@ -1,6 +1,7 @@
 import type { TrackerFailure } from '../errors.ts';
 import { checkStateDir } from '../config/state-dir.ts';
 import { verifyTracker } from './verify-tracker.ts';
+import { join } from 'node:path';
 import { createTracker } from '../../adapters/registry.ts';
 import type { TrackerAdapter, TrackerContext } from '../../adapters/types.ts';
 import type { Config } from '../config/types.ts';
@@ -11,6 +12,7 @@ import { runDispatchLoop, formatDuration, type LoopOptions } from '../core/dispa
 import { createDispatchState, type DispatchStateStore } from '../core/dispatch-file/state.ts';
 import { openDispatchFileShared, type DispatchFileShared } from '../core/dispatch-file/shared-state.ts';
 import { databaseUrlOf } from '../core/dispatch-file/postgres-pool.ts';
+import { createStaleNotes, type StaleTaskFile } from '../core/dispatch-file/stale.ts';
 import { ConfigError, DatabaseError } from '../errors.ts';
 import type { AppLogger } from '../log.ts';
 import { forLog } from '../util/printable.ts';
@@ -55,9 +57,13 @@ export interface DispatchFileSummary {
   cycles: number;
   /** Last cycle: the files written, or that would be written in a dry run. */
   files: PlannedFile[];
+  /** Last cycle: task files whose issue was closed or reassigned after they were written. */
+  staleFiles: StaleTaskFile[];
 }
 
 export { RATE_STATE_FILE } from '../core/dispatch-file/shared-state.ts';
+/** What is known of stale task files (this host's), so that each change is reported once (cron included). */
+export const STALE_NOTES_FILE = 'dispatch-file-stale.json';
 
 const wallClock = () => performance.timeOrigin + performance.now();
 
@@ -104,6 +110,7 @@ export async function dispatchFile(options: DispatchFileOptions): Promise<Dispat
       );
     }
     const reported = new Set<string>();
+    const staleNotes = createStaleNotes(join(config.stateDir, STALE_NOTES_FILE));
     const totals = await runDispatchLoop({
       once,
       signal: options.signal,
@@ -127,6 +134,7 @@ export async function dispatchFile(options: DispatchFileOptions): Promise<Dispat
           dryRun: options.dryRun,
           multiRepo,
           reported,
+          staleNotes,
           print: (line) => consoleStream.write(`${forLog(line)}\n`),
         });
       },
@@ -143,6 +151,7 @@ export async function dispatchFile(options: DispatchFileOptions): Promise<Dispat
       ...(totals.lastError instanceof DatabaseError ? { databaseDown: totals.lastError.kind } : {}),
       cycles: totals.cycles,
       files: last?.files ?? [],
+      staleFiles: last?.stale ?? [],
     };
   } finally {
     await shared?.close();

@@ -44,7 +44,7 @@ describe('the dispatch-file dashboard', () => {
         [['hans', 'CRITICAL: <img src=x onerror=alert(1)>', 'CRITICAL']],
       );
       assert.equal(snapshot.rateLimit.available, 0, 'one per minute: the second waits');
-      assert.deepEqual(snapshot.groups.rows.find((row: { name: string }) => row.name === 'greta')?.counts, { files: 0, waiting: 1, dispatched: 0 });
+      assert.deepEqual(snapshot.groups.rows.find((row: { name: string }) => row.name === 'greta')?.counts, { files: 0, waiting: 1, dispatched: 0, stale: 0 });
 
       const lines: Array<{ message: string; tag: string }> = [];
       while (!lines.some((line) => line.message.startsWith('✅ DISPATCHED: hans'))) lines.push(...(await stream.next('log', 10_000)).data.lines);

@@ -150,10 +150,10 @@ describe('the dispatch-file snapshot', () => {
     ]);
     assert.deepEqual(state.groups, {
       by: 'assignee',
-      columns: ['files', 'waiting', 'dispatched'],
+      columns: ['files', 'waiting', 'dispatched', 'stale'],
       rows: [
-        { name: 'eva', counts: { files: 3, waiting: 0, dispatched: 0 } },
-        { name: 'hans', counts: { files: 1, waiting: 2, dispatched: 1 } },
+        { name: 'eva', counts: { files: 3, waiting: 0, dispatched: 0, stale: 0 } },
+        { name: 'hans', counts: { files: 1, waiting: 2, dispatched: 1, stale: 0 } },
       ],
     });
     assert.deepEqual(state.rateLimit, { perMinute: 1, capacity: 1, available: 0, nextSlotAt: '2026-04-09T12:00:00.000Z' });

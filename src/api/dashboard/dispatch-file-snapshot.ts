@@ -1,5 +1,6 @@
 import { relative, sep } from 'node:path';
 import type { DispatchSnapshot } from '../../core/dispatch-file/state.ts';
+import type { StaleTaskFile } from '../../core/dispatch-file/stale.ts';
 import { redact } from '../../util/redact.ts';
 import { taskRef } from './task-view.ts';
 import type { DashboardState, GroupsView, RecentItem } from './types.ts';
@@ -35,14 +36,22 @@ export function buildDispatchFileState(snapshot: DispatchSnapshot, context: Disp
   });
   const dispatchedTo = new Map<string, number>();
   for (const record of snapshot.recent) dispatchedTo.set(record.assignee, (dispatchedTo.get(record.assignee) ?? 0) + 1);
-  const columns = ['files', 'waiting', 'dispatched'];
-  const names = new Set([...Object.keys(snapshot.assignees), ...dispatchedTo.keys()]);
+  const stale = snapshot.stale ?? [];
+  const staleIn = new Map<string, typeof stale>();
+  for (const entry of stale) staleIn.set(entry.folder, [...(staleIn.get(entry.folder) ?? []), entry]);
+  const columns = ['files', 'waiting', 'dispatched', 'stale'];
+  const names = new Set([...Object.keys(snapshot.assignees), ...dispatchedTo.keys(), ...staleIn.keys()]);
   const groups: GroupsView = {
     by: 'assignee',
     columns,
     rows: [...names].sort().map((name) => {
       const counted = Object.hasOwn(snapshot.assignees, name) ? snapshot.assignees[name] : undefined;
-      return { name, counts: { files: counted?.files ?? 0, waiting: counted?.waiting ?? 0, dispatched: dispatchedTo.get(name) ?? 0 } };
+      const outdated = staleIn.get(name) ?? [];
+      return {
+        name,
+        ...(outdated.length ? { note: `stale: ${outdated.map(staleNote).join(', ')}` } : {}),
+        counts: { files: counted?.files ?? 0, waiting: counted?.waiting ?? 0, dispatched: dispatchedTo.get(name) ?? 0, stale: outdated.length },
+      };
     }),
   };
   const where = snapshot.repos.length > 0 ? snapshot.repos : context.owner ? [`${context.owner}/*`] : [];
@@ -74,5 +83,12 @@ export function buildDispatchFileState(snapshot: DispatchSnapshot, context: Disp
     recent,
     totals: { ...snapshot.totals },
     daemons: [],
+    ...(stale.length ? { staleFiles: stale.map(({ file, taskId, kind, assignees, since }) => ({ file, taskId, kind, ...(assignees ? { assignees } : {}), since })) } : {}),
   };
+}
+
+/** `issue-3.md (closed)`, `issue-5.md (now greta)`. */
+function staleNote(entry: StaleTaskFile): string {
+  const name = entry.file.slice(entry.folder.length + 1);
+  return `${name} (${entry.kind === 'closed' ? 'closed' : `now ${entry.assignees?.length ? entry.assignees.join(', ') : 'nobody'}`})`;
 }

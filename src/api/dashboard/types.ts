@@ -44,6 +44,8 @@ export interface DashboardState {
   paused?: { kind: string; reason: string; resumesAt?: string };
   /** `run`: when the configuration in force was loaded (start, SIGHUP, `dispatcher reload`). */
   configLoadedAt?: string;
+  /** `dispatch-file`: task files whose issue was closed (or deleted) or reassigned after they were written; never deleted for the user. */
+  staleFiles?: Array<{ file: string; taskId: string; kind: 'closed' | 'reassigned'; assignees?: string[]; since: string }>;
 }
 
 export interface TrackerView {

@@ -9,6 +9,7 @@ import { planned, scanTasksDir, selectCandidates, type PlannedFile } from './sel
 import { writeTaskFiles } from './write.ts';
 import type { DispatchStateStore } from './state.ts';
 import type { DispatchedSet } from './dispatched-set.ts';
+import { findStaleFiles, staleLine, type StaleNotes, type StaleTaskFile } from './stale.ts';
 
 /** One poll of `dispatch-file`: select → order → rate-limit → claim → write task files. */
 export interface CycleContext {
@@ -25,6 +26,8 @@ export interface CycleContext {
   multiRepo: boolean;
   /** Keys already reported as refused, so each is logged once per process. */
   reported: Set<string>;
+  /** What is known of task files whose issue was closed or reassigned (each change is logged once). */
+  staleNotes: StaleNotes;
   /** Dry run: where the plan is printed. */
   print: (line: string) => void;
 }
@@ -48,6 +51,8 @@ export interface CycleResult {
   rate: RateLimitStatus;
   /** Written (or, in a dry run, to be written) this cycle. */
   files: PlannedFile[];
+  /** Task files whose issue is closed, or assigned to others, since they were written. */
+  stale: StaleTaskFile[];
 }
 
 /** Repositories are read one after the other: the adapter already reads a few pages at once. */
@@ -68,6 +73,7 @@ export async function runDispatchCycle(context: CycleContext): Promise<CycleResu
     failedRepos: 0,
     trackerDown: false,
     files: [],
+    stale: [],
   };
   const fail = (message: string, error?: unknown) => {
     result.trackerFailure = trackerFailureOf(error) ?? result.trackerFailure;
@@ -79,10 +85,12 @@ export async function runDispatchCycle(context: CycleContext): Promise<CycleResu
   const { repos, listFailed } = await resolveRepos(context, fail);
   result.repos = repos;
   const tasks: Task[] = [];
+  const unread = new Set<string>();
   await mapLimit(repos, READ_CONCURRENCY, async (repo) => {
     try {
       tasks.push(...(await context.tracker.getReadyTasks([repo])));
     } catch (error) {
+      unread.add(repo);
       result.failedRepos++;
       fail(`cannot read ${repo}: ${(error as Error).message}`, error);
     }
@@ -104,6 +112,8 @@ export async function runDispatchCycle(context: CycleContext): Promise<CycleResu
     log.line(`${icons.skipped} ${JSON.stringify(refused.assignee)} → ${describeIssue(refused.taskId, context.multiRepo)}: ${refused.reason}`);
   }
 
+  await noteStaleFiles(context, result, { folders: scan.folders, openTasks: tasks, readRepos: repos.filter((repo) => !unread.has(repo)), multiRepo: context.multiRepo, now: new Date(started).toISOString() });
+
   const status = await context.limiter.status();
   const plan = selection.candidates.slice(0, status.available);
   if (context.dryRun) {
@@ -123,7 +133,7 @@ export async function runDispatchCycle(context: CycleContext): Promise<CycleResu
   log.line(
     `${icons.poll} ${repos.length} ${repos.length === 1 ? 'repository' : 'repositories'}, ${result.openTasks} open: ` +
       `${context.dryRun ? `${result.files.length} would be dispatched` : `${result.dispatched} dispatched`}, ${result.alreadyDispatched} already dispatched, ${result.unassigned} unassigned, ${result.waiting} waiting` +
-      `${result.failedRepos ? `, ${result.failedRepos} unreadable` : ''} (${Math.round(took)} ms)`,
+      `${result.failedRepos ? `, ${result.failedRepos} unreadable` : ''}${result.stale.length ? `, ${result.stale.length} stale task ${result.stale.length === 1 ? 'file' : 'files'}` : ''} (${Math.round(took)} ms)`,
   );
   if (result.waiting > 0 && context.dryRun) {
     log.line(`${icons.waiting} ${result.waiting} would wait (at most ${config.ratePerMinute} per minute)`);
@@ -137,6 +147,18 @@ export async function runDispatchCycle(context: CycleContext): Promise<CycleResu
 }
 
 const LEGACY_NAMES = '\u0000legacy-names';
+const STALE_NOT_SAVED = '\u0000stale-not-saved';
+
+/** Task files whose issue was closed or reassigned since: one line per change, the list on the dashboard. */
+async function noteStaleFiles(context: CycleContext, result: Omit<CycleResult, 'rate'>, input: Parameters<typeof findStaleFiles>[0]): Promise<void> {
+  const notes = await context.staleNotes.update(findStaleFiles(input), { save: !context.dryRun });
+  for (const entry of notes.changed) context.log.line(staleLine(entry, context.multiRepo));
+  result.stale = notes.current;
+  if (notes.saveError && !context.reported.has(STALE_NOT_SAVED)) {
+    context.reported.add(STALE_NOT_SAVED);
+    context.log.line(`${icons.warning} cannot record the stale task files (${notes.saveError.message}): the next run may report them again`);
+  }
+}
 
 /** Files named for one repository (issue-N.md) are not recognised once several are configured. */
 function warnAboutSingleRepoNames(context: CycleContext, folders: Map<string, Set<string>>): void {

@@ -32,6 +32,7 @@ export function publishCycle(context: CycleContext, result: CycleResult, folders
       available: result.rate.available,
       nextSlotAt: new Date(result.rate.nextSlotAt).toISOString(),
     };
+    draft.stale = result.stale;
     draft.totals.cycles++;
     draft.totals.dispatched += result.dispatched;
     draft.totals.skipped += result.alreadyDispatched + result.unassigned + result.refused;

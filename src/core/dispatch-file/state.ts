@@ -1,4 +1,5 @@
 import type { PriorityName } from '../../config/types.ts';
+import type { StaleTaskFile } from './stale.ts';
 
 /**
  * What `dispatch-file` is doing, for humans: a plain object the loop updates and anyone may
@@ -69,6 +70,8 @@ export interface DispatchSnapshot {
   totals: { cycles: number; dispatched: number; skipped: number; errors: number };
   /** The latest log lines, oldest first. */
   log: string[];
+  /** Task files whose issue was closed or reassigned after they were written (src/core/dispatch-file/stale.ts). */
+  stale?: StaleTaskFile[];
 }
 
 export interface DispatchStateStore {

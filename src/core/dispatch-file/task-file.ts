@@ -53,10 +53,15 @@ export function issueParts(task: Pick<Task, 'id' | 'queue'>): IssueParts {
 export function taskFileName(task: Pick<Task, 'id' | 'queue'>, multiRepo: boolean): string {
   const { repository, number } = issueParts(task);
   const id = /^\d+$/.test(number) ? number : safeSegment(number)!;
-  if (!multiRepo) return `issue-${id}.md`;
+  return `${taskFilePrefix(repository, multiRepo)}${id}.md`;
+}
+
+/** What the file names of a repository's tasks start with: `issue-`, or `<owner>+<repo>-issue-`. */
+export function taskFilePrefix(repository: string, multiRepo: boolean): string {
+  if (!multiRepo) return 'issue-';
   // `+` is never in a safe segment, so owner and repository cannot run into each other.
   const [owner, ...rest] = repository.split('/');
-  return `${safeSegment(owner) ?? '%'}+${safeSegment(rest.join('/')) ?? '%'}-issue-${id}.md`;
+  return `${safeSegment(owner) ?? '%'}+${safeSegment(rest.join('/')) ?? '%'}-issue-`;
 }
 
 /** `<tasksDir>/<assignee>/<file>`, refusing anything that would land outside tasksDir. */
