@@ -8,7 +8,7 @@ import type { Config } from '../../src/config/types.ts';
 import { DatabaseError } from '../../src/errors.ts';
 import { createDispatchState } from '../../src/core/dispatch-file/state.ts';
 import { CLAIM_TIMEOUT } from '../../src/core/dispatch-file/postgres-dispatched-set.ts';
-import { dispatchFileTrackerKey } from '../../src/core/dispatch-file/shared-state.ts';
+import { trackerKey } from '../../src/core/runs/postgres/tracker-key.ts';
 import { connect, freshDatabase } from '../support/postgres.ts';
 import { makeConfig, runOnce, tempDir } from './support.ts';
 
@@ -118,7 +118,7 @@ describe('dispatch-file through PostgreSQL', () => {
     const db = await connect(url);
     const b = host(1);
     await runOnce(b, { dryRun: true }); // migrates the schema
-    const tracker = dispatchFileTrackerKey(b.dispatchFile!, b.baseDir);
+    const tracker = trackerKey(b.dispatchFile!.backend, b.baseDir);
     await db.query(
       `insert into dispatcher_file_dispatches (tracker, task_id, assignee, host_id, file, claimed_at) values
          ($1, 'acme/app#1', 'hans', 'dead', '/elsewhere/hans/issue-1.md', now() - interval '${CLAIM_TIMEOUT}' - interval '1 second'),

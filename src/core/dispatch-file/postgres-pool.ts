@@ -3,6 +3,7 @@ import type { CoordinationConfig } from '../../config/types.ts';
 import { ConfigError, DatabaseError } from '../../errors.ts';
 import { redact, registerSecret } from '../../util/redact.ts';
 import { migrate } from '../runs/postgres/migrate.ts';
+import { DatabaseUnavailableError, describe } from '../runs/postgres/database.ts';
 
 /**
  * dispatch-file's connections to the [coordination] database: a small pool (a cycle's statements
@@ -94,15 +95,6 @@ export function databaseError(error: unknown, urlEnv: string): DatabaseError {
   const message = redact((error as Error)?.message ?? String(error));
   const where = `the [coordination] database (${urlEnv})`;
   if (/^28/.test(code)) return new DatabaseError('auth', `${where} refused the credentials: ${message}`, { cause: error });
-  if (isConnectionError(code, message)) return new DatabaseError('unavailable', `${where} is unreachable: ${message}`, { cause: error });
+  if (describe(error) instanceof DatabaseUnavailableError) return new DatabaseError('unavailable', `${where} is unreachable: ${message}`, { cause: error });
   return new DatabaseError('failed', `${where}: ${message}`, { cause: error });
-}
-
-function isConnectionError(code: string, message: string): boolean {
-  // 08xxx: connection exceptions; 57P0x: the server is shutting down or starting.
-  return (
-    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(code) ||
-    /^(08|57P0)/.test(code) ||
-    /Connection terminated|timeout exceeded|Query read timeout|connection timeout|Client has encountered a connection error/i.test(message)
-  );
 }

@@ -1,10 +1,11 @@
-import { isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Config, DispatchFileConfig } from '../../config/types.ts';
 import { createFileDispatchedSet, type DispatchedSet } from './dispatched-set.ts';
 import { createPostgresDispatchedSet } from './postgres-dispatched-set.ts';
 import { openDispatchFilePool, type DispatchFilePool } from './postgres-pool.ts';
 import { createPostgresRateLimiter } from './postgres-rate-limit.ts';
 import { createRateLimiter, type RateLimiter } from './rate-limit.ts';
+import { trackerKey } from '../runs/postgres/tracker-key.ts';
 
 /**
  * Where dispatch-file keeps what outlives a cycle: the rate limit and the dispatched set. Without
@@ -38,27 +39,12 @@ export async function openDispatchFileShared(config: Config, settings: DispatchF
     };
   }
   const pool: DispatchFilePool = await openDispatchFilePool(config.coordination, config.file);
-  const tracker = dispatchFileTrackerKey(settings, config.baseDir);
+  // Hosts reading the same tracker (kind and address, no secret) share the allowance and the set.
+  const tracker = trackerKey(settings.backend, config.baseDir);
   return {
     kind: 'postgres',
     limiter: createPostgresRateLimiter({ pool, tracker, ratePerMinute: settings.ratePerMinute, now: options.now }),
     dispatched: createPostgresDispatchedSet({ pool, tracker, hostId: config.coordination.hostId }),
     close: () => pool.close(),
   };
-}
-
-/**
- * The tracker dispatch-file reads, as a key without secrets: its kind and address (no user,
- * password, query). Hosts with the same key share one rate limit and one dispatched set.
- */
-export function dispatchFileTrackerKey(settings: Pick<DispatchFileConfig, 'backend'>, baseDir: string): string {
-  const { type, url } = settings.backend;
-  if (!url) return type;
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return `${type} ${isAbsolute(url) ? url : resolve(baseDir, url)}`;
-  try {
-    const parsed = new URL(url);
-    return `${type} ${parsed.protocol}//${parsed.host}${parsed.pathname.replace(/\/+$/, '')}`;
-  } catch {
-    return `${type} ${url}`;
-  }
 }
