@@ -41,7 +41,7 @@ async function round(server: string, hostCount: number): Promise<Round> {
   const databaseUrl = await database(server);
   const board = await startClusterBoard(CARDS);
   const db = new pg.Client({ connectionString: databaseUrl });
-  const folders = Array.from({ length: hostCount }, () => hostFolder({ tasks: CARDS, agentSeconds: AGENT_SECONDS, slotsPerHost: SLOTS, databaseUrl, pollInterval: 1, leaseTtl: 10 }, board.fake.url, board.bot.password));
+  const folders = Array.from({ length: hostCount }, () => hostFolder({ tasks: CARDS, agentSeconds: AGENT_SECONDS, agent: 'sleep', slotsPerHost: SLOTS, databaseUrl, pollInterval: 1, leaseTtl: 10 }, board.fake.url, board.bot.password));
   const hosts = folders.map((folder, index) => startHost(`h${index + 1}`, folder.dir));
   try {
     await waitUntil(() => board.inList('Todo') < CARDS, 60_000, 'the first claim', 5);

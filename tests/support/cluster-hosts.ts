@@ -17,6 +17,8 @@ export interface ClusterSetup {
   tasks: number;
   /** Seconds each agent sleeps. */
   agentSeconds: number;
+  /** `sleep` (coreutils: almost no CPU, so many hosts on one machine measure coordination, not CPU) or the Node sleeper fixture (prints as it goes). */
+  agent?: 'sleep' | 'node';
   slotsPerHost: number;
   clusterCap?: number;
   leaseTtl?: number;
@@ -61,8 +63,7 @@ export function hostFolder(setup: ClusterSetup, trackerUrl: string, password: st
       '[coordination]',
       `lease_ttl = ${setup.leaseTtl ?? 3}`,
       '[routing."P.B.Todo"]',
-      `command = ${JSON.stringify(process.execPath)}`,
-      `args = [${JSON.stringify(SLEEPER)}, "${setup.agentSeconds}"]`,
+      ...(setup.agent === 'sleep' ? ['command = "sleep"', `args = ["${setup.agentSeconds}"]`] : [`command = ${JSON.stringify(process.execPath)}`, `args = [${JSON.stringify(SLEEPER)}, "${setup.agentSeconds}"]`]),
       'in_progress_queue = "P.B.Doing"',
       'on_success_queue = "P.B.Done"',
       'on_failure_queue = "P.B.Failed"',
