@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { redact } from '../../../util/redact.ts';
+import { LeaseHeldError } from './leases.ts';
 
 /** This host's lease was taken over (or given to another process): it may no longer write. */
 export class LeaseLostError extends Error {
@@ -95,7 +96,7 @@ export class Database {
 
 /** Connection trouble becomes a DatabaseUnavailableError; every message is redacted (the URL holds a password). */
 export function describe(error: unknown): Error {
-  if (error instanceof LeaseLostError || error instanceof StaleFenceError || error instanceof DatabaseUnavailableError) return error;
+  if (error instanceof LeaseLostError || error instanceof StaleFenceError || error instanceof DatabaseUnavailableError || error instanceof LeaseHeldError) return error;
   const code = (error as { code?: string })?.code;
   const message = redact((error as Error)?.message ?? String(error));
   if (code === 'DF001') return new StaleFenceError(message, { cause: error });

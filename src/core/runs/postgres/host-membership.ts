@@ -87,9 +87,11 @@ export async function joinCluster(ledger: PostgresLedger, log: AppLogger, ttlMs:
       if (failures++ === 0) log.warn(`heartbeat failed: ${redact((error as Error).message)}; no new agent starts while the database is away, running agents go on`);
     }
   };
+  /** The heartbeat under way: leaving waits for it, so a late renewal cannot undo the release. */
+  let beating: Promise<void> = Promise.resolve();
   const schedule = () => {
     if (stopped) return;
-    timer = setTimeout(() => void beat().finally(schedule), every);
+    timer = setTimeout(() => void (beating = beat()).finally(schedule), every);
     timer.unref(); // the daemon's own work keeps the process; a forgotten heartbeat must not
   };
 
@@ -103,6 +105,7 @@ export async function joinCluster(ledger: PostgresLedger, log: AppLogger, ttlMs:
       stopped = true;
       clearTimeout(timer);
       unsubscribe();
+      await beating;
       await regaining;
       if (release) await ledger.releaseLease().catch((error) => log.warn(`could not give the lease up: ${redact((error as Error).message)}`));
       log.info(`left the cluster (${release ? 'lease given up' : 'lease kept for a restart: agents still run'}); ${ledger.db.roundTrips} database round trips`);
