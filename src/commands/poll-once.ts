@@ -22,9 +22,9 @@ export interface PollOnceOptions {
 /** How long poll-once keeps retrying tracker writes the tracker refused before it exits. */
 const DRAIN_WITHIN_MS = 10_000;
 
-/** One tick for cron. Waits for its agents unless detached; not ok when a run failed. */
 type PollOnceResult = { ok: boolean; json: unknown; text: string; trackerError?: TrackerFailure | { kind: 'unknown' } };
 
+/** One tick for cron. Waits for its agents unless detached; not ok when a run failed. Its log lines also go to log_file. */
 export async function pollOnce(context: CommandContext, options: PollOnceOptions): Promise<PollOnceResult> {
   const logFile = openLogFile(context.log, context.config().logFile, context.options);
   try {
