@@ -44,12 +44,18 @@ describe('exit statuses outlive the dispatcher', () => {
   it('an agent adopted after the daemon was killed (kill -9) is settled by its real exit status', async () => {
     const p = project([task('1', 'fail'), task('2', 'succeed')], routing(2500).replace('max_attempts = 2', 'max_attempts = 1'), 'max_concurrent_agents = 2');
     const first = startDaemon(p.dir);
-    await waitFor(() => (first.output().match(/dispatched task/g) ?? []).length === 2, 15_000, 'two dispatches');
-    first.child.kill('SIGKILL');
+    try {
+      await waitFor(() => (first.output().match(/dispatched task/g) ?? []).length === 2, 30_000, 'two dispatches');
+    } finally {
+      first.child.kill('SIGKILL'); // also when the wait fails: a daemon left running holds the test file open
+    }
     await first.exited;
     const second = startDaemon(p.dir);
-    await waitFor(() => queueOf(readJson<Board>(p.board), '1') === 'Failed' && queueOf(readJson<Board>(p.board), '2') === 'Done', 30_000, 'both settled');
-    second.child.kill('SIGTERM');
+    try {
+      await waitFor(() => queueOf(readJson<Board>(p.board), '1') === 'Failed' && queueOf(readJson<Board>(p.board), '2') === 'Done', 30_000, 'both settled');
+    } finally {
+      second.child.kill('SIGTERM');
+    }
     assert.equal(await second.exited, 0, second.output());
     assert.match(second.output(), /adopted run/);
     const runs = finishedRuns(p.dir);
@@ -60,8 +66,11 @@ describe('exit statuses outlive the dispatcher', () => {
   it('a restart finds the status of an agent that ended while no dispatcher ran', async () => {
     const p = project([task('1', 'succeed')], routing(1000));
     const first = startDaemon(p.dir);
-    await waitFor(() => /dispatched task 1/.test(first.output()), 15_000, 'dispatch');
-    first.child.kill('SIGKILL');
+    try {
+      await waitFor(() => /dispatched task 1/.test(first.output()), 30_000, 'dispatch');
+    } finally {
+      first.child.kill('SIGKILL');
+    }
     await first.exited;
     const { runs } = readJson<{ runs: Run[] }>(join(p.dir, '.dispatcher/ledger.json'));
     await waitFor(() => existsSync(join(p.dir, '.dispatcher/runs', `${runs[0].id}.exit`)), 15_000, 'the agent ended');
