@@ -85,11 +85,38 @@ export class ProgramError extends Error {
 }
 
 /**
+ * How long a program, once found, is taken to stay where it was. A burst of dispatches to one agent
+ * command then looks it up once: each look-up is a few `stat`s and a read, and for every PATH entry
+ * that misses, an exception. A program removed or replaced within that second fails in its waiter
+ * (exit 127 or 126, as a shell says it) instead of failing to start.
+ */
+const FOUND_FOR_MS = 1_000;
+/** Programs found since `foundSince`, by cwd, PATH and command; emptied whole every FOUND_FOR_MS. */
+let found = new Map<string, string>();
+let foundSince = 0;
+
+/**
  * The path the kernel would run for `command` (a bare name is looked up in `path`, as execvp does),
  * checked the way exec would fail: missing, not executable, or a `#!` interpreter that is missing.
  * The waiter gets a path, never a bare name, so its shell can never take the command for a builtin.
+ * What was found is remembered for a second (FOUND_FOR_MS); what was not is looked up every time.
  */
-export function resolveProgram(command: string, path: string | undefined, cwd: string): string {
+export function resolveProgram(command: string, path: string | undefined, cwd: string, now = Date.now()): string {
+  // A clock set back starts a new second too.
+  if (now < foundSince || now - foundSince >= FOUND_FOR_MS) {
+    found = new Map();
+    foundSince = now;
+  }
+  const key = `${cwd}\0${path}\0${command}`;
+  let program = found.get(key);
+  if (program === undefined) {
+    program = lookUpProgram(command, path, cwd);
+    found.set(key, program);
+  }
+  return program;
+}
+
+function lookUpProgram(command: string, path: string | undefined, cwd: string): string {
   if (command.includes('/')) {
     checkExecutable(resolve(cwd, command), command, cwd);
     return command;

@@ -378,18 +378,19 @@ function supervise(request: SpawnRequest, child: ChildProcess, pid: number, logF
 }
 
 /**
- * How the agent ended: the leader's exit, or with a waiter, the status it wrote (`lost` says why
- * there is none: the waiter itself was killed).
+ * How the agent ended: the leader's exit, or with a waiter, the agent's status as the waiter passed
+ * it on. We are the waiter's parent, so its own exit says it: the waiter exits with the status it
+ * wrote to the exit file (the file is for a dispatcher that is not its parent). A waiter killed by a
+ * signal may have written the file first; without it, `lost` says why nobody knows.
  */
 function exitOfAgent(request: SpawnRequest, leader: { code: number | null; signal: NodeJS.Signals | null }): { code: number | null; signal: string | null; lost?: string } {
   if (!request.exitFile) return leader;
-  const status = readExitStatus(request.exitFile);
-  if (status) return { code: status.exitCode, signal: status.signal };
-  // No file (a full disk): the waiter exits with the agent's status too.
   if (leader.code !== null) {
     const { exitCode, signal } = fromShellStatus(leader.code);
     return { code: exitCode, signal };
   }
+  const status = readExitStatus(request.exitFile);
+  if (status) return { code: status.exitCode, signal: status.signal };
   return { code: null, signal: leader.signal, lost: `the agent's exit status was not recorded: its waiter was killed by ${leader.signal}` };
 }
 
