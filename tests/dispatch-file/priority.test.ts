@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Task } from '../../adapters/types.ts';
-import { compareByPriority, priorityOf } from '../../src/core/dispatch/priority.ts';
+import { compareByPriority, compareTaskIds, inDispatchOrder, priorityOf } from '../../src/core/dispatch/priority.ts';
 import { PRIORITY } from './support.ts';
 
 const task = (fields: Partial<Task>): Task => ({
@@ -62,5 +62,48 @@ describe('dispatch order', () => {
     });
     const order = [...items].sort(compareByPriority).map((item) => item.task.name);
     assert.deepEqual(order, ['CRITICAL: c', 'HIGH: b', 'normal old', 'normal, offset time', 'normal same time', 'normal same time 2', 'LOW: a']);
+  });
+
+  it('is the same order when each task\'s keys are worked out once (inDispatchOrder, the router\'s)', () => {
+    const fields: Array<Partial<Task>> = [
+      { id: 'acme/app#10', name: 'LOW: a' },
+      { id: 'acme/app#9', name: 'tie' },
+      { id: 'acme/app#10', name: 'tie 2' },
+      { id: 'acme/web#2', name: 'other repository' },
+      { id: '12', name: 'number, no time', createdAt: '' },
+      { id: '9', name: 'shorter number, no time', createdAt: '' },
+      { id: '0012', name: 'leading zeros, no time', createdAt: '' },
+      { id: 'abc', name: 'text id, no time', createdAt: '' },
+      { id: '3', name: 'HIGH: b', createdAt: 'not a date' },
+      { id: '4', name: 'adapter says critical', priority: 0 },
+      { id: 'acme/app#1', name: 'older', createdAt: '2025-06-01T00:00:00Z' },
+    ];
+    const tasks = fields.map(task);
+    const byComparison = tasks.map((item) => ({ task: item, priority: priorityOf(item, PRIORITY) })).sort(compareByPriority);
+    const byKeys = inDispatchOrder(tasks, PRIORITY);
+    assert.deepEqual(byKeys.map((item) => item.task.name), byComparison.map((item) => item.task.name));
+    assert.deepEqual(byKeys.map((item) => item.priority), byComparison.map((item) => item.priority));
+    assert.deepEqual(byKeys.map((item) => item.task.name), [
+      'adapter says critical',
+      'HIGH: b',
+      'older',
+      'tie',
+      'tie 2',
+      'other repository',
+      'shorter number, no time',
+      'number, no time',
+      'leading zeros, no time',
+      'text id, no time',
+      'LOW: a',
+    ]);
+  });
+
+  it('compares ids: numbers as numbers, an issue number within its repository', () => {
+    assert.ok(compareTaskIds('acme/app#9', 'acme/app#10') < 0);
+    assert.ok(compareTaskIds('9', '10') < 0);
+    assert.ok(compareTaskIds('10', '10') === 0);
+    assert.ok(compareTaskIds('12345678901234567890', '12345678901234567891') < 0);
+    assert.ok(compareTaskIds('acme/app#10', 'acme/web#2') < 0, 'other repositories compare as text');
+    assert.ok(compareTaskIds('abc', '9') > 0);
   });
 });

@@ -14,7 +14,7 @@ import { reconcile, type RecoveryContext } from '../runs/recovery.ts';
 import { formatDuration } from '../runs/run-comment.ts';
 import { Outbox } from '../runs/outbox.ts';
 import { createRunToken } from '../runs/run-token.ts';
-import { compareByPriority, PRIORITIES, priorityOf } from './priority.ts';
+import { inDispatchOrder, PRIORITIES } from './priority.ts';
 import { type Candidate, type Reservation, reserveIn, type SlotLimits } from './reservations.ts';
 import { prepareAgentFiles, type PreparedFiles } from '../process/spawner.ts';
 import { terminateProcessGroup } from '../process/process-group.ts';
@@ -303,7 +303,7 @@ export function createRouter(options: RouterOptions) {
       lastPollAt = new Date().toISOString();
       lastPollError = undefined;
       deps.emit({ type: 'poll', ok: true, tasks: tasks.length });
-      return ordered(tasks);
+      return tasks;
     } catch (error) {
       fetchFailures++;
       const delay = backoffDelay(fetchFailures, Math.max(FETCH_BACKOFF_BASE_MS, config.pollIntervalMs), FETCH_BACKOFF_MAX_MS);
@@ -332,10 +332,8 @@ export function createRouter(options: RouterOptions) {
 
   /** Dispatch order: priority (the adapter's, labels, title prefix), then oldest, then id. */
   function ordered(tasks: Task[]): Task[] {
-    return tasks
-      .map((task) => ({ task, priority: priorityOf(task, config.priority) }))
-      .sort(compareByPriority)
-      .map(({ task, priority }) => ({ ...task, priority: PRIORITIES.indexOf(priority) }));
+    // Object.assign: Node 20 copies `{ ...task, priority }` the slow way (≈ 5 µs a task, every tick).
+    return inDispatchOrder(tasks, config.priority).map(({ task, priority }) => Object.assign({}, task, { priority: PRIORITIES.indexOf(priority) }));
   }
 
   /** Claims and spawns under way (between reservation and a running agent). */
@@ -373,7 +371,8 @@ export function createRouter(options: RouterOptions) {
       if (!polled) return { dispatched, error: lastPollError, failure: lastPollFailure, ...held };
       await cancelDeparted(watched, polled, polledAt);
       await workspaceSweep.afterPoll(polled, { wait: !options.background });
-      const tasks = polled.filter((task) => routes.has(task.queue));
+      // Only what may be dispatched is put in order (the poll also brings the running tasks' queues).
+      const tasks = ordered(polled.filter((task) => routes.has(task.queue)));
       if (holding) return { dispatched, ready: tasks.length, ...held };
       claimBackoff.keepOnly(new Set(tasks.map((task) => task.id)));
       const candidates = tasks.flatMap((task) => {
