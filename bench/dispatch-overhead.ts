@@ -53,8 +53,8 @@ function bareScript(count: number): Promise<Timed> {
  */
 const cleanups: Array<() => void> = [];
 
+/** `ms` and `cpu` count from the first dispatch to the last recorded exit. */
 interface DaemonRun extends Timed {
-  /** `ms` and `cpu`: from the first dispatch to the last recorded exit. */
   /** RSS (MB) when the given number of runs had ended. */
   rss: Record<number, number>;
 }
