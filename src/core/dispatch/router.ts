@@ -164,7 +164,7 @@ export function createRouter(options: RouterOptions) {
 
   /** Reserves slots for as many candidates as fit, in one ledger write. */
   async function reserve(candidates: Candidate[]): Promise<Reservation[]> {
-    return ledger.update((data) => reserveIn(data, candidates, limits));
+    return ledger.update((data) => reserveIn(data, candidates, limits), { cluster: true });
   }
 
   function dispatchFailed(error: unknown): void {
@@ -263,7 +263,7 @@ export function createRouter(options: RouterOptions) {
         picked.push({ run: { ...run }, token });
       }
       return picked;
-    });
+    }, { cluster: true });
     const started: RunRecord[] = [];
     const owned = ownership;
     for (const { run, token } of due) {

@@ -176,6 +176,10 @@ export interface ClusterView {
   runs: ClusterRun[];
 }
 
+export interface UpdateOptions {
+  cluster?: boolean;
+}
+
 /**
  * The durable truth of active runs and the run history, behind one small contract with two
  * implementations: {@link FileLedger} (`<state_dir>`, one host, the default) and PostgresLedger
@@ -193,8 +197,11 @@ export interface Ledger {
   /**
    * Read-modify-write, atomic against every other process; a burst of changes is one write.
    * `change` (synchronous) sees finished and active runs alike; what it returns is resolved once written.
+   * `cluster`: the change decides over every host's runs (a reservation, a retry's start): it gets
+   * `data.cluster` and is serialised with every host's such changes. Other changes touch only this
+   * host's runs and are serialised with this host's writes alone.
    */
-  update<T>(change: (data: LedgerData) => T): Promise<T>;
+  update<T>(change: (data: LedgerData) => T, options?: UpdateOptions): Promise<T>;
   patch(runId: string, fields: Partial<RunRecord>): Promise<RunRecord | undefined>;
   /** Records `fields` with the next write, or within 50 ms: for what may wait a moment (an agent's pid). */
   patchSoon(runId: string, fields: Partial<RunRecord>): void;

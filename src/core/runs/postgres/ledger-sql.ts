@@ -8,7 +8,11 @@ import type { OutboxEntry } from '../outbox.ts';
  * writes and `commit` in another.
  */
 
-/** The advisory lock every ledger write takes: writes of all hosts are serialised (tens per second is plenty). */
+/**
+ * The advisory lock a write deciding over every host's runs takes (reservations, a retry's start):
+ * such writes of all hosts are serialised. Every write also locks its host's row: this host's
+ * writes are serialised, and a takeover skips a host while one of its writes is under way.
+ */
 export const LEDGER_LOCK = '7236828176628737'; // "dispLDG" as a number, arbitrary but fixed
 export const ACTIVE_SQL = `('starting', 'running', 'retry_wait')`;
 /** Finished runs a read shows. */
@@ -21,7 +25,8 @@ export interface Loaded {
   host?: { instance: string; takenOver: boolean; state: Partial<HostState> };
   /** This host's active runs, and its finished ones the tracker is still owed changes for. */
   live: Array<{ fence: number; record: RunRecord }>;
-  cluster: ClusterRun[];
+  /** Other hosts' active runs; loaded for reads and for writes that decide over the cluster. */
+  cluster?: ClusterRun[];
   outbox: OutboxEntry[];
   history?: RunRecord[];
 }
@@ -31,7 +36,13 @@ export const literal = (value: string): string => pg.escapeLiteral(value);
 /** JSON for a jsonb literal: PostgreSQL's text cannot hold NUL, so an escaped one becomes U+FFFD. */
 export const jsonLiteral = (value: unknown): string => literal(JSON.stringify(value).replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd'));
 
-export function loadSql(hostId: string, withHistory: boolean): string {
+/** `begin`, the locks a write takes, and the load, as one text (one round trip). */
+export function beginWriteSql(hostId: string, cluster: boolean): string {
+  const lock = cluster ? `select pg_advisory_xact_lock(${LEDGER_LOCK}); ` : '';
+  return `begin; ${lock}select 1 from dispatcher_hosts where host_id = ${literal(hostId)} for update; ${loadSql(hostId, false, cluster)}`;
+}
+
+export function loadSql(hostId: string, withHistory: boolean, withCluster = true): string {
   const host = literal(hostId);
   const history = withHistory
     ? `, (select coalesce(json_agg(h.record order by h.ended_at, h.id), '[]'::json) from (
@@ -42,13 +53,17 @@ export function loadSql(hostId: string, withHistory: boolean): string {
     (select json_build_object('instance', instance, 'takenOver', taken_over_at is not null, 'state', state) from dispatcher_hosts where host_id = ${host}) as host,
     (select coalesce(json_agg(json_build_object('fence', fence, 'record', record) order by created_at, id), '[]'::json) from dispatcher_runs
        where host_id = ${host} and (status in ${ACTIVE_SQL} or id in (select run_id from dispatcher_outbox where host_id = ${host}))) as live,
-    (select coalesce(json_agg(json_build_object('id', id, 'taskId', task_id, 'route', route, 'host', host_id, 'status', status, 'tracker', tracker)), '[]'::json)
-       from dispatcher_runs where host_id <> ${host} and status in ${ACTIVE_SQL}) as cluster,
+    ${
+      withCluster
+        ? `(select coalesce(json_agg(json_build_object('id', id, 'taskId', task_id, 'route', route, 'host', host_id, 'status', status, 'tracker', tracker)), '[]'::json)
+       from dispatcher_runs where host_id <> ${host} and status in ${ACTIVE_SQL})`
+        : 'null::json'
+    } as cluster,
     (select coalesce(json_agg(entries order by seq), '[]'::json) from dispatcher_outbox where host_id = ${host}) as outbox${history}`;
 }
 
-export function parseLoaded(row: { host: Loaded['host'] | null; live: Loaded['live']; cluster: ClusterRun[]; outbox: OutboxEntry[][]; history?: RunRecord[] }): Loaded {
-  return { host: row.host ?? undefined, live: row.live.map((run) => ({ fence: Number(run.fence), record: run.record })), cluster: row.cluster, outbox: row.outbox.flat(), history: row.history };
+export function parseLoaded(row: { host: Loaded['host'] | null; live: Loaded['live']; cluster: ClusterRun[] | null; outbox: OutboxEntry[][]; history?: RunRecord[] }): Loaded {
+  return { host: row.host ?? undefined, live: row.live.map((run) => ({ fence: Number(run.fence), record: run.record })), cluster: row.cluster ?? undefined, outbox: row.outbox.flat(), history: row.history };
 }
 
 export interface RunRow {
@@ -118,25 +133,24 @@ const LOCAL_FIELDS = ['owner', 'pid', 'pgid', 'startTicks', 'exitFile', 'logFile
 export function takeOverSql(hostId: string, instance: string): string {
   const host = literal(hostId);
   const dropped = LOCAL_FIELDS.map((field) => ` - ${literal(field)}`).join('');
-  return `with me as (
-      select 1 from dispatcher_hosts where host_id = ${host} and instance = ${literal(instance)} and taken_over_at is null and lease_until > now()),
-    dead as (
-      update dispatcher_hosts set taken_over_at = now(), taken_over_by = ${host}
+  // Marked in one statement (a host whose write is under way holds its row: skipped until the next
+  // heartbeat); moved in the next, whose fresh snapshot sees every write that host committed.
+  const taken = `(select host_id from dispatcher_hosts where taken_over_by = ${host} and taken_over_at = now())`;
+  return `update dispatcher_hosts set taken_over_at = now(), taken_over_by = ${host}
       where host_id in (select host_id from dispatcher_hosts where lease_until < now() and taken_over_at is null and host_id <> ${host} for update skip locked)
-        and exists (select 1 from me)
-      returning host_id),
-    moved as (
+        and exists (select 1 from dispatcher_hosts where host_id = ${host} and instance = ${literal(instance)} and taken_over_at is null and lease_until > now());
+    with moved as (
       update dispatcher_runs r set host_id = ${host}, fence = r.fence + 1,
-        record = (r.record${dropped}) || jsonb_build_object('host', ${host}, 'takenOverFrom', dead.host_id)
-      from dead where r.host_id = dead.host_id
-        and (r.status in ${ACTIVE_SQL} or r.id in (select run_id from dispatcher_outbox o where o.host_id = dead.host_id))
-      returning r.id, dead.host_id as from_host, r.status, r.fence),
+        record = (r.record${dropped}) || jsonb_build_object('host', ${host}, 'takenOverFrom', r.host_id)
+      where r.host_id in ${taken}
+        and (r.status in ${ACTIVE_SQL} or r.id in (select run_id from dispatcher_outbox o where o.host_id = r.host_id))
+      returning r.id, r.status, r.fence, r.record->>'takenOverFrom' as from_host),
     carried as (
       update dispatcher_outbox o set host_id = ${host},
         entries = (select jsonb_agg((e - 'owner') || '{"uncertain": true}'::jsonb order by ord) from jsonb_array_elements(o.entries) with ordinality as t(e, ord))
-      from dead where o.host_id = dead.host_id
+      where o.host_id in ${taken}
       returning o.run_id)
     select (select coalesce(json_agg(json_build_object('id', id, 'fromHost', from_host, 'status', status, 'fence', fence)), '[]'::json) from moved) as runs,
       (select count(*) from carried) as outbox,
-      (select coalesce(json_agg(host_id), '[]'::json) from dead) as hosts`;
+      (select coalesce(json_agg(host_id), '[]'::json) from ${taken} t) as hosts`;
 }

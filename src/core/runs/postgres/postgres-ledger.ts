@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { ACTIVE, type Ledger, type LedgerData, type RunOwner, type RunRecord } from '../ledger.ts';
+import { ACTIVE, type Ledger, type LedgerData, type RunOwner, type RunRecord, type UpdateOptions } from '../ledger.ts';
 import type { OutboxEntry } from '../outbox.ts';
 import { type Database, DatabaseUnavailableError, LeaseLostError } from './database.ts';
 import { type ClusterStatus, readClusterStatus } from './cluster-status.ts';
@@ -8,7 +8,7 @@ import { acquireLease, LeaseHeldError, releaseLease, renewLease } from './leases
 import { hostname } from 'node:os';
 import { isProcessAlive } from '../../../util/file-lock.ts';
 import { processStartTicks } from '../../process/process-group.ts';
-import { HISTORY, type HostState, isEmptyPlan, LEDGER_LOCK, type Loaded, loadSql, parseLoaded, type RunRow, takeOverSql, type WritePlan, writeSql } from './ledger-sql.ts';
+import { beginWriteSql, HISTORY, type HostState, isEmptyPlan, type Loaded, loadSql, parseLoaded, type RunRow, takeOverSql, type WritePlan, writeSql } from './ledger-sql.ts';
 
 export interface PostgresLedgerOptions {
   db: Database;
@@ -33,6 +33,7 @@ export interface TakenOver {
 
 interface Queued {
   change: (data: LedgerData) => unknown;
+  cluster: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -43,10 +44,12 @@ const READ_FRESH_MS = 200;
 
 /**
  * The ledger of a host in PostgreSQL, shared with the other hosts of a cluster (docs/scale-out.md).
- * An update is one transaction under a cluster-wide advisory lock: it checks this host still holds
- * its lease, loads the active runs of every host, this host's state and outbox, applies a batch of
- * changes exactly as the file ledger does, and writes only what changed, each changed run under
- * its fencing token. Two round trips: `begin; lock; load`, then `writes; commit`.
+ * An update is one transaction holding this host's row (and, for a change that decides over the
+ * cluster, a cluster-wide advisory lock): it checks this host still holds its lease, loads this
+ * host's runs, state and outbox (and every other host's active runs when it decides over the
+ * cluster), applies a batch of changes exactly as the file ledger does, and writes only what
+ * changed, each changed run under its fencing token. Two round trips: `begin; locks; load`, then
+ * `writes; commit`.
  */
 export class PostgresLedger implements Ledger {
   readonly owner: RunOwner = { pid: process.pid, instance: randomUUID() };
@@ -137,7 +140,7 @@ export class PostgresLedger implements Ledger {
     const instance = this.leaseInstance;
     if (!instance) return { hosts: [], runs: [], outbox: 0 };
     const taken = await this.db.withClient(async (run) => {
-      const results = (await run(`begin; select pg_advisory_xact_lock(${LEDGER_LOCK}); ${takeOverSql(this.hostId, instance)}; commit`)) as pg.QueryResult[];
+      const results = (await run(`begin; ${takeOverSql(this.hostId, instance)}; commit`)) as pg.QueryResult[];
       const row = results[2].rows[0] as { runs: TakenOver['runs']; outbox: string; hosts: string[] };
       return { hosts: row.hosts, runs: row.runs, outbox: Number(row.outbox) };
     });
@@ -174,9 +177,9 @@ export class PostgresLedger implements Ledger {
     return data;
   }
 
-  update<T>(change: (data: LedgerData) => T): Promise<T> {
+  update<T>(change: (data: LedgerData) => T, options: UpdateOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queued.push({ change, resolve: resolve as (value: unknown) => void, reject });
+      this.queued.push({ change, cluster: options.cluster === true, resolve: resolve as (value: unknown) => void, reject });
       // The first change of a turn asks for a write; the others join it (and those queued while a write is under way, the next).
       if (this.queued.length === 1) setImmediate(() => (this.flushing = this.flushing.then(() => this.flush())));
     });
@@ -222,9 +225,10 @@ export class PostgresLedger implements Ledger {
     const leased = this.options.leaseTtlMs !== undefined;
     const instance = this.leaseInstance;
     if (leased && !instance) throw new LeaseLostError(`host "${this.hostId}" does not hold its lease: nothing is written until it has it again`);
+    const cluster = batch.some((queued) => queued.cluster);
     return this.db.withClient(async (run) => {
-      const results = (await run(`begin; select pg_advisory_xact_lock(${LEDGER_LOCK}); ${loadSql(this.hostId, false)}`)) as pg.QueryResult[];
-      const loaded = parseLoaded(results[2].rows[0] as Parameters<typeof parseLoaded>[0]);
+      const results = (await run(beginWriteSql(this.hostId, cluster))) as pg.QueryResult[];
+      const loaded = parseLoaded(results[results.length - 1].rows[0] as Parameters<typeof parseLoaded>[0]);
       if (leased && (loaded.host?.instance !== instance || loaded.host?.takenOver)) {
         this.leaseLost(instance!);
         throw new LeaseLostError(`host "${this.hostId}" lost its lease (taken over, or held by another process): its write was refused`);
@@ -257,7 +261,7 @@ export class PostgresLedger implements Ledger {
       ...state,
       runs: [...this.history.filter((run) => !ids.has(run.id)), ...live],
       outbox: loaded.outbox.length > 0 ? loaded.outbox : undefined,
-      cluster: { hostId: this.hostId, tracker: this.tracker, runs: loaded.cluster },
+      ...(loaded.cluster ? { cluster: { hostId: this.hostId, tracker: this.tracker, runs: loaded.cluster } } : {}),
     };
   }
 
