@@ -2,7 +2,7 @@
 // no fsync, trust authentication on loopback only. initdb refuses to run as root, so as root the
 // server runs as `nobody`. Used by scripts/test.mjs (one cluster for the whole run) and by test files
 // run on their own (tests/support/postgres.ts).
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -54,9 +54,22 @@ function runAs(user, bin, args) {
   }
 }
 
+/** The same, without blocking the event loop (a test's fake servers keep answering meanwhile). */
+function runAsAsync(user, bin, args) {
+  return new Promise((resolve, reject) => {
+    execFile(user ? 'runuser' : bin, user ? ['-u', user, '--', bin, ...args] : args, { encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${bin.split('/').pop()} failed (${error.code ?? error.message}): ${(stderr || stdout).trim().slice(-2000)}`));
+      else resolve();
+    });
+  });
+}
+
 /**
  * Starts a cluster and returns its URL and a stop function. The folder is removed on stop.
- * @returns {Promise<{ url: string, stop: () => void }>}
+ * `restart({ downMs })` stops the server (`pg_ctl stop -m fast`: connections are ended, as in a real
+ * restart), keeps it down for `downMs`, and starts it again on the same port and data folder; the
+ * watchdog still stops it and removes the folder should this process be killed meanwhile.
+ * @returns {Promise<{ url: string, stop: () => void, restart: (options?: { downMs?: number }) => Promise<void> }>}
  */
 export async function startPostgresCluster() {
   const bin = requirePostgresBinDir();
@@ -88,13 +101,19 @@ export async function startPostgresCluster() {
     spawnSync(user ? 'runuser' : tool('pg_ctl'), user ? ['-u', user, '--', tool('pg_ctl'), '-D', data, '-m', 'immediate', 'stop'] : ['-D', data, '-m', 'immediate', 'stop'], { stdio: 'ignore' });
     rmSync(dir, { recursive: true, force: true });
   };
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+  const startArgs = ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', 'start'];
   try {
     runAs(user, tool('initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
-    const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
-    runAs(user, tool('pg_ctl'), ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', 'start']);
+    runAs(user, tool('pg_ctl'), startArgs);
   } catch (error) {
     stop();
     throw error;
   }
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop };
+  const restart = async ({ downMs = 0 } = {}) => {
+    await runAsAsync(user, tool('pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
+    await new Promise((resolve) => setTimeout(resolve, downMs));
+    await runAsAsync(user, tool('pg_ctl'), startArgs);
+  };
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop, restart };
 }

@@ -131,6 +131,17 @@ describe('PostgresLedger', () => {
     const { rows: stored } = await db.query(`select status from dispatcher_runs order by id`);
     assert.deepEqual(stored.map((row: { status: string }) => row.status), ['starting', 'starting'], 'nothing of the write landed');
   });
+
+  it('a connection serving many writes keeps one error listener, not one per write', async () => {
+    const url = await migrated();
+    const db = new Database({ url, max: 1 });
+    after(() => db.close());
+    const listeners: number[] = [];
+    db.pool.on('acquire', (client) => listeners.push(client.listenerCount('error')));
+    for (let index = 0; index < 15; index++) await db.withClient((query) => query('select 1'));
+    assert.equal(listeners.length, 15);
+    assert.ok(Math.max(...listeners) <= listeners[1], `listeners per use: ${listeners.join(',')}`);
+  });
 });
 
 describe('reservations across hosts', () => {

@@ -48,3 +48,17 @@ export async function connect(url: string): Promise<pg.Client> {
   after(() => client.end().catch(() => {}));
   return client;
 }
+
+/**
+ * A cluster of this test file's own, never the run's shared one, for a test that restarts the
+ * server (the other files use the shared one meanwhile). Stopped and removed when the file ends.
+ */
+export async function ownCluster(): Promise<{ url: string; restart: (options?: { downMs?: number }) => Promise<void> }> {
+  const cluster = (await startPostgresCluster()) as { url: string; stop: () => void; restart: (options?: { downMs?: number }) => Promise<void> };
+  process.on('exit', cluster.stop);
+  after(() => {
+    process.off('exit', cluster.stop);
+    cluster.stop();
+  });
+  return cluster;
+}

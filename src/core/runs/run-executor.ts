@@ -364,10 +364,14 @@ export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: Ro
   for (let failures = 1; ; failures++) {
     try {
       settled = await written;
+      if (failures > 1) log.info(`recorded the outcome of run ${record.id} (task ${record.taskId}) after ${failures - 1} failed ${failures === 2 ? 'try' : 'tries'}`);
       break;
     } catch (error) {
       const delay = backoffDelay(failures, 1_000, SETTLE_RETRY_MAX_MS);
-      log.error(`could not record the outcome of run ${record.id} (task ${record.taskId}: ${describeOutcome(ended)}); it keeps its slot, retrying in ${Math.round(delay / 1000)}s: ${redact((error as Error)?.message ?? String(error))}`);
+      // Said once per run (an outage of the ledger's database is said by the heartbeat and the tick); the tries after it quietly.
+      log[failures === 1 ? 'error' : 'debug'](
+        `could not record the outcome of run ${record.id} (task ${record.taskId}: ${describeOutcome(ended)}); it keeps its slot, retrying in ${Math.round(delay / 1000)}s: ${redact((error as Error)?.message ?? String(error))}`,
+      );
       await sleep(delay);
       written = settle();
     }

@@ -73,7 +73,11 @@ export class Database {
     } catch (error) {
       throw describe(error);
     }
-    client.on('error', () => {});
+    // Once per connection: it serves many calls, and a listener per call would pile up.
+    if (!quieted.has(client)) {
+      quieted.add(client);
+      client.on('error', () => {});
+    }
     const run = async (text: string, params?: unknown[]) => {
       this.roundTrips++;
       return (await client.query(text, params)) as unknown as pg.QueryResult | pg.QueryResult[];
@@ -93,6 +97,9 @@ export class Database {
     await this.pool.end().catch(() => {});
   }
 }
+
+/** Connections whose errors are already taken care of (see withClient). */
+const quieted = new WeakSet<pg.PoolClient>();
 
 /** Connection trouble becomes a DatabaseUnavailableError; every message is redacted (the URL holds a password). */
 export function describe(error: unknown): Error {
