@@ -55,6 +55,8 @@ export async function mountRunDashboard(options: RunDashboardOptions): Promise<R
   const loadedAt = new Date().toISOString();
   const settings = options.settings ?? (() => ({ config, loadedAt }));
   const feed = createDashboardFeed({
+    // Other hosts' leases change without an event here: reread as often as they are renewed, so their ages stay true.
+    ...(config.coordination ? { refreshMs: Math.max(1_000, Math.min(5_000, config.coordination.leaseTtlMs / 3)) } : {}),
     ...options.feed,
     tail,
     log: log.withTag('dashboard'),

@@ -175,6 +175,30 @@ export const PAGE_JS = String.raw`(function () {
     return l;
   }
 
+  /**
+   * The cluster (run with [coordination]): its agents and free slots within the cap, then each host:
+   * its agents and free slots, and its lease (in red when it ran out). Lease ages tick in the browser
+   * from the heartbeat's time, as the database saw it when the state was built. Host lines wrap
+   * rather than cut off their end.
+   */
+  function clusterCard(c, generatedAt) {
+    var box = card('Cluster');
+    box.dataset.card = 'cluster';
+    append(box, append(el('div', 'big'), document.createTextNode(String(c.running)), el('small', '', 'running')));
+    line(box, 'summary', c.free + ' free' + (c.max !== undefined ? ' · cluster cap ' + c.max : ''));
+    c.hosts.forEach(function (h) {
+      var heartbeat = new Date(Date.parse(generatedAt) - h.leaseAgeMs).toISOString();
+      var self = h.hostId === c.hostId ? ' (this host)' : '';
+      var agents = !h.alive ? (h.running ? ' · ' + h.running + ' running' : '') : h.slots !== undefined ? ' · ' + h.running + '/' + h.slots + ' running, ' + h.free + ' free' : ' · ' + h.running + ' running';
+      var lease = h.alive
+        ? append(el('div', 'lease', 'lease renewed '), live('ago', heartbeat))
+        : append(el('div', 'lease', (h.takenOverBy ? 'down, taken over by ' + h.takenOverBy : 'lease ran out') + ' · no heartbeat for '), live('since', heartbeat));
+      var l = line(box, h.alive ? 'host' : 'host bad', el('b', '', h.hostId), self + agents, lease);
+      l.dataset.hostId = h.hostId;
+    });
+    return box;
+  }
+
   function renderCards(s) {
     var box = $('cards');
     var cards = [];
@@ -216,16 +240,7 @@ export const PAGE_JS = String.raw`(function () {
       }
       cards.push(slots);
     }
-    if (s.cluster) {
-      var cluster = card('Cluster');
-      append(cluster, append(el('div', 'big'), document.createTextNode(String(s.cluster.running)), el('small', '', ' running · ' + s.cluster.free + ' free' + (s.cluster.max !== undefined ? ' of cap ' + s.cluster.max : ''))));
-      s.cluster.hosts.forEach(function (host) {
-        var state = host.alive ? 'lease ' + (host.leaseAgeMs / 1000).toFixed(1) + ' s old' : host.takenOverBy ? 'down, taken over by ' + host.takenOverBy : 'lease ran out';
-        var slotsText = host.slots !== undefined ? host.running + '/' + host.slots + ' running' : host.running + ' running';
-        line(cluster, host.alive ? '' : 'bad', host.hostId + (host.hostId === s.cluster.hostId ? ' (this host)' : '') + ': ' + slotsText + ' · ' + state);
-      });
-      cards.push(cluster);
-    }
+    if (s.cluster) cards.push(clusterCard(s.cluster, s.generatedAt));
     if (s.spend) {
       var spend = card('Spent today');
       append(spend, append(el('div', 'big'), document.createTextNode(usd(s.spend.todayUsd)), s.spend.dailyBudgetUsd !== undefined ? el('small', '', 'of ' + usd(s.spend.dailyBudgetUsd)) : null));
@@ -390,9 +405,17 @@ export const PAGE_JS = String.raw`(function () {
     $('footer').textContent = 'Updated live over Server-Sent Events · server time ' + clock(s.generatedAt) + (s.configLoadedAt ? ' · config loaded ' + clock(s.configLoadedAt) : '') + ' · ' + s.instance.slice(0, 8);
   }
 
+  /** The cluster as the card shows it: each lease by its heartbeat's second, so a renewal redraws it and mere ageing does not. */
+  function clusterKey(s) {
+    if (!s.cluster) return null;
+    return [s.cluster.running, s.cluster.free, s.cluster.max, s.cluster.hosts.map(function (h) {
+      return [h.hostId, h.alive, h.running, h.slots, h.free, h.takenOverBy, Math.round((Date.parse(s.generatedAt) - h.leaseAgeMs) / 1000)];
+    })];
+  }
+
   var sections = [
     ['header', renderHeader, function (s) { return [s.mode, s.detail, s.tracker.type, s.tracker.where, s.running.length, s.totals, s.instance, s.configLoadedAt]; }],
-    ['cards', renderCards, function (s) { return [s.tracker, s.slots, s.rateLimit, s.lastCycle, s.totals, s.startedAt, s.pollIntervalMs, s.waiting.length, s.paused, s.spend, s.groups.rows.filter(function (r) { return r.broken; }).length]; }],
+    ['cards', renderCards, function (s) { return [s.tracker, s.slots, s.rateLimit, s.lastCycle, s.totals, s.startedAt, s.pollIntervalMs, s.waiting.length, s.paused, s.spend, s.groups.rows.filter(function (r) { return r.broken; }).length, clusterKey(s)]; }],
     ['running', renderRunning, function (s) { return s.running.map(function (r) { return [r.runId, r.status, r.startedAt, r.deadline, r.pid, r.title, r.priority]; }); }],
     ['waiting', renderWaiting, function (s) { return s.waiting; }],
     ['recent', renderRecent, function (s) { return s.recent; }],
