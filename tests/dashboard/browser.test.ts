@@ -102,6 +102,8 @@ describe('dashboard in a real browser', { skip: chromiumPath ? false : missing }
     await page.waitForSelector('#conn[data-state="live"]', { timeout: 15_000 });
     await page.waitForFunction(() => document.querySelectorAll('#recent tbody tr[data-task-id]').length >= 5, undefined, { timeout: 20_000 });
     await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    const cardTitles = await page.locator('#cards .card h3').allTextContents();
+    assert.ok(cardTitles.includes('Agent slots') && !cardTitles.includes('Cluster'), `no Cluster card without [coordination]: ${cardTitles.join(', ')}`);
     const logBefore = await page.locator('#log .line').count();
     assert.ok(logBefore > 0, 'the log tail starts with the daemon\'s lines');
 
