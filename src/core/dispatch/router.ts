@@ -84,6 +84,8 @@ export function createRouter(options: RouterOptions) {
   const claimBackoff = new ClaimBackoff(config.pollIntervalMs);
   const routeHealth = createRouteHealth(() => config.routes, log);
   const active = new Map<string, ActiveRun>();
+  /** Runs this process reserved or picked for a retry, from that write until their agent is tracked or they are settled. */
+  const startingRuns = new Set<string>();
   /** Active runs whose task is watched for moves, and since when it is claimed. */
   const reconciled = new Map<string, ReconciledRun>();
   const listeners = new Set<(event: RouterEvent) => void>();
@@ -117,7 +119,7 @@ export function createRouter(options: RouterOptions) {
 
   const claimTask = createClaimer(tracker, log);
   const workspaceSweep = createWorkspaceSweep({ tracker, ledger, log, baseEnv: deps.baseEnv, config: () => config });
-  const recovery: RecoveryContext = { deps, routes, isWatched: (id) => active.has(id), track };
+  const recovery: RecoveryContext = { deps, routes, isWatched: (id) => active.has(id) || startingRuns.has(id), track };
 
   function track(run: ActiveRun): void {
     const { id, inProgressQueue } = run.record;
@@ -164,7 +166,9 @@ export function createRouter(options: RouterOptions) {
 
   /** Reserves slots for as many candidates as fit, in one ledger write. */
   async function reserve(candidates: Candidate[]): Promise<Reservation[]> {
-    return ledger.update((data) => reserveIn(data, candidates, limits), { cluster: true });
+    const reserved = await ledger.update((data) => reserveIn(data, candidates, limits), { cluster: true });
+    for (const { run } of reserved) startingRuns.add(run.id);
+    return reserved;
   }
 
   function dispatchFailed(error: unknown): void {
@@ -176,7 +180,15 @@ export function createRouter(options: RouterOptions) {
    * opened, while the claim is written. A refused claim gives the slot back and holds the task
    * back (see {@link ClaimBackoff}); its slot waits for the next tick.
    */
-  async function dispatch({ task, route, run, token }: Reservation, polledAt: number): Promise<RunRecord | undefined> {
+  async function dispatch(reservation: Reservation, polledAt: number): Promise<RunRecord | undefined> {
+    try {
+      return await claimAndStart(reservation, polledAt);
+    } finally {
+      startingRuns.delete(reservation.run.id);
+    }
+  }
+
+  async function claimAndStart({ task, route, run, token }: Reservation, polledAt: number): Promise<RunRecord | undefined> {
     const owned = ownership;
     const claimedTask = { ...task, queue: route.inProgressQueue ?? task.queue };
     const claiming = claim(task, route, run, polledAt);
@@ -264,6 +276,15 @@ export function createRouter(options: RouterOptions) {
       }
       return picked;
     }, { cluster: true });
+    for (const { run } of due) startingRuns.add(run.id);
+    try {
+      return await startRetries(due);
+    } finally {
+      for (const { run } of due) startingRuns.delete(run.id);
+    }
+  }
+
+  async function startRetries(due: Array<{ run: RunRecord; token: string }>): Promise<RunRecord[]> {
     const started: RunRecord[] = [];
     const owned = ownership;
     for (const { run, token } of due) {

@@ -21,7 +21,10 @@ export interface RecoveryContext {
 export async function reconcile(context: RecoveryContext, snapshot: LedgerData): Promise<void> {
   const { deps, routes } = context;
   const { ledger, log } = deps;
-  const unwatched = (run: RunRecord) => OCCUPYING.has(run.status) && !context.isWatched(run.id) && !isOwnerAlive(run.owner, ledger.owner);
+  // A run of this very process that it does not watch is an orphan too: a write that reserved it
+  // committed though its acknowledgement was lost (PostgreSQL), or its start was cut short.
+  const ownedHere = (run: RunRecord) => run.owner?.instance === ledger.owner.instance;
+  const unwatched = (run: RunRecord) => OCCUPYING.has(run.status) && !context.isWatched(run.id) && (ownedHere(run) || !isOwnerAlive(run.owner, ledger.owner));
   if (!snapshot.runs.some(unwatched)) return;
   const isAlive = (run: RunRecord) => run.pgid !== undefined && isProcessGroupAlive(run.pgid) && sameProcess(run);
   const orphans = await ledger.update((data) => {
@@ -45,7 +48,7 @@ export async function reconcile(context: RecoveryContext, snapshot: LedgerData):
       log.warn(`run ${run.id} of task ${run.taskId} belongs to route "${run.route}", which is no longer configured; leaving its agent alone`);
       await ledger.patch(run.id, { owner: undefined, detached: true });
     } else if (run.status === 'starting' && (await neverClaimed(deps, run))) {
-      log.info(`run ${run.id} of task ${run.taskId} dropped: the dispatcher stopped before it claimed the task`);
+      log.info(`run ${run.id} of task ${run.taskId} dropped: ${ownedHere(run) ? 'its reservation was never followed by a claim' : 'the dispatcher stopped before it claimed the task'}`);
       await ledger.patch(run.id, { status: 'claim_failed', owner: undefined, tokenHash: undefined, endedAt: new Date().toISOString(), outcome: 'never claimed: the dispatcher stopped first' });
     } else if (run.status === 'running' && run.exitFile) {
       const result = resultOfExitFile(run, run.recoveryNote ?? 'the agent ended while no dispatcher watched it');

@@ -9,7 +9,7 @@ import { buildAgentEnv } from '../process/agent-env.ts';
 import { dispatcherBin } from '../process/dispatcher-bin.ts';
 import { mcpServerLaunch } from '../process/mcp-server-launch.ts';
 import { backoffDelay } from '../../util/backoff.ts';
-import type { Ledger, RunRecord, RunStatus, StopOutcome, StopRequest } from './ledger.ts';
+import { ACTIVE, type Ledger, type RunRecord, type RunStatus, type StopOutcome, type StopRequest } from './ledger.ts';
 import { recordSpend } from '../supervise/budget.ts';
 import { type Outbox, queueChanges, type TrackerChange } from './outbox.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -324,7 +324,8 @@ export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: Ro
   const settle = () =>
     ledger.update((data) => {
       const run = data.runs.find((candidate) => candidate.id === record.id);
-      if (!run) return undefined;
+      // Settled already: a try whose acknowledgement was lost had landed after all.
+      if (!run || !ACTIVE.has(run.status)) return undefined;
       const result = withStopRequest(ended, run.stopRequest);
       const willRetry = retries(result);
       Object.assign(run, {

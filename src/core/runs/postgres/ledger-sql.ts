@@ -91,9 +91,10 @@ export const isEmptyPlan = (plan: WritePlan): boolean =>
  * The writes of one ledger update, ending with `commit`. Updates go first, each only where the
  * run's fencing token is still the one read: `dispatcher_fenced` fails the whole transaction
  * otherwise. Inserts follow, so a run finished and its retry queued in one batch never meet as two
- * active runs of one task.
+ * active runs of one task. `writeId` (the lease holder's writes) goes to the host's row in the same
+ * transaction: read back, it says whether a write whose acknowledgement was lost committed.
  */
-export function writeSql(hostId: string, tracker: string, plan: WritePlan): string {
+export function writeSql(hostId: string, tracker: string, plan: WritePlan, writeId?: string): string {
   const host = literal(hostId);
   const statements: string[] = [];
   if (plan.updates.length > 0) {
@@ -108,7 +109,11 @@ export function writeSql(hostId: string, tracker: string, plan: WritePlan): stri
       select x.id, ${literal(tracker)}, x.task_id, x.route, ${host}, x.status, x.record, x.ended_at
       from jsonb_to_recordset(${jsonLiteral(plan.inserts)}::jsonb) as x(id text, task_id text, route text, status text, record jsonb, ended_at timestamptz)`);
   }
-  if (plan.state !== undefined) statements.push(`update dispatcher_hosts set state = ${jsonLiteral(plan.state)}::jsonb where host_id = ${host}`);
+  const hostColumns = [
+    ...(plan.state === undefined ? [] : [`state = ${jsonLiteral(plan.state)}::jsonb`]),
+    ...(writeId === undefined ? [] : [`last_write = ${literal(writeId)}`]),
+  ];
+  if (hostColumns.length > 0) statements.push(`update dispatcher_hosts set ${hostColumns.join(', ')} where host_id = ${host}`);
   if (plan.outboxDeletes.length > 0) {
     statements.push(`delete from dispatcher_outbox where host_id = ${host} and run_id in (select jsonb_array_elements_text(${jsonLiteral(plan.outboxDeletes)}::jsonb))`);
   }
@@ -119,6 +124,16 @@ export function writeSql(hostId: string, tracker: string, plan: WritePlan): stri
   }
   statements.push('commit');
   return statements.join(';\n');
+}
+
+/**
+ * Whether the write `writeId` of this host committed, waiting (`for share`, up to `lockTimeoutMs`)
+ * for a transaction of it that still holds the host's row: a write whose client is gone may yet
+ * commit on the server.
+ */
+export function landedSql(hostId: string, writeId: string, lockTimeoutMs: number): string {
+  return `begin; set local lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))};
+    select last_write is not distinct from ${literal(writeId)} as landed from dispatcher_hosts where host_id = ${literal(hostId)} for share; commit`;
 }
 
 /** Fields of a run record that only mean something on the host that started it. */

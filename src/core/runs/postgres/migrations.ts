@@ -17,6 +17,9 @@
  * - `dispatcher_outbox` (v3): the tracker changes a host owes, one row per run, so a host taking
  *   over a dead one carries them out. `dispatcher_fenced` makes a write whose fencing tokens no
  *   longer match fail inside the database, before its transaction commits.
+ * - `dispatcher_hosts.last_write` (v4): the id of the newest write of the process holding the
+ *   host's lease, set in that write's transaction. When a connection dies while a `commit` is on
+ *   its way, the host reads it back to tell a write that landed from one that did not.
  */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -79,5 +82,8 @@ export const MIGRATIONS: readonly string[] = [
       raise exception 'dispatcher: stale fencing token (% of % runs written)', written, expected using errcode = 'DF001';
     end if;
   end $$;
+  `,
+  `
+  alter table dispatcher_hosts add column last_write text;
   `,
 ];

@@ -43,5 +43,5 @@ export async function openPostgresLedger(config: Config, options: OpenPostgresOp
     await db.close();
     throw error;
   }
-  return new PostgresLedger({ db, hostId: coordination.hostId, tracker: trackerKey(config.backend, config.baseDir), leaseTtlMs: options.dispatching ? coordination.leaseTtlMs : undefined });
+  return new PostgresLedger({ db, hostId: coordination.hostId, tracker: trackerKey(config.backend, config.baseDir), leaseTtlMs: options.dispatching ? coordination.leaseTtlMs : undefined, warn: options.log && ((message) => options.log!.warn(message)) });
 }

@@ -6,9 +6,10 @@ import { type Database, DatabaseUnavailableError, LeaseLostError } from './datab
 import { type ClusterStatus, readClusterStatus } from './cluster-status.ts';
 import { acquireLease, LeaseHeldError, releaseLease, renewLease } from './leases.ts';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isProcessAlive } from '../../../util/file-lock.ts';
 import { processStartTicks } from '../../process/process-group.ts';
-import { beginWriteSql, HISTORY, type HostState, isEmptyPlan, type Loaded, loadSql, parseLoaded, type RunRow, takeOverSql, type WritePlan, writeSql } from './ledger-sql.ts';
+import { beginWriteSql, HISTORY, type HostState, isEmptyPlan, landedSql, type Loaded, loadSql, parseLoaded, type RunRow, takeOverSql, type WritePlan, writeSql } from './ledger-sql.ts';
 
 export interface PostgresLedgerOptions {
   db: Database;
@@ -21,6 +22,10 @@ export interface PostgresLedgerOptions {
    * are checked by the runs' fencing tokens alone.
    */
   leaseTtlMs?: number;
+  /** Where a warning goes (the daemon's log): a write that may or may not have committed. */
+  warn?: (message: string) => void;
+  /** How long to look for whether a write whose acknowledgement was lost committed; default 10 s. */
+  landedWithinMs?: number;
 }
 
 export interface TakenOver {
@@ -29,6 +34,14 @@ export interface TakenOver {
   runs: Array<{ id: string; fromHost: string; status: string; fence: number }>;
   /** Runs whose pending tracker changes came along. */
   outbox: number;
+}
+
+/** A write whose `commit` is on its way: the view it wrote and the results of its changes. */
+interface Committing {
+  data: LedgerData;
+  outcomes: Array<{ ok: boolean; value: unknown }>;
+  /** Nothing changed: the `commit` only ends the transaction, whatever becomes of it. */
+  empty: boolean;
 }
 
 interface Queued {
@@ -226,6 +239,36 @@ export class PostgresLedger implements Ledger {
     const instance = this.leaseInstance;
     if (leased && !instance) throw new LeaseLostError(`host "${this.hostId}" does not hold its lease: nothing is written until it has it again`);
     const cluster = batch.some((queued) => queued.cluster);
+    const writeId = leased ? randomUUID() : undefined;
+    /** Set once the writes and their `commit` are on their way: what to resolve with should they have landed. */
+    let committing = undefined as Committing | undefined;
+    try {
+      return await this.writeOnce(batch, cluster, instance, writeId, (sent) => (committing = sent));
+    } catch (error) {
+      // A SQL error (a stale fencing token...) rolled back for sure; a connection lost during the commit leaves it open.
+      if (!committing || !(error instanceof DatabaseUnavailableError)) throw error;
+      const within = this.options.landedWithinMs ?? LANDED_WITHIN_MS;
+      const landed = committing.empty ? true : writeId ? await landedWrite(this.db, this.hostId, writeId, within) : false;
+      if (landed === undefined) {
+        this.options.warn?.(
+          `a ledger write's acknowledgement was lost and the database could not say within ${within / 1000}s whether it committed (${error.message}): ` +
+            'its callers retry against a fresh view; a reservation it may have made is dropped by the next recovery',
+        );
+      }
+      if (landed !== true) throw error;
+      this.written(committing.data);
+      return committing.outcomes;
+    }
+  }
+
+  private writeOnce(
+    batch: Queued[],
+    cluster: boolean,
+    instance: string | undefined,
+    writeId: string | undefined,
+    committing: (sent: Committing) => void,
+  ): Promise<Array<{ ok: boolean; value: unknown }>> {
+    const leased = instance !== undefined;
     return this.db.withClient(async (run) => {
       const results = (await run(beginWriteSql(this.hostId, cluster))) as pg.QueryResult[];
       const loaded = parseLoaded(results[results.length - 1].rows[0] as Parameters<typeof parseLoaded>[0]);
@@ -244,7 +287,9 @@ export class PostgresLedger implements Ledger {
         }
       });
       const plan = this.planWrite(data, before);
-      await run(isEmptyPlan(plan) ? 'commit' : writeSql(this.hostId, this.tracker, plan));
+      const empty = isEmptyPlan(plan);
+      committing({ data, outcomes, empty });
+      await run(empty ? 'commit' : writeSql(this.hostId, this.tracker, plan, writeId));
       this.written(data);
       return outcomes;
     });
@@ -328,6 +373,30 @@ export class PostgresLedger implements Ledger {
 
   private onClient<T>(work: (client: pg.ClientBase) => Promise<T>): Promise<T> {
     return this.db.withClient(async (run) => work({ query: run } as unknown as pg.ClientBase));
+  }
+}
+
+/** How long a host looks for whether a write whose acknowledgement was lost committed. */
+const LANDED_WITHIN_MS = 10_000;
+
+/**
+ * Whether this host's write `writeId` committed: asked again (a fresh connection each time) until
+ * the database answers or `withinMs` has passed; undefined when it could not be known.
+ */
+async function landedWrite(db: Database, hostId: string, writeId: string, withinMs: number): Promise<boolean | undefined> {
+  const deadline = Date.now() + withinMs;
+  for (let attempt = 1; ; attempt++) {
+    const left = deadline - Date.now();
+    if (left <= 0) return undefined;
+    try {
+      const asked = db.withClient(async (run) => ((await run(landedSql(hostId, writeId, Math.min(2_000, left)))) as pg.QueryResult[])[2].rows[0] as { landed: boolean } | undefined);
+      asked.catch(() => {});
+      const answer = await Promise.race([asked, sleep(left).then(() => 'late' as const)]);
+      if (answer === 'late') return undefined;
+      return answer?.landed === true;
+    } catch {
+      await sleep(Math.min(250 * 2 ** (attempt - 1), 2_000, Math.max(0, deadline - Date.now())));
+    }
   }
 }
 
