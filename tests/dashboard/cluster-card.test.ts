@@ -7,6 +7,7 @@ import { runCli, waitFor } from '../helpers.ts';
 import { migrate } from '../../src/core/runs/postgres/migrate.ts';
 import { connect, freshDatabase } from '../support/postgres.ts';
 import { hostFolder, type Host, startClusterBoard, startHost } from '../support/cluster-hosts.ts';
+import { startTcpProxy } from '../support/tcp-proxy.ts';
 import { CHROMIUM_ARGS, findChromium } from './support.ts';
 
 /**
@@ -58,7 +59,11 @@ describe('the Cluster card in a real browser', { skip: chromiumPath ? false : mi
     cleanups.push(() => board.fake.close());
     const setup = { tasks: 5, agentSeconds: 120, agent: 'sleep' as const, clusterCap: CLUSTER_CAP, leaseTtl: LEASE_TTL, pollInterval: 0.3, databaseUrl };
     // a polls slowly, so that its page is not rebuilt by its own ticks: the lease ages must stay true without them.
-    const folderA = hostFolder({ ...setup, slotsPerHost: 3, pollInterval: 8 }, board.fake.url, board.bot.password);
+    // a reaches the database through a proxy the test can cut.
+    const target = new URL(databaseUrl);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
+    cleanups.push(() => proxy.close());
+    const folderA = hostFolder({ ...setup, databaseUrl: proxy.through(databaseUrl), slotsPerHost: 3, pollInterval: 8 }, board.fake.url, board.bot.password);
     const folderB = hostFolder({ ...setup, slotsPerHost: 2 }, board.fake.url, board.bot.password);
     cleanups.push(folderA.cleanup, folderB.cleanup);
     const hosts: Host[] = [];
@@ -152,6 +157,16 @@ describe('the Cluster card in a real browser', { skip: chromiumPath ? false : mi
         .map((node) => node.textContent),
     );
     assert.deepEqual(clipped, [], 'no host line is cut off at 390 px');
+
+    // a cut off from the database: the card says so in red, without the URL; then it comes back by itself.
+    proxy.cut();
+    const down = page.locator('[data-card="cluster"] .line.bad');
+    await waitFor(async () => /^cannot read the cluster: .*unreachable/.test((await down.first().textContent().catch(() => null)) ?? ''), 20_000, 'the card to say the database is unreachable');
+    assert.equal(await page.locator('[data-card="cluster"] [data-host-id]').count(), 0, 'no host shown as if it were current');
+    const cutOff = await page.content();
+    for (const secret of [databaseUrl, proxy.through(databaseUrl), DB_PASSWORD]) assert.ok(!cutOff.includes(secret), `${secret} is not on the page`);
+    proxy.heal();
+    await page.locator('[data-card="cluster"] [data-host-id="a"]:not(.bad)').waitFor({ timeout: 20_000 });
     assert.deepEqual(problems, [], 'no script error');
   });
 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config/types.ts';
 import type { Ledger } from '../../core/runs/ledger.ts';
 import { clusterStatusOf } from '../../core/runs/status.ts';
+import { redact } from '../../util/redact.ts';
 import type { Router } from '../../core/dispatch/router.ts';
 import type { AppLogger } from '../../log.ts';
 import { ensureOperatorToken } from '../operator-token.ts';
@@ -62,8 +63,10 @@ export async function mountRunDashboard(options: RunDashboardOptions): Promise<R
     log: log.withTag('dashboard'),
     build: async () => {
       const now = settings();
-      const cluster = await clusterStatusOf(ledger, now.config.clusterMaxConcurrentAgents).catch(() => undefined);
-      return buildRunState(await ledger.read(), { config: now.config, configLoadedAt: now.loadedAt, health: router.health(), self: ledger.owner, instance, startedAt, push: options.push?.snapshot(), cluster });
+      let clusterError: string | undefined;
+      const cluster = await clusterStatusOf(ledger, now.config.clusterMaxConcurrentAgents).catch((error) => void (clusterError = redact(String((error as Error)?.message ?? error))));
+      const state = buildRunState(await ledger.read(), { config: now.config, configLoadedAt: now.loadedAt, health: router.health(), self: ledger.owner, instance, startedAt, push: options.push?.snapshot(), cluster });
+      return clusterError ? { ...state, clusterError } : state;
     },
   });
   const stopEvents = router.onEvent(() => feed.changed());

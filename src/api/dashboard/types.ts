@@ -24,6 +24,8 @@ export interface DashboardState {
   slots?: { max: number; used: number; free: number };
   /** `run` with coordination: every host of the cluster, its lease and its slots. */
   cluster?: ClusterStatus;
+  /** `run` with coordination, instead of `cluster` while the database does not answer: why (redacted). */
+  clusterError?: string;
   /** `dispatch-file`: the persistent dispatch rate limit. */
   rateLimit?: { perMinute: number; capacity: number; available: number; nextSlotAt?: string };
   /** `dispatch-file`: the last poll cycle. */

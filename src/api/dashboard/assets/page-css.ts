@@ -60,7 +60,8 @@ main { max-width: 1360px; margin: 0 auto; padding: 16px 20px 8px; }
 .card .big small { font-size: 14px; font-weight: 500; color: var(--muted); }
 .card .line { color: var(--muted); font-size: 12.5px; margin-top: 3px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .card .line.bad { color: var(--bad); }
-.card .line.host { white-space: normal; overflow-wrap: anywhere; margin-top: 6px; }
+.card .line.host, .card .line.wrap { white-space: normal; overflow-wrap: anywhere; }
+.card .line.host { margin-top: 6px; }
 .card .line.host b { font-weight: 600; color: var(--text); }
 .card .line.host.bad b { color: inherit; }
 .bar { height: 6px; border-radius: 3px; background: var(--idle-bg); margin: 8px 0 2px; overflow: hidden; }

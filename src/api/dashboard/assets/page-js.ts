@@ -199,6 +199,15 @@ export const PAGE_JS = String.raw`(function () {
     return box;
   }
 
+  /** The database does not answer this host: the cluster cannot be read, and the host starts no agent until it does. */
+  function clusterDownCard(reason) {
+    var box = card('Cluster');
+    box.dataset.card = 'cluster';
+    line(box, 'wrap bad', 'cannot read the cluster: ' + reason).title = reason;
+    line(box, 'wrap', 'this host starts no new agent until the database answers; its running agents go on');
+    return box;
+  }
+
   function renderCards(s) {
     var box = $('cards');
     var cards = [];
@@ -241,6 +250,7 @@ export const PAGE_JS = String.raw`(function () {
       cards.push(slots);
     }
     if (s.cluster) cards.push(clusterCard(s.cluster, s.generatedAt));
+    else if (s.clusterError) cards.push(clusterDownCard(s.clusterError));
     if (s.spend) {
       var spend = card('Spent today');
       append(spend, append(el('div', 'big'), document.createTextNode(usd(s.spend.todayUsd)), s.spend.dailyBudgetUsd !== undefined ? el('small', '', 'of ' + usd(s.spend.dailyBudgetUsd)) : null));
@@ -407,7 +417,7 @@ export const PAGE_JS = String.raw`(function () {
 
   /** The cluster as the card shows it: each lease by its heartbeat's second, so a renewal redraws it and mere ageing does not. */
   function clusterKey(s) {
-    if (!s.cluster) return null;
+    if (!s.cluster) return s.clusterError || null;
     return [s.cluster.running, s.cluster.free, s.cluster.max, s.cluster.hosts.map(function (h) {
       return [h.hostId, h.alive, h.running, h.slots, h.free, h.takenOverBy, Math.round((Date.parse(s.generatedAt) - h.leaseAgeMs) / 1000)];
     })];
