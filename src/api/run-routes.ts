@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { RunRecord, StopRequest } from '../core/runs/ledger.ts';
+import type { StopRequest } from '../core/runs/ledger.ts';
+import type { StopResult } from '../core/supervise/stop.ts';
 import { summarise } from '../core/runs/status.ts';
 import { ApiError } from './errors.ts';
 import { optionalString } from './fields.ts';
@@ -7,7 +8,7 @@ import type { RouteContext, RouteDefinition } from './route-table.ts';
 
 /** What the API needs of the router to act on runs. */
 export interface RunControl {
-  stopRun(id: string, request: Omit<StopRequest, 'at'>): Promise<RunRecord>;
+  stopRun(id: string, request: Omit<StopRequest, 'at'>): Promise<StopResult>;
 }
 
 const DEFAULT_REASON = 'stopped by the operator';
@@ -26,10 +27,14 @@ export function hasBody(request: IncomingMessage): boolean {
   return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-/** Stops a run and answers with it as recorded; the comment and any move follow when it settles. */
+/**
+ * Stops a run and answers with it as recorded; the comment and any move follow when it settles. A
+ * run of another host (coordination) is answered once it settled, or with `settled: false` when its
+ * host has not acted on the recorded stop in time.
+ */
 export async function answerStop(control: RunControl, context: RouteContext, body: Record<string, unknown>) {
-  const run = await control.stopRun(context.params.run_id, stopRequestFrom(body));
-  return { status: 202, json: { ok: true, run: summarise(run), stop: run.stopRequest } };
+  const { run, elsewhere } = await control.stopRun(context.params.run_id, stopRequestFrom(body));
+  return { status: 202, json: { ok: true, run: summarise(run), stop: run.stopRequest, ...(elsewhere ? { host: elsewhere.host, settled: elsewhere.settled } : {}) } };
 }
 
 /** `POST /runs/{run_id}/stop` for the operator (and scripts holding its token). */
@@ -45,7 +50,8 @@ export function runRoutes(control: RunControl): RouteDefinition[] {
         description:
           'TERM to the agent\'s process group, KILL after kill_grace; the run ends as `stopped` with a comment giving the reason. ' +
           'The task stays in its in-progress queue unless `release` is true, which moves it back to the route\'s watched queue. ' +
-          '`run_id` may also be the id of a task whose agent is running. Answers once the agent\'s group is gone. Body optional.',
+          '`run_id` may also be the id of a task whose agent is running. Answers once the agent\'s group is gone. ' +
+          'With [coordination], a run of another host is stopped by that host at its next heartbeat (lease_ttl / 3): the answer waits until the run settled and carries `host` and `settled` (false: the stop is recorded, its host has not acted yet). Body optional.',
         requestBody: {
           type: 'object',
           properties: { reason: { type: 'string', description: 'Said in the comment (default "stopped by the operator")' }, release: { type: 'boolean', description: 'Move the task back to the watched queue' } },

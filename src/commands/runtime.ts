@@ -120,6 +120,11 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
 
     const router = createRouter({ config, tracker, ledger, log, apiUrl, detach: options.detach });
     membership?.start(router, () => void requests.request('takeover'));
+    // Stops asked on other hosts reach this host's agents through the heartbeat.
+    if (membership) {
+      const unsubscribe = (ledger as PostgresLedger).onStopsPending((stops) => router.actOnRecordedStops(stops));
+      releasers.push(async () => void unsubscribe());
+    }
     if (api) {
       const { runRoutes } = await import('../api/run-routes.ts');
       for (const route of runRoutes(router)) api.route(route.method, route.path, route.handler, { access: route.access, doc: route.doc });

@@ -20,7 +20,8 @@ import { prepareAgentFiles, type PreparedFiles } from '../process/spawner.ts';
 import { terminateProcessGroup } from '../process/process-group.ts';
 import { type HostLoadReader, readHostLoad } from '../supervise/host-pressure.ts';
 import { type StartPause, startPause } from '../supervise/start-gate.ts';
-import { stopRun } from '../supervise/stop.ts';
+import { stopRun, type StopResult } from '../supervise/stop.ts';
+import { settleWithin } from '../supervise/stop-elsewhere.ts';
 import { decideCancellations, findDepartures, queuesToReconcile, type ReconciledRun } from '../supervise/reconcile.ts';
 import { createWorkspaceSweep } from '../workspaces/sweep.ts';
 import { type ActiveRun, type ExecutorDeps, type LaunchPlan, planLaunch, type RouterEvent, runLogFile, settleRun, startRun } from '../runs/run-executor.ts';
@@ -86,6 +87,8 @@ export function createRouter(options: RouterOptions) {
   const active = new Map<string, ActiveRun>();
   /** Runs this process reserved or picked for a retry, from that write until their agent is tracked or they are settled. */
   const startingRuns = new Set<string>();
+  /** Active runs this process has already been told to stop (see actOnRecordedStops). */
+  const stopsActedOn = new Set<string>();
   /** Active runs whose task is watched for moves, and since when it is claimed. */
   const reconciled = new Map<string, ReconciledRun>();
   const listeners = new Set<(event: RouterEvent) => void>();
@@ -131,6 +134,7 @@ export function createRouter(options: RouterOptions) {
       .finally(() => {
         active.delete(id);
         reconciled.delete(id);
+        stopsActedOn.delete(id);
       });
   }
 
@@ -463,6 +467,7 @@ export function createRouter(options: RouterOptions) {
       const abandoned = [...active.values()];
       active.clear();
       reconciled.clear();
+      stopsActedOn.clear();
       for (const run of abandoned) run.release();
       await Promise.all(
         abandoned.map(async ({ record }) => {
@@ -496,7 +501,8 @@ export function createRouter(options: RouterOptions) {
      * Stops a run (a run id or a task id): the decision goes to the ledger, then TERM → grace → KILL
      * to its group, through our spawner when we supervise it. Resolves once its group is gone.
      */
-    stopRun(id: string, request: Omit<StopRequest, 'at'>): Promise<RunRecord> {
+    stopRun(id: string, request: Omit<StopRequest, 'at'>): Promise<StopResult> {
+      const coordination = config.coordination;
       return stopRun({
         ledger,
         id,
@@ -505,10 +511,26 @@ export function createRouter(options: RouterOptions) {
         stopLocal: async (runId, reason) => {
           const run = active.get(runId);
           if (!run) return false;
+          stopsActedOn.add(runId);
           await run.stop(reason);
           return true;
         },
+        ...(coordination ? { elsewhere: { settleWithinMs: settleWithin({ ...config, coordination }) } } : {}),
       });
+    },
+    /**
+     * With coordination, from each heartbeat: this host's runs with a stop recorded. Those this
+     * process supervises and has not stopped yet (a stop asked on another host) are stopped now,
+     * TERM → grace → KILL; their settlement reads the recorded decision.
+     */
+    actOnRecordedStops(stops: ReadonlyArray<{ runId: string; reason: string; fromHost?: string }>): void {
+      for (const { runId, reason, fromHost } of stops) {
+        const run = active.get(runId);
+        if (!run || stopsActedOn.has(runId)) continue;
+        stopsActedOn.add(runId);
+        if (fromHost) log.warn(`task ${run.record.taskId}: stop asked on host "${fromHost}": ${reason}; stopping the agent [run ${runId}]`);
+        void run.stop(reason);
+      }
     },
   };
 }

@@ -42,6 +42,8 @@ export interface StopRequest {
   release?: boolean;
   /** The task was deleted: there is nothing to comment on. */
   taskDeleted?: boolean;
+  /** With coordination: the host whose operator asked, when it is not the run's own (its owner acts on it at its next heartbeat). */
+  fromHost?: string;
   /** ISO 8601. */
   at: string;
 }

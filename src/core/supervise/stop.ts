@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { notFound, UsageError } from '../../errors.ts';
 import { type Ledger, type LedgerData, OCCUPYING, type RunRecord, type StopRequest } from '../runs/ledger.ts';
 import { terminateProcessGroup } from '../process/process-group.ts';
+import { type ElsewhereOptions, findRunElsewhere, stopElsewhere, type StoppedElsewhere } from './stop-elsewhere.ts';
 
 /**
  * Stopping a run, whoever asks (`dispatcher stop`, `POST /runs/{id}/stop`, the dashboard, or
@@ -40,26 +41,45 @@ export interface StopOptions {
   killGraceMs: number;
   /** Stops a run this process supervises (its spawner's TERM → grace → KILL); false when it does not. */
   stopLocal?: (runId: string, reason: string) => Promise<boolean>;
+  /** With coordination: a run of another host is stopped through the database (stop-elsewhere.ts). */
+  elsewhere?: ElsewhereOptions;
+}
+
+export interface StopResult {
+  /** The run as recorded (settled, for a run of another host that settled in time). */
+  run: RunRecord;
+  /** Set when the run belongs to another host: which, and whether it settled in the time given. */
+  elsewhere?: StoppedElsewhere;
 }
 
 /** How long a run without a process group yet (just reserved) is waited for. */
 const STARTING_WAIT_MS = 5_000;
 
 /**
- * Decides the stop and ends the agent's group; resolves once the group is gone. Unknown or finished
- * run: AdapterError 'not_found' (exit 4 / HTTP 404).
+ * Decides the stop and ends the agent's group; resolves once the group is gone (a run of another
+ * host: once it settled, or the time given ran out). Unknown or finished run: AdapterError
+ * 'not_found' (exit 4 / HTTP 404).
  */
-export async function stopRun(options: StopOptions): Promise<RunRecord> {
+export async function stopRun(options: StopOptions): Promise<StopResult> {
   const { ledger, id, request } = options;
-  const found = findActiveRun(await ledger.read(), id);
-  if (!found) throw notFound(`no running agent for "${id}": give a run id or the id of a task whose agent is running (see \`dispatcher status\`)`);
+  const data = await ledger.read();
+  const found = findActiveRun(data, id);
+  if (!found) return stopOnAnotherHost(options, data);
   const recorded = await recordStop(ledger, found.id, request);
   if (!recorded) throw notFound(`run ${found.id} of task ${found.taskId} has ended already`);
-  if (await options.stopLocal?.(recorded.id, request.reason)) return recorded;
+  if (await options.stopLocal?.(recorded.id, request.reason)) return { run: recorded };
   const pgid = recorded.pgid ?? (await groupOnceStarted(ledger, recorded.id));
-  if (pgid === undefined) return recorded; // it ended meanwhile, or never started: its settlement reads the decision
+  if (pgid === undefined) return { run: recorded }; // it ended meanwhile, or never started: its settlement reads the decision
   await terminateProcessGroup(pgid, { graceMs: options.killGraceMs });
-  return recorded;
+  return { run: recorded };
+}
+
+async function stopOnAnotherHost({ ledger, id, request, elsewhere }: StopOptions, data: LedgerData): Promise<StopResult> {
+  const other = elsewhere && findRunElsewhere(data, id);
+  if (!other) throw notFound(`no running agent for "${id}": give a run id or the id of a task whose agent is running (see \`dispatcher status\`)`);
+  const stopped = await stopElsewhere(ledger, other.id, request, elsewhere);
+  if (!stopped) throw notFound(`run ${other.id} of task ${other.taskId} (host "${other.host}") has ended already`);
+  return { run: stopped.run, elsewhere: stopped };
 }
 
 /** A reserved run's process group, once its owner has started the agent (or undefined when it ended first). */

@@ -1,4 +1,5 @@
 import type { ClientBase } from 'pg';
+import { type PendingStop, pendingStopsSql } from './stops-elsewhere.ts';
 
 /**
  * Host leases. A host is alive while its lease is ahead of the database's clock (`now()`, never the
@@ -52,12 +53,21 @@ export async function acquireLease(db: ClientBase, lease: HostLease): Promise<vo
 
 /** Renews the lease; false when it was taken over (or given to another process): stop acting at once. */
 export async function renewLease(db: ClientBase, lease: HostLease): Promise<boolean> {
-  const { rowCount } = await db.query(
+  return (await renewLeaseReadingStops(db, lease)) !== undefined;
+}
+
+/**
+ * The heartbeat's renewal, which also returns this host's runs with a stop pending (recorded by
+ * another host: stops-elsewhere.ts) in the same statement; undefined when the lease was lost.
+ */
+export async function renewLeaseReadingStops(db: ClientBase, lease: HostLease): Promise<PendingStop[] | undefined> {
+  const { rows } = await db.query<{ stops: PendingStop[] }>(
     `update dispatcher_hosts set heartbeat_at = now(), lease_until = now() + $3 * interval '1 millisecond'
-     where host_id = $1 and instance = $2 and taken_over_at is null`,
+     where host_id = $1 and instance = $2 and taken_over_at is null
+     returning ${pendingStopsSql('$1')} as stops`,
     [lease.hostId, lease.instance, lease.ttlMs],
   );
-  return rowCount === 1;
+  return rows[0]?.stops.map(({ runId, reason, fromHost }) => ({ runId, reason, ...(fromHost ? { fromHost } : {}) }));
 }
 
 /** Gives the lease up at a clean stop, so nobody waits for it to run out. */

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { ACTIVE, type Ledger, type LedgerData, type RunOwner, type RunRecord, type UpdateOptions } from '../ledger.ts';
+import { ACTIVE, type Ledger, type LedgerData, type RunOwner, type RunRecord, type StopRequest, type UpdateOptions } from '../ledger.ts';
 import type { OutboxEntry } from '../outbox.ts';
 import { type Database, DatabaseUnavailableError, LeaseLostError } from './database.ts';
 import { type ClusterStatus, readClusterStatus } from './cluster-status.ts';
-import { acquireLease, LeaseHeldError, releaseLease, renewLease } from './leases.ts';
+import { acquireLease, LeaseHeldError, releaseLease, renewLeaseReadingStops } from './leases.ts';
+import { type PendingStop, readRunAnywhere, recordStopOnOwner, type StopElsewhere } from './stops-elsewhere.ts';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isProcessAlive } from '../../../util/file-lock.ts';
@@ -71,6 +72,7 @@ export class PostgresLedger implements Ledger {
   /** This process's hold on the host's lease; undefined before it is acquired and once it is lost. */
   private leaseInstance: string | undefined;
   private readonly lostListeners = new Set<() => void>();
+  private readonly stopListeners = new Set<(stops: PendingStop[]) => void>();
   private queued: Queued[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private soon = new Map<string, Partial<RunRecord>>();
@@ -130,9 +132,26 @@ export class PostgresLedger implements Ledger {
   async renewLease(): Promise<boolean> {
     const instance = this.leaseInstance;
     if (!instance) return false;
-    const renewed = await this.onClient((client) => renewLease(client, { hostId: this.hostId, instance, ttlMs: this.ttl() }));
-    if (!renewed) this.leaseLost(instance);
-    return renewed;
+    const stops = await this.onClient((client) => renewLeaseReadingStops(client, { hostId: this.hostId, instance, ttlMs: this.ttl() }));
+    if (!stops) this.leaseLost(instance);
+    else if (stops.length > 0) for (const listener of this.stopListeners) listener(stops);
+    return stops !== undefined;
+  }
+
+  /** Called at each heartbeat with this host's runs that have a stop recorded (by another host, or not yet acted on). */
+  onStopsPending(listener: (stops: PendingStop[]) => void): () => void {
+    this.stopListeners.add(listener);
+    return () => this.stopListeners.delete(listener);
+  }
+
+  /** Records a stop for another host's active run, under that host's row lock (stops-elsewhere.ts). */
+  recordStopElsewhere(runId: string, request: StopRequest): Promise<StopElsewhere | undefined> {
+    return recordStopOnOwner(this.db, runId, request);
+  }
+
+  /** A run of any host, as the database has it now. */
+  readRunAnywhere(runId: string): Promise<RunRecord | undefined> {
+    return readRunAnywhere(this.db, runId);
   }
 
   async releaseLease(): Promise<void> {
