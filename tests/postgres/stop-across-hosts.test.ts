@@ -1,5 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type pg from 'pg';
 import { runCli } from '../helpers.ts';
 import { migrate } from '../../src/core/runs/postgres/migrate.ts';
@@ -72,11 +74,13 @@ describe('stopping a run of another host', { concurrency: false }, () => {
       for (const run of await runsOf(db, `status = 'running' and record ? 'pgid'`)) if (groupAlive(run.pgid!)) process.kill(-run.pgid!, 'SIGKILL');
       for (const host of hosts) await stopHost(host);
     };
-    return { db, board, start, logs, runningOn, stopWith, commentsOn, shutdown };
+    const dirOf = (hostId: string) => dirs.get(hostId)!;
+    const titleOf = (taskId: string) => board.fake.store.cards.get(taskId)?.name;
+    return { db, board: titleOf, fake: board, start, logs, runningOn, stopWith, commentsOn, shutdown, dirOf };
   }
 
   it("`dispatcher stop <task>` with host a's config stops host b's agent: outcome stopped, one comment; --release the other way; an unknown id is exit 4", async () => {
-    const { db, board, start, logs, runningOn, stopWith, commentsOn, shutdown } = await cluster(2);
+    const { db, fake: board, start, logs, runningOn, stopWith, commentsOn, shutdown } = await cluster(2);
     try {
     const b = start('b');
     const onB = await runningOn('b');
@@ -117,6 +121,43 @@ describe('stopping a run of another host', { concurrency: false }, () => {
     assert.match(unknown.stderr, /no running agent for "no-such-task"/);
     const twice = await stopWith('a', [onB.id]);
     assert.equal(twice.code, 4, 'a settled run of another host is not found either');
+    } finally {
+      await shutdown();
+    }
+  });
+
+  it("POST /runs/{id}/stop and the dashboard's Stop endpoint of one host stop another host's agent; the dashboard lists the other hosts' agents", async () => {
+    const { db, board, start, logs, runningOn, commentsOn, shutdown, dirOf } = await cluster(2);
+    try {
+      start('b');
+      const onB = await runningOn('b');
+      start('a');
+      const onA = await runningOn('a');
+      const apiOf = async (hostId: string) => {
+        const status = await runCli(['status', '--json'], { cwd: dirOf(hostId), env: { DISPATCHER_HOST_ID: hostId } });
+        const daemon = (JSON.parse(status.stdout).daemons as Array<{ apiUrl?: string }>).find((candidate) => candidate.apiUrl);
+        return { url: daemon!.apiUrl!, token: readFileSync(join(dirOf(hostId), '.dispatcher/operator-token'), 'utf8').trim() };
+      };
+      const a = await apiOf('a');
+      const state = await (await fetch(`${a.url}/api/v1/state`, { headers: { authorization: `Bearer ${a.token}` } })).json();
+      assert.deepEqual(
+        state.runningElsewhere.map((item: { runId: string; host: string; taskId: string; title: string }) => [item.runId, item.host, item.taskId, item.title]),
+        [[onB.id, 'b', onB.task_id, board(onB.task_id)]],
+      );
+      assert.deepEqual(state.running.map((item: { runId: string }) => item.runId), [onA.id], "this host's own agents stay apart");
+
+      const stopped = await fetch(`${a.url}/runs/${onB.id}/stop`, { method: 'POST', headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'from a script on a' }) });
+      const body = await stopped.json();
+      assert.equal(stopped.status, 202, `${JSON.stringify(body)}\n${logs()}`);
+      assert.deepEqual([body.host, body.settled, body.run.status, body.stop.fromHost], ['b', true, 'stopped', 'a']);
+      assert.equal(groupAlive(onB.pgid!), false);
+      await waitUntil(() => commentsOn(onB.task_id).some((text) => /from a script on a/.test(text)), 10_000, 'the comment');
+
+      const b = await apiOf('b');
+      const button = await fetch(`${b.url}/dashboard/runs/${onA.id}/stop`, { method: 'POST', headers: { authorization: `Bearer ${b.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'stopped from the dashboard' }) });
+      assert.equal(button.status, 202, await button.clone().text());
+      assert.deepEqual(((await button.json()) as { host: string; settled: boolean }).settled, true);
+      assert.equal((await runsOf(db, 'id = $1', [onA.id]))[0].status, 'stopped');
     } finally {
       await shutdown();
     }

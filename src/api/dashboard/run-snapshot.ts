@@ -7,7 +7,7 @@ import { redact } from '../../util/redact.ts';
 import { spentToday } from '../../core/supervise/budget.ts';
 import { summariseOutbox } from '../../core/runs/outbox.ts';
 import { priorityFromTitle, taskRef, trackerWhere } from './task-view.ts';
-import type { DashboardState, GroupsView, RecentItem, RunningItem, WaitingItem } from './types.ts';
+import type { DashboardState, ElsewhereItem, GroupsView, RecentItem, RunningItem, WaitingItem } from './types.ts';
 import type { PushStatus } from '../hooks/push-status.ts';
 import { pushView } from './push-view.ts';
 
@@ -57,6 +57,19 @@ export function buildRunState(data: LedgerData, context: RunStateContext): Dashb
       ...workspaceOf(run),
     };
   });
+
+  const cluster = data.cluster;
+  const elsewhere: ElsewhereItem[] = (cluster?.runs ?? [])
+    .filter((run) => OCCUPYING.has(run.status) && run.tracker === cluster!.tracker)
+    .map((run) => ({
+      ...taskRef(run.taskId, run.taskName ?? '', run.taskUrl ?? '', priority(run.taskName ?? '')),
+      runId: run.id,
+      host: run.host,
+      route: run.route,
+      ...optional('agent', run.agent ?? undefined),
+      status: run.status as ElsewhereItem['status'],
+      ...optional('startedAt', run.startedAt ?? undefined),
+    }));
 
   const waiting: WaitingItem[] = data.runs
     .filter((run) => run.status === 'retry_wait')
@@ -109,6 +122,7 @@ export function buildRunState(data: LedgerData, context: RunStateContext): Dashb
     slots: { max: config.maxConcurrentAgents, used: occupying.length, free: Math.max(0, config.maxConcurrentAgents - occupying.length) },
     ...(context.cluster ? { cluster: context.cluster } : {}),
     running,
+    ...(cluster ? { runningElsewhere: elsewhere } : {}),
     waiting,
     groups: groupByRoute(data.runs, config.routes, brokenRoutes),
     recent,

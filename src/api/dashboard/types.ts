@@ -31,6 +31,8 @@ export interface DashboardState {
   /** `dispatch-file`: the last poll cycle. */
   lastCycle?: { at: string; durationMs: number; openTasks: number; dispatched: number; alreadyDispatched: number; unassigned: number; waiting: number; errors: number };
   running: RunningItem[];
+  /** `run` with coordination: the agents other hosts run for this tracker (each can be stopped from here). */
+  runningElsewhere?: ElsewhereItem[];
   /** Failed runs waiting for their next attempt. */
   waiting: WaitingItem[];
   groups: GroupsView;
@@ -98,6 +100,16 @@ export interface RunningItem extends TaskRef {
   /** The task's workspace, and its branch for a worktree. */
   workspace?: string;
   branch?: string;
+}
+
+/** An agent of another host of the cluster: as much as the shared ledger says of it. */
+export interface ElsewhereItem extends TaskRef {
+  runId: string;
+  host: string;
+  route: string;
+  agent?: string;
+  status: 'starting' | 'running';
+  startedAt?: string;
 }
 
 export interface WaitingItem extends TaskRef {

@@ -167,6 +167,11 @@ export interface ClusterRun {
   status: RunStatus;
   /** The tracker's key (see src/core/runs/postgres/tracker-key.ts): a task id means something only within its tracker. */
   tracker: string;
+  /** For the dashboard's list of other hosts' agents (absent from views written before they were loaded). */
+  taskName?: string;
+  taskUrl?: string;
+  agent?: string;
+  startedAt?: string;
 }
 
 export interface ClusterView {

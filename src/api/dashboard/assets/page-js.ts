@@ -300,8 +300,10 @@ export const PAGE_JS = String.raw`(function () {
     var panel = $('running-panel');
     panel.hidden = s.mode !== 'run';
     if (panel.hidden) return;
-    $('running-count').textContent = s.running.length ? String(s.running.length) : '';
-    markSeen('run:', s.running.map(function (r) { return r.runId; }), rendered.first);
+    var elsewhere = s.runningElsewhere || [];
+    var count = s.running.length + elsewhere.length;
+    $('running-count').textContent = count ? String(count) : '';
+    markSeen('run:', s.running.concat(elsewhere).map(function (r) { return r.runId; }), rendered.first);
     var rows = s.running.map(function (r) {
       return row(r, [
         td(priorityBadge(r.priority), 'nowrap hide-sm'),
@@ -313,7 +315,19 @@ export const PAGE_JS = String.raw`(function () {
         td(r.attempt + '/' + r.maxAttempts, 'num nowrap hide-sm'),
         td(stopButton(r), 'nowrap')
       ], 'run:' + r.runId);
-    });
+    }).concat(elsewhere.map(function (r) {
+      // Another host's agent (coordination): its host stops it at its next heartbeat.
+      return row(r, [
+        td(priorityBadge(r.priority), 'nowrap hide-sm'),
+        taskCell(r),
+        td(append(el('span'), document.createTextNode(r.route), el('span', 'sub', 'on host ' + r.host + (r.agent ? ' · ' + r.agent : '')))),
+        td(r.startedAt ? live('since', r.startedAt, 'num') : statusBadge(r.status), 'nowrap'),
+        td(el('span', 'muted', '–'), 'nowrap hide-sm'),
+        td('–', 'mono hide-sm'),
+        td('–', 'num nowrap hide-sm'),
+        td(stopButton(r), 'nowrap')
+      ], 'run:' + r.runId);
+    }));
     $('running').replaceChildren(table([['Priority', 'hide-sm'], 'Task', 'Route', 'Elapsed', ['Deadline', 'hide-sm'], ['PID', 'hide-sm'], ['Try', 'hide-sm'], ''], rows, 'No agent is running.'));
   }
 
@@ -323,7 +337,8 @@ export const PAGE_JS = String.raw`(function () {
     button.type = 'button';
     button.title = 'Stop this agent (TERM, then KILL after the grace period); the task stays in progress';
     button.addEventListener('click', function () {
-      if (!window.confirm('Stop the agent of task ' + r.taskId + ' (' + (r.title || 'untitled') + ')? The task stays in its in-progress queue.')) return;
+      var where = r.host ? ' on host ' + r.host : '';
+      if (!window.confirm('Stop the agent of task ' + r.taskId + ' (' + (r.title || 'untitled') + ')' + where + '? The task stays in its in-progress queue.' + (r.host ? ' Its host stops it at its next heartbeat.' : ''))) return;
       button.disabled = true;
       button.textContent = 'Stopping…';
       fetch('/dashboard/runs/' + encodeURIComponent(r.runId) + '/stop', {
@@ -335,7 +350,7 @@ export const PAGE_JS = String.raw`(function () {
         .then(function (response) {
           return response.json().catch(function () { return {}; }).then(function (body) {
             if (!response.ok) throw new Error((body.error && body.error.message) || 'HTTP ' + response.status);
-            notice('Stopped the agent of task ' + r.taskId + '.');
+            notice(body.settled === false ? 'The stop of task ' + r.taskId + ' is recorded; host ' + body.host + ' has not acted on it yet.' : 'Stopped the agent of task ' + r.taskId + where + '.');
           });
         })
         .catch(function (error) {

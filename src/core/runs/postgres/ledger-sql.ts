@@ -55,7 +55,8 @@ export function loadSql(hostId: string, withHistory: boolean, withCluster = true
        where host_id = ${host} and (status in ${ACTIVE_SQL} or id in (select run_id from dispatcher_outbox where host_id = ${host}))) as live,
     ${
       withCluster
-        ? `(select coalesce(json_agg(json_build_object('id', id, 'taskId', task_id, 'route', route, 'host', host_id, 'status', status, 'tracker', tracker)), '[]'::json)
+        ? `(select coalesce(json_agg(json_build_object('id', id, 'taskId', task_id, 'route', route, 'host', host_id, 'status', status, 'tracker', tracker,
+         'taskName', record->>'taskName', 'taskUrl', record->>'taskUrl', 'agent', record->>'agent', 'startedAt', record->>'startedAt')), '[]'::json)
        from dispatcher_runs where host_id <> ${host} and status in ${ACTIVE_SQL})`
         : 'null::json'
     } as cluster,
