@@ -42,7 +42,7 @@ async function stopWith(context: CommandContext, ledger: Ledger, id: string, opt
   const coordination = config.coordination;
   const elsewhere = coordination ? { settleWithinMs: settleWithin({ ...config, coordination }), onRecorded: (stop: StopElsewhere) => context.log.info(sayWhere(stop, coordination.leaseTtlMs)) } : undefined;
   const result = await stopRun({ ledger, id, request: { outcome: 'stopped', reason, ...(options.release ? { release: true } : {}) }, killGraceMs: config.killGraceMs, ...(elsewhere ? { elsewhere } : {}) });
-  if (result.elsewhere) return reportElsewhere(result.elsewhere, options);
+  if (result.elsewhere) return reportElsewhere(result.elsewhere, options, elsewhere!.settleWithinMs);
   const stopped = result.run;
   const owned = isOwnerAlive(stopped.owner, ledger.owner);
   let settled = await waitUntilSettled(ledger, stopped.id, owned ? SETTLE_WAIT_MS : 0);
@@ -79,11 +79,11 @@ function sayWhere(stop: StopElsewhere, leaseTtlMs: number): string {
   return `${run}: the stop is recorded there; its dispatcher stops the agent ${when}. Waiting for it…`;
 }
 
-function reportElsewhere(stop: StoppedElsewhere, options: StopOptions): { json: unknown; text: string } {
+function reportElsewhere(stop: StoppedElsewhere, options: StopOptions, waitedMs: number): { json: unknown; text: string } {
   const { run, host } = stop;
   if (!stop.settled) {
     const next = stop.hostAlive ? `is its dispatcher running? (\`dispatcher status\` shows the age of its lease)` : `it applies when another host takes "${host}" over`;
-    throw new DispatcherError('E_STOP_PENDING', `the stop of run ${run.id} (task ${run.taskId}) is recorded on host "${host}", but the run has not settled yet: ${next}. The decision stays recorded`);
+    throw new DispatcherError('E_STOP_PENDING', `the stop of run ${run.id} (task ${run.taskId}) is recorded on host "${host}", but the run has not settled within ${Math.round(waitedMs / 1000)} s: ${next}. The decision stays recorded`);
   }
   const moved = options.release && run.status === 'stopped' ? `; task ${run.taskId} goes back to "${run.route}"` : '';
   return {

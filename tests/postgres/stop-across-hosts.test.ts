@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { runCli } from '../helpers.ts';
+import { Database } from '../../src/core/runs/postgres/database.ts';
 import { migrate } from '../../src/core/runs/postgres/migrate.ts';
+import { PostgresLedger } from '../../src/core/runs/postgres/postgres-ledger.ts';
 import { connect, freshDatabase } from '../support/postgres.ts';
 import { hostFolder, type Host, startClusterBoard, startHost, stopHost, waitUntil } from '../support/cluster-hosts.ts';
 
@@ -49,12 +51,18 @@ describe('stopping a run of another host', { concurrency: false }, () => {
     const setup = { tasks, agentSeconds: 60, agent: 'node' as const, slotsPerHost: 1, leaseTtl: 3, pollInterval: 0.5, maxAttempts: 2, databaseUrl };
     const dirs = new Map<string, string>();
     const hosts: Host[] = [];
+    /** The host's folder (its config), made once. */
+    const hostDir = (id: string) => {
+      if (!dirs.has(id)) {
+        const folder = hostFolder(setup, board.fake.url, board.bot.password);
+        cleanups.push(folder.cleanup);
+        dirs.set(id, folder.dir);
+      }
+      return dirs.get(id)!;
+    };
     const start = (id: string) => {
-      const folder = hostFolder(setup, board.fake.url, board.bot.password);
-      cleanups.push(folder.cleanup);
-      const host = startHost(id, folder.dir);
+      const host = startHost(id, hostDir(id));
       cleanups.push(() => stopHost(host));
-      dirs.set(id, folder.dir);
       hosts.push(host);
       return host;
     };
@@ -67,7 +75,7 @@ describe('stopping a run of another host', { concurrency: false }, () => {
       );
       return found!;
     };
-    const stopWith = (hostId: string, args: string[]) => runCli(['stop', ...args], { cwd: dirs.get(hostId), env: { DISPATCHER_HOST_ID: hostId }, timeoutMs: 60_000 });
+    const stopWith = (hostId: string, args: string[]) => runCli(['stop', ...args], { cwd: hostDir(hostId), env: { DISPATCHER_HOST_ID: hostId }, timeoutMs: 60_000 });
     const commentsOn = (taskId: string) => [...board.fake.store.comments.values()].filter((comment) => comment.cardId === taskId).map((comment) => comment.text);
     /** Ends the sleepers still running (a released task dispatched again), then the daemons; while the database is still there. */
     const shutdown = async () => {
@@ -76,51 +84,51 @@ describe('stopping a run of another host', { concurrency: false }, () => {
     };
     const dirOf = (hostId: string) => dirs.get(hostId)!;
     const titleOf = (taskId: string) => board.fake.store.cards.get(taskId)?.name;
-    return { db, board: titleOf, fake: board, start, logs, runningOn, stopWith, commentsOn, shutdown, dirOf };
+    return { db, databaseUrl, board: titleOf, fake: board, start, hostDir, logs, runningOn, stopWith, commentsOn, shutdown, dirOf };
   }
 
   it("`dispatcher stop <task>` with host a's config stops host b's agent: outcome stopped, one comment; --release the other way; an unknown id is exit 4", async () => {
     const { db, fake: board, start, logs, runningOn, stopWith, commentsOn, shutdown } = await cluster(2);
     try {
-    const b = start('b');
-    const onB = await runningOn('b');
-    start('a');
-    const onA = await runningOn('a');
+      const b = start('b');
+      const onB = await runningOn('b');
+      start('a');
+      const onA = await runningOn('a');
 
-    const asked = Date.now();
-    const stop = await stopWith('a', [onB.task_id, '--reason', 'wrong approach']);
-    const took = Date.now() - asked;
-    assert.equal(stop.code, 0, `${stop.stdout}${stop.stderr}\n${logs()}`);
-    assert.match(stop.stdout, new RegExp(`stopped run ${onB.id} of task ${onB.task_id} on host "b" \\(outcome stopped\\)`));
-    assert.match(stop.stderr, /runs on host "b": the stop is recorded there; its dispatcher stops the agent at its next heartbeat \(within 1 s: lease_ttl \/ 3\)/);
-    // The heartbeat (1 s), the grace (1 s; the sleeper leaves at TERM), the settlement, and two CLI starts on a loaded machine.
-    assert.ok(took < 12_000, `settled ${took} ms after the stop was asked`);
-    assert.equal(groupAlive(onB.pgid!), false, "b's agent group is gone");
-    const [stopped] = await runsOf(db, 'id = $1', [onB.id]);
-    assert.equal(stopped.status, 'stopped');
-    assert.equal(stopped.host_id, 'b', 'settled by its owner');
-    assert.deepEqual({ reason: stopped.stop?.reason, fromHost: stopped.stop?.fromHost }, { reason: 'wrong approach', fromHost: 'a' });
-    assert.match(b.output(), /stop asked on host "a": wrong approach; stopping the agent/);
-    await waitUntil(() => commentsOn(onB.task_id).length === 1, 10_000, 'the comment');
-    assert.match(commentsOn(onB.task_id)[0], /Agent stopped[\s\S]*wrong approach/);
-    assert.equal(board.fake.store.cards.get(onB.task_id)?.listId, board.board.lists.Doing.id, 'left in progress');
-    assert.equal((await runsOf(db, 'task_id = $1', [onB.task_id])).length, 1, 'no retry');
+      const asked = Date.now();
+      const stop = await stopWith('a', [onB.task_id, '--reason', 'wrong approach']);
+      const took = Date.now() - asked;
+      assert.equal(stop.code, 0, `${stop.stdout}${stop.stderr}\n${logs()}`);
+      assert.match(stop.stdout, new RegExp(`stopped run ${onB.id} of task ${onB.task_id} on host "b" \\(outcome stopped\\)`));
+      assert.match(stop.stderr, /runs on host "b": the stop is recorded there; its dispatcher stops the agent at its next heartbeat \(within 1 s: lease_ttl \/ 3\)/);
+      // The heartbeat (1 s), the grace (1 s; the sleeper leaves at TERM), the settlement, and two CLI starts on a loaded machine.
+      assert.ok(took < 12_000, `settled ${took} ms after the stop was asked`);
+      assert.equal(groupAlive(onB.pgid!), false, "b's agent group is gone");
+      const [stopped] = await runsOf(db, 'id = $1', [onB.id]);
+      assert.equal(stopped.status, 'stopped');
+      assert.equal(stopped.host_id, 'b', 'settled by its owner');
+      assert.deepEqual({ reason: stopped.stop?.reason, fromHost: stopped.stop?.fromHost }, { reason: 'wrong approach', fromHost: 'a' });
+      assert.match(b.output(), /stop asked on host "a": wrong approach; stopping the agent/);
+      await waitUntil(() => commentsOn(onB.task_id).length === 1, 10_000, 'the comment');
+      assert.match(commentsOn(onB.task_id)[0], /Agent stopped[\s\S]*wrong approach/);
+      assert.equal(board.fake.store.cards.get(onB.task_id)?.listId, board.board.lists.Doing.id, 'left in progress');
+      assert.equal((await runsOf(db, 'task_id = $1', [onB.task_id])).length, 1, 'no retry');
 
-    const release = await stopWith('b', [onA.id, '--release', '--json']);
-    assert.equal(release.code, 0, `${release.stdout}${release.stderr}\n${logs()}`);
-    const json = JSON.parse(release.stdout);
-    assert.deepEqual([json.settled, json.host, json.run.status, json.run.stopReason], [true, 'a', 'stopped', 'stopped by the operator']);
-    assert.equal(groupAlive(onA.pgid!), false, "a's agent group is gone");
-    const backToTodo = () =>
+      const release = await stopWith('b', [onA.id, '--release', '--json']);
+      assert.equal(release.code, 0, `${release.stdout}${release.stderr}\n${logs()}`);
+      const json = JSON.parse(release.stdout);
+      assert.deepEqual([json.settled, json.host, json.run.status, json.run.stopReason], [true, 'a', 'stopped', 'stopped by the operator']);
+      assert.equal(groupAlive(onA.pgid!), false, "a's agent group is gone");
+      const backToTodo = () =>
       [...board.fake.store.actions.values()].some((action) => action.cardId === onA.task_id && action.type === 'moveCard' && (action.data.toList as { name?: string }).name === 'Todo');
-    await waitUntil(backToTodo, 10_000, 'the released card moved back to Todo').catch((error) => assert.fail(`${(error as Error).message}:\n${logs()}`));
-    await waitUntil(() => commentsOn(onA.task_id).length === 1, 10_000, 'its comment');
+      await waitUntil(backToTodo, 10_000, 'the released card moved back to Todo').catch((error) => assert.fail(`${(error as Error).message}:\n${logs()}`));
+      await waitUntil(() => commentsOn(onA.task_id).length === 1, 10_000, 'its comment');
 
-    const unknown = await stopWith('a', ['no-such-task']);
-    assert.equal(unknown.code, 4, unknown.stderr);
-    assert.match(unknown.stderr, /no running agent for "no-such-task"/);
-    const twice = await stopWith('a', [onB.id]);
-    assert.equal(twice.code, 4, 'a settled run of another host is not found either');
+      const unknown = await stopWith('a', ['no-such-task']);
+      assert.equal(unknown.code, 4, unknown.stderr);
+      assert.match(unknown.stderr, /no running agent for "no-such-task"/);
+      const twice = await stopWith('a', [onB.id]);
+      assert.equal(twice.code, 4, 'a settled run of another host is not found either');
     } finally {
       await shutdown();
     }
@@ -163,24 +171,47 @@ describe('stopping a run of another host', { concurrency: false }, () => {
     }
   });
 
+  it('a host that holds its lease but does not act: exit 1 after the wait, the decision stays recorded', async () => {
+    const { db, stopWith, databaseUrl } = await cluster(0);
+    // Host b is a ledger of this test process: it renews its lease, and has no daemon to stop anything.
+    const b = new PostgresLedger({ db: new Database({ url: databaseUrl }), hostId: 'b', tracker: 'x', leaseTtlMs: 3_000 });
+    await b.acquireLease();
+    const renewing = setInterval(() => void b.renewLease(), 1_000);
+    try {
+      const now = new Date().toISOString();
+      await b.update((data) => void data.runs.push({ id: 'r-b', taskId: '77', taskName: 'x', taskUrl: '', route: 'P.B.Todo', agent: 'command', attempt: 1, maxAttempts: 1, status: 'running', createdAt: now, startedAt: now }));
+      const stop = await stopWith('a', ['r-b', '--reason', 'nobody home']);
+      assert.equal(stop.code, 1, stop.stdout + stop.stderr);
+      // lease_ttl 3 + heartbeat 1 + poll 0.5 + grace 1 + 10: 15.5 s.
+      assert.match(stop.stderr, /the stop of run r-b \(task 77\) is recorded on host "b", but the run has not settled within 16 s: is its dispatcher running\?.*The decision stays recorded/);
+      const [row] = await runsOf(db, `id = 'r-b'`);
+      assert.deepEqual([row.status, row.stop?.reason, row.stop?.fromHost], ['running', 'nobody home', 'a']);
+    } finally {
+      clearInterval(renewing);
+      await b.close();
+    }
+  });
+
   it('a run of a host that died is settled `stopped` with the reason by the host that takes it over, not `lost`', async () => {
     const { db, start, logs, runningOn, stopWith, commentsOn, shutdown } = await cluster(1);
     try {
-    const b = start('b');
-    const onB = await runningOn('b');
-    start('a');
-    await waitUntil(async () => (await db.query(`select 1 from dispatcher_hosts where host_id = 'a'`)).rowCount === 1, 30_000, 'host a joined');
-    b.child.kill('SIGKILL');
-    process.kill(-onB.pgid!, 'SIGKILL');
-    await b.exited;
-    const stop = await stopWith('a', [onB.task_id, '--reason', 'host b is being retired']);
-    assert.equal(stop.code, 0, `${stop.stdout}${stop.stderr}\n${logs()}`);
-    assert.match(stop.stdout, /\(outcome stopped\)/);
-    const [settled] = await runsOf(db, 'id = $1', [onB.id]);
-    assert.deepEqual([settled.status, settled.host_id, settled.stop?.reason], ['stopped', 'a', 'host b is being retired']);
-    await waitUntil(() => commentsOn(onB.task_id).length === 1, 10_000, 'the comment');
-    assert.match(commentsOn(onB.task_id)[0], /Agent stopped[\s\S]*host b is being retired/);
-    assert.equal((await runsOf(db, 'task_id = $1', [onB.task_id])).length, 1, 'a stopped run is not retried');
+      const b = start('b');
+      const onB = await runningOn('b');
+      b.child.kill('SIGKILL');
+      process.kill(-onB.pgid!, 'SIGKILL');
+      await b.exited;
+      // The stop is recorded while no host can act on it; then host a starts, takes b over and settles the run.
+      const stopping = stopWith('a', [onB.task_id, '--reason', 'host b is being retired']);
+      await waitUntil(async () => (await runsOf(db, 'id = $1', [onB.id]))[0].stop !== null, 30_000, 'the stop recorded on b');
+      start('a');
+      const stop = await stopping;
+      assert.equal(stop.code, 0, `${stop.stdout}${stop.stderr}\n${logs()}`);
+      assert.match(stop.stdout, /\(outcome stopped\)/);
+      const [settled] = await runsOf(db, 'id = $1', [onB.id]);
+      assert.deepEqual([settled.status, settled.host_id, settled.stop?.reason], ['stopped', 'a', 'host b is being retired']);
+      await waitUntil(() => commentsOn(onB.task_id).length === 1, 10_000, 'the comment');
+      assert.match(commentsOn(onB.task_id)[0], /Agent stopped[\s\S]*host b is being retired/);
+      assert.equal((await runsOf(db, 'task_id = $1', [onB.task_id])).length, 1, 'a stopped run is not retried');
     } finally {
       await shutdown();
     }

@@ -30,8 +30,8 @@ export function findRunElsewhere(data: LedgerData, id: string): ClusterRun | und
 }
 
 export interface ElsewhereOptions {
-  /** How long to wait for the owner (or the host taking it over) to settle the run. */
-  settleWithinMs(stop: StopElsewhere): number;
+  /** How long to wait at most for the owner (or the host taking it over) to settle the run (see settleWithin). */
+  settleWithinMs: number;
   /** Told once the decision is recorded, before the wait (the CLI says where the run is and how long it may take). */
   onRecorded?(stop: StopElsewhere): void;
 }
@@ -50,7 +50,7 @@ export async function stopElsewhere(ledger: Ledger, runId: string, request: Omit
   const stop = await ledger.recordStopElsewhere(runId, { ...request, fromHost: ledger.hostId, at: new Date().toISOString() });
   if (!stop) return undefined;
   options.onRecorded?.(stop);
-  const until = Date.now() + options.settleWithinMs(stop);
+  const until = Date.now() + options.settleWithinMs;
   for (;;) {
     const run = await ledger.readRunAnywhere(runId);
     if (!run || !OCCUPYING.has(run.status)) return { ...stop, run: run ?? stop.run, settled: true };
@@ -66,11 +66,13 @@ const RECORD_MS = 10_000;
 export const heartbeatEvery = (leaseTtlMs: number): number => Math.max(200, Math.floor(leaseTtlMs / 3));
 
 /**
- * How long a stop of another host's run is waited for: the owner's next heartbeat, the grace, and
- * the time to record the outcome; for a host whose lease ran out, the takeover at another host's
- * heartbeat and that host's next tick instead of the heartbeat.
+ * How long a stop of another host's run is waited for at most. A live owner acts at its next
+ * heartbeat, then the grace and the time to record the outcome; but an owner that just died still
+ * looks alive until its lease runs out, and then the host taking it over settles the run at its
+ * next tick: so lease_ttl, a heartbeat, a poll, the grace and the recording. A run that settles
+ * sooner is answered at once.
  */
-export function settleWithin(config: { coordination: { leaseTtlMs: number }; killGraceMs: number; pollIntervalMs: number }): (stop: StopElsewhere) => number {
-  const heartbeat = heartbeatEvery(config.coordination.leaseTtlMs);
-  return (stop) => heartbeat + config.killGraceMs + RECORD_MS + (stop.hostAlive ? 0 : config.pollIntervalMs);
+export function settleWithin(config: { coordination: { leaseTtlMs: number }; killGraceMs: number; pollIntervalMs: number }): number {
+  const { leaseTtlMs } = config.coordination;
+  return leaseTtlMs + heartbeatEvery(leaseTtlMs) + config.pollIntervalMs + config.killGraceMs + RECORD_MS;
 }
