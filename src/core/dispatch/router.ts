@@ -499,7 +499,9 @@ export function createRouter(options: RouterOptions) {
     health: (): RouterHealth => ({ lastPollAt, lastPollError, consecutiveFailures: fetchFailures, nextFetchAt, paused, brokenRoutes: routeHealth.list() }),
     /**
      * Stops a run (a run id or a task id): the decision goes to the ledger, then TERM → grace → KILL
-     * to its group, through our spawner when we supervise it. Resolves once its group is gone.
+     * to its group, through our spawner when we supervise it. Resolves once its group is gone. With
+     * coordination, a run of another host is stopped by that host (stop-elsewhere.ts): resolves once
+     * it settled, or the wait ran out.
      */
     stopRun(id: string, request: Omit<StopRequest, 'at'>): Promise<StopResult> {
       const coordination = config.coordination;

@@ -167,7 +167,7 @@ export interface ClusterRun {
   status: RunStatus;
   /** The tracker's key (see src/core/runs/postgres/tracker-key.ts): a task id means something only within its tracker. */
   tracker: string;
-  /** For the dashboard's list of other hosts' agents (absent from views written before they were loaded). */
+  /** What the dashboard shows of another host's agent (null where its record has none yet). */
   taskName?: string;
   taskUrl?: string;
   agent?: string;
