@@ -85,7 +85,7 @@ async function serve(context: CommandContext, options: RunOptions): Promise<void
     } else if (router.activeCount() > 0) {
       const drained = await Promise.race([router.waitForAll().then(() => true), sleep(options.drainSeconds * 1000, undefined, { ref: false }).then(() => false)]);
       if (!drained) {
-        log.warn(`${router.activeCount()} agent(s) still running after ${options.drainSeconds}s; leaving them to the next start, which adopts them`);
+        log.warn(`${router.activeCount()} run(s) not over after ${options.drainSeconds}s (agents still running, or outcomes the ledger has not taken); leaving them to the next start, which adopts or settles them`);
         await router.release();
       }
     }

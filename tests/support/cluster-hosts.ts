@@ -74,10 +74,10 @@ export function hostFolder(setup: ClusterSetup, trackerUrl: string, password: st
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function startHost(id: string, dir: string, extraEnv: Record<string, string> = {}): Host {
+export function startHost(id: string, dir: string, extraEnv: Record<string, string> = {}, args: string[] = []): Host {
   const env = { ...process.env };
   for (const key of Object.keys(env)) if (key.startsWith('DISPATCHER_')) delete env[key];
-  const child = spawn(process.execPath, [CLI, 'run', '--log-format', 'plain'], { cwd: dir, env: { ...env, DISPATCHER_HOST_ID: id, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'run', '--log-format', 'plain', ...args], { cwd: dir, env: { ...env, DISPATCHER_HOST_ID: id, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));

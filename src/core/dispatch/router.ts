@@ -450,11 +450,14 @@ export function createRouter(options: RouterOptions) {
       await settleStarts();
       const ids = [...active.keys()];
       if (ids.length === 0) return;
-      await ledger.update((data) => {
-        for (const run of data.runs) if (ids.includes(run.id) && run.status === 'running') Object.assign(run, { owner: undefined, detached: true });
-      });
       for (const run of active.values()) run.release();
       active.clear();
+      // Without the mark, the next start still finds them: their owner, this process, will be gone.
+      await ledger
+        .update((data) => {
+          for (const run of data.runs) if (ids.includes(run.id) && run.status === 'running') Object.assign(run, { owner: undefined, detached: true });
+        })
+        .catch((error) => log.warn(`could not mark ${ids.length} run(s) as left to the next start (${redact((error as Error).message)}); the next start finds them all the same`));
     },
     /**
      * This host lost its runs to another host (its lease ran out, with coordination): stops

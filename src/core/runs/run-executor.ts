@@ -160,13 +160,18 @@ function spawnRun(deps: ExecutorDeps, reserved: RunRecord, task: Task, route: Ro
     log.info(`dispatched task ${task.id} (${task.name}) → ${route.command} [pid ${running.pid}, run ${record.id}, attempt ${record.attempt}/${record.maxAttempts}]`);
     deps.emit({ type: 'dispatch', run: record });
   }
+  const leaving = new AbortController();
   const settled = running.done.then((outcome) => {
     stopWatching();
     deps.emit({ type: 'ended', runId: record.id });
     const result = fromSpawn(outcome, parser?.report(), timeoutMs, route.onPermissionDenial);
-    return settleRun(deps, record, route, decided && outcome.kind === 'stopped' ? { ...result, ...decided } : result);
+    return settleRun(deps, record, route, decided && outcome.kind === 'stopped' ? { ...result, ...decided } : result, leaving.signal);
   });
-  return { record, settled, stop: async (reason) => void (await running.stop(reason)), release: () => running.release() };
+  const release = () => {
+    leaving.abort();
+    running.release();
+  };
+  return { record, settled, stop: async (reason) => void (await running.stop(reason)), release };
 }
 
 /** What a run starts: the agent's argv, environment and working folder, its output parser, its log. */
@@ -238,19 +243,24 @@ export function adoptRun(deps: ExecutorDeps, record: RunRecord, route: RouteConf
   const watch = watchForeignGroup(record.pgid!, { deadline: record.deadline, killGraceMs: deps.config.killGraceMs, pollMs: 500 });
   deps.log.info(`adopted run ${record.id} of task ${record.taskId} [pid ${record.pid}]`);
   deps.emit({ type: 'adopt', run: record });
+  const leaving = new AbortController();
   const settled = watch.done.then(async (outcome) => {
     const durationMs = Date.now() - Date.parse(record.startedAt ?? record.createdAt);
     if (outcome.kind === 'unwatched') return record;
-    if (outcome.kind === 'timed_out') return settleRun(deps, record, route, { outcome: 'timed_out', durationMs, signal: outcome.killed ? 'SIGKILL' : 'SIGTERM', timeoutMs: record.timeoutMs });
-    if (outcome.kind === 'stopped') return settleRun(deps, record, route, { outcome: 'stopped', durationMs, reason: 'stopped by the operator' });
-    if (record.exitFile) return settleRun(deps, record, route, resultOfExitFile(record, 'adopted after a dispatcher restart'));
+    if (outcome.kind === 'timed_out') return settleRun(deps, record, route, { outcome: 'timed_out', durationMs, signal: outcome.killed ? 'SIGKILL' : 'SIGTERM', timeoutMs: record.timeoutMs }, leaving.signal);
+    if (outcome.kind === 'stopped') return settleRun(deps, record, route, { outcome: 'stopped', durationMs, reason: 'stopped by the operator' }, leaving.signal);
+    if (record.exitFile) return settleRun(deps, record, route, resultOfExitFile(record, 'adopted after a dispatcher restart'), leaving.signal);
     // Started without a waiter (by an older dispatcher): judge by where the agent left its task.
     const moved = await taskLeftInProgress(deps, record);
     return settleRun(deps, record, route, moved
       ? { outcome: 'succeeded', durationMs, reason: 'adopted after a dispatcher restart; the agent moved its task' }
-      : { outcome: 'failed', durationMs, reason: 'the agent ended while adopted after a dispatcher restart, and left its task in progress (exit status unknown)' });
+      : { outcome: 'failed', durationMs, reason: 'the agent ended while adopted after a dispatcher restart, and left its task in progress (exit status unknown)' }, leaving.signal);
   });
-  return { record, settled, stop: async () => void (await watch.stop()), release: () => watch.unwatch() };
+  const release = () => {
+    leaving.abort();
+    watch.unwatch();
+  };
+  return { record, settled, stop: async () => void (await watch.stop()), release };
 }
 
 /**
@@ -314,7 +324,12 @@ const SETTLE_RETRY_MAX_MS = 30_000;
  * whichever process stopped it and whichever settles it. An outcome the ledger cannot take (a full
  * disk) is tried again until it can: the run holds its slot meanwhile.
  */
-export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: RouteConfig | undefined, ended: RunResult): Promise<RunRecord> {
+/**
+ * Records a run's outcome and carries out what it owes the tracker. A ledger that refuses the
+ * record is tried again with backoff (the run keeps its slot) until `leaving` aborts: the
+ * dispatcher is going away, and the next start settles the run from its exit file.
+ */
+export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: RouteConfig | undefined, ended: RunResult, leaving?: AbortSignal): Promise<RunRecord> {
   const { ledger, log, outbox } = deps;
   const logFile = record.logFile ?? runLogFile(deps.config.stateDir, record.id);
   // after_run goes first: the slot stays taken, and a retry waits, until it is over.
@@ -373,7 +388,11 @@ export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: Ro
       log[failures === 1 ? 'error' : 'debug'](
         `could not record the outcome of run ${record.id} (task ${record.taskId}: ${describeOutcome(ended)}); it keeps its slot, retrying in ${Math.round(delay / 1000)}s: ${redact((error as Error)?.message ?? String(error))}`,
       );
-      await sleep(delay);
+      await sleep(delay, undefined, { signal: leaving }).catch(() => {});
+      if (leaving?.aborted) {
+        log.warn(`the outcome of run ${record.id} (task ${record.taskId}: ${describeOutcome(ended)}) is not recorded: the dispatcher is leaving; the next start settles it from its exit file`);
+        return record;
+      }
       written = settle();
     }
   }
