@@ -45,10 +45,17 @@ describe('the CLI with [coordination]', { concurrency: false }, () => {
     assert.equal(status.code, 0, status.stderr);
     const json = JSON.parse(status.stdout);
     assert.equal(json.recent.length, 2, "this host's history, from the database");
-    assert.deepEqual(json.cluster.hosts.map((host: { hostId: string; alive: boolean }) => [host.hostId, host.alive]), [['h1', false]]);
+    assert.deepEqual(json.cluster.hosts.map((host: { hostId: string; alive: boolean; stopped?: boolean }) => [host.hostId, host.alive, host.stopped]), [['h1', false, true]]);
     const text = await runCli(['status'], { cwd: dir, env: { DISPATCHER_HOST_ID: 'h1' } });
     assert.match(text.stdout, /^cluster: 1 host\(s\), 0 running, 0 free$/m);
-    assert.match(text.stdout, /^ {2}h1 \(this host\)\tlease ran out/m);
+    assert.match(text.stdout, /^ {2}h1 \(this host\)\tstopped \(lease given up; last heartbeat \d+s ago\)/m, 'a clean stop is no crash');
+
+    // A host that died (its lease ran out, never given up) is shown so; one not seen for a day is left out.
+    await db.query(`insert into dispatcher_hosts (host_id, instance, lease_until, heartbeat_at) values ('dead', 'x', now() - interval '1 minute', now() - interval '2 minutes'), ('retired', 'y', now() - interval '2 days', now() - interval '2 days')`);
+    const later = await runCli(['status'], { cwd: dir, env: { DISPATCHER_HOST_ID: 'h1' } });
+    assert.match(later.stdout, /^ {2}dead\tlease ran out, no heartbeat for 1\d\ds/m);
+    assert.doesNotMatch(later.stdout, /retired/);
+    await db.query(`delete from dispatcher_hosts where host_id in ('dead', 'retired')`);
   });
 
   it('a second live process with the same host_id is refused (exit 2); another host_id joins', async () => {
@@ -67,5 +74,14 @@ describe('the CLI with [coordination]', { concurrency: false }, () => {
     assert.equal(hosts[0].slots, 3, "the daemon's max_concurrent_agents");
     await stopHost(daemon);
     assert.match(daemon.output(), /left the cluster \(lease given up\); \d+ database round trips/);
+    const after = JSON.parse((await runCli(['status', '--json'], { cwd: dir, env: { DISPATCHER_HOST_ID: 'h2' } })).stdout).cluster.hosts as typeof hosts;
+    assert.deepEqual(after.map((host) => [host.hostId, host.alive, (host as { stopped?: boolean }).stopped]), [['h1', false, true], ['h2', false, true]], 'both stopped cleanly');
+
+    const again = startHost('h1', dir);
+    cleanups.push(() => stopHost(again));
+    await waitUntil(() => /joined the cluster as host "h1"/.test(again.output()), 30_000, 'h1 joined again');
+    const back = JSON.parse((await runCli(['status', '--json'], { cwd: dir, env: { DISPATCHER_HOST_ID: 'h2' } })).stdout).cluster.hosts as typeof hosts;
+    assert.deepEqual(back.map((host) => [host.hostId, host.alive, (host as { stopped?: boolean }).stopped]), [['h1', true, undefined], ['h2', false, true]], 'a restart is alive again');
+    await stopHost(again);
   });
 });

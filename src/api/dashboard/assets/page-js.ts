@@ -192,8 +192,10 @@ export const PAGE_JS = String.raw`(function () {
       var agents = !h.alive ? (h.running ? ' · ' + h.running + ' running' : '') : h.slots !== undefined ? ' · ' + h.running + '/' + h.slots + ' running, ' + h.free + ' free' : ' · ' + h.running + ' running';
       var lease = h.alive
         ? append(el('div', 'lease', 'lease renewed '), live('ago', heartbeat))
-        : append(el('div', 'lease', (h.takenOverBy ? 'down, taken over by ' + h.takenOverBy : 'lease ran out') + ' · no heartbeat for '), live('since', heartbeat));
-      var l = line(box, h.alive ? 'host' : 'host bad', el('b', '', h.hostId), self + agents, lease);
+        : h.stopped
+          ? append(el('div', 'lease', 'stopped, lease given up · last heartbeat '), live('ago', heartbeat))
+          : append(el('div', 'lease', (h.takenOverBy ? 'down, taken over by ' + h.takenOverBy : 'lease ran out') + ' · no heartbeat for '), live('since', heartbeat));
+      var l = line(box, h.alive || h.stopped ? 'host' : 'host bad', el('b', '', h.hostId), self + agents, lease);
       l.dataset.hostId = h.hostId;
     });
     return box;

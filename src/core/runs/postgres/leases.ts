@@ -42,7 +42,7 @@ export async function acquireLease(db: ClientBase, lease: HostLease): Promise<vo
   const { rowCount } = await db.query(
     `insert into dispatcher_hosts (host_id, instance, lease_until) values ($1, $2, now() + $3 * interval '1 millisecond')
      on conflict (host_id) do update set instance = excluded.instance, started_at = now(), heartbeat_at = now(),
-       lease_until = excluded.lease_until, taken_over_at = null, taken_over_by = null
+       lease_until = excluded.lease_until, taken_over_at = null, taken_over_by = null, state = dispatcher_hosts.state - 'leftAt'
      where dispatcher_hosts.lease_until < now() or dispatcher_hosts.instance = excluded.instance`,
     [lease.hostId, lease.instance, lease.ttlMs],
   );
@@ -70,9 +70,12 @@ export async function renewLeaseReadingStops(db: ClientBase, lease: HostLease): 
   return rows[0]?.stops.map(({ runId, reason, fromHost }) => ({ runId, reason, ...(fromHost ? { fromHost } : {}) }));
 }
 
-/** Gives the lease up at a clean stop, so nobody waits for it to run out. */
+/** Gives the lease up at a clean stop, so nobody waits for it to run out; `status` shows the host stopped, not dead. */
 export async function releaseLease(db: ClientBase, lease: HostLease): Promise<void> {
-  await db.query(`update dispatcher_hosts set lease_until = now() where host_id = $1 and instance = $2`, [lease.hostId, lease.instance]);
+  await db.query(
+    `update dispatcher_hosts set lease_until = now(), state = coalesce(state, '{}'::jsonb) || jsonb_build_object('leftAt', now()) where host_id = $1 and instance = $2`,
+    [lease.hostId, lease.instance],
+  );
 }
 
 /**
