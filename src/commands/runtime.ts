@@ -40,9 +40,9 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-async function joinCluster(ledger: PostgresLedger, log: AppLogger, ttlMs: number): Promise<Membership> {
+async function joinCluster(ledger: PostgresLedger, log: AppLogger, config: Config): Promise<Membership> {
   const { joinCluster: join } = await import('../core/runs/postgres/host-membership.ts');
-  return join(ledger, log, ttlMs);
+  return join(ledger, log, config.coordination!.leaseTtlMs, { stateDir: config.stateDir, killGraceMs: config.killGraceMs });
 }
 
 export interface RuntimeOptions {
@@ -70,7 +70,7 @@ export async function openRuntime(context: CommandContext, options: RuntimeOptio
     }
     const ledger = await openLedger(config, { dispatching: true, waitForDatabase: options.mode === 'run', log });
     releasers.push(() => ledger.close());
-    const membership = config.coordination ? await joinCluster(ledger as PostgresLedger, log, config.coordination.leaseTtlMs) : undefined;
+    const membership = config.coordination ? await joinCluster(ledger as PostgresLedger, log, config) : undefined;
     if (membership) {
       // Given up only when nothing of this host still runs; otherwise a restart within lease_ttl takes it back and adopts its agents.
       releasers.push(async () => membership.leave({ release: await ledger.read().then((data) => !data.runs.some((run) => OCCUPYING.has(run.status)), () => false) }));

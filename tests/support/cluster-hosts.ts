@@ -19,6 +19,8 @@ export interface ClusterSetup {
   agentSeconds: number;
   /** `sleep` (coreutils: almost no CPU, so many hosts on one machine measure coordination, not CPU) or the Node sleeper fixture (prints as it goes). */
   agent?: 'sleep' | 'node';
+  /** Another agent instead (its command and arguments); agentSeconds is then ignored. */
+  agentArgv?: string[];
   slotsPerHost: number;
   clusterCap?: number;
   leaseTtl?: number;
@@ -63,7 +65,7 @@ export function hostFolder(setup: ClusterSetup, trackerUrl: string, password: st
       '[coordination]',
       `lease_ttl = ${setup.leaseTtl ?? 3}`,
       '[routing."P.B.Todo"]',
-      ...(setup.agent === 'sleep' ? ['command = "sleep"', `args = ["${setup.agentSeconds}"]`] : [`command = ${JSON.stringify(process.execPath)}`, `args = [${JSON.stringify(SLEEPER)}, "${setup.agentSeconds}"]`]),
+      ...(setup.agentArgv ? [`command = ${JSON.stringify(setup.agentArgv[0])}`, `args = ${JSON.stringify(setup.agentArgv.slice(1))}`] : setup.agent === 'sleep' ? ['command = "sleep"', `args = ["${setup.agentSeconds}"]`] : [`command = ${JSON.stringify(process.execPath)}`, `args = [${JSON.stringify(SLEEPER)}, "${setup.agentSeconds}"]`]),
       'in_progress_queue = "P.B.Doing"',
       'on_success_queue = "P.B.Done"',
       'on_failure_queue = "P.B.Failed"',

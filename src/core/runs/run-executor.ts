@@ -199,6 +199,8 @@ export async function planLaunch(deps: ExecutorDeps, reserved: RunRecord, task: 
     DISPATCHER_QUEUE: route.queue,
     DISPATCHER_RUN_ID: reserved.id,
     DISPATCHER_ATTEMPT: String(reserved.attempt),
+    // With coordination: a restarted daemon tells its own agents from another host's sharing the state_dir (taken-over-agents.ts).
+    ...(config.coordination ? { DISPATCHER_HOST_ID: config.coordination.hostId } : {}),
     ...(deps.apiUrl ? { DISPATCHER_API_URL: deps.apiUrl, DISPATCHER_TOKEN: token } : {}),
     ...(workspace ? { DISPATCHER_WORKSPACE: workspace.path, ...(workspace.branch ? { DISPATCHER_BRANCH: workspace.branch } : {}) } : {}),
   };

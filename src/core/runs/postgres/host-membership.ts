@@ -4,6 +4,7 @@ import { ConfigError } from '../../../errors.ts';
 import { redact } from '../../../util/redact.ts';
 import { LeaseHeldError } from './leases.ts';
 import type { PostgresLedger, TakenOver } from './postgres-ledger.ts';
+import { stopTakenOverAgents } from './taken-over-agents.ts';
 
 /** What the membership needs of the router: stop everything this host no longer owns, and ask for a tick. */
 export interface MemberRouter {
@@ -21,14 +22,21 @@ export interface Membership {
   leave(options: { release: boolean }): Promise<void>;
 }
 
+/** This host's agents, as /proc shows them: those of runs taken over from it are stopped. */
+export interface LocalAgents {
+  stateDir: string;
+  killGraceMs: number;
+}
+
 /**
  * Joins the cluster: takes this host's lease (a second live process with the same host_id is
  * refused), then takes over the hosts whose lease ran out, before the first tick's recovery settles
- * what it took. From then on a heartbeat renews the lease and takes over dead hosts; a host that
- * finds its lease taken (a partition, a long pause) stops its agents without recording anything,
- * then takes a fresh lease and goes on.
+ * what it took, and stops this host's agents left running by a daemon whose runs were taken over
+ * meanwhile (it was killed and restarted after lease_ttl). From then on a heartbeat renews the lease
+ * and takes over dead hosts; a host that finds its lease taken (a partition, a long pause) stops its
+ * agents without recording anything, then takes a fresh lease and goes on.
  */
-export async function joinCluster(ledger: PostgresLedger, log: AppLogger, ttlMs: number): Promise<Membership> {
+export async function joinCluster(ledger: PostgresLedger, log: AppLogger, ttlMs: number, local: LocalAgents): Promise<Membership> {
   try {
     await ledger.acquireLease();
   } catch (error) {
@@ -41,6 +49,12 @@ export async function joinCluster(ledger: PostgresLedger, log: AppLogger, ttlMs:
     return undefined;
   });
   if (initial) reportTakeOver(log, initial);
+  const stopOrphans = () =>
+    stopTakenOverAgents({ db: ledger.db, hostId: ledger.hostId, ...local, log }).catch((error) => {
+      log.warn(`could not look for agents of runs taken over from this host: ${redact((error as Error).message)}`);
+      return 0;
+    });
+  await stopOrphans();
 
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -55,6 +69,7 @@ export async function joinCluster(ledger: PostgresLedger, log: AppLogger, ttlMs:
   const regain = async () => {
     const abandoned = router ? await router.abandonAll() : 0;
     log.error(`host "${ledger.hostId}" lost its lease: another host took its runs over (it missed heartbeats for lease_ttl); ${abandoned} agent(s) of those runs stopped, no outcome recorded for them`);
+    await stopOrphans(); // groups its supervision did not know (an agent's setsid child, a start under way)
     while (!stopped) {
       try {
         await ledger.acquireLease();
