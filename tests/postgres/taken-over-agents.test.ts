@@ -9,6 +9,7 @@ import { judgeAgent, type RunRow } from '../../src/core/runs/postgres/taken-over
 import { isProcessGroupAlive, readProcStat } from '../../src/core/process/process-group.ts';
 import { connect, freshDatabase } from '../support/postgres.ts';
 import { hostFolder, type Host, startClusterBoard, startHost, stopHost, waitUntil } from '../support/cluster-hosts.ts';
+import { startTcpProxy } from '../support/tcp-proxy.ts';
 
 /**
  * A host's daemon killed alone (kill -9: its agents run on), its runs taken over and retried by
@@ -31,8 +32,8 @@ describe('the agents of a killed daemon whose runs were taken over', { concurren
     cleanups.push(() => board.fake.close());
     const traces = mkdtempSync(join(tmpdir(), 'dispatcher-traces-'));
     cleanups.push(() => rmSync(traces, { recursive: true, force: true }));
-    const folder = () => {
-      const made = hostFolder({ tasks: 1, agentSeconds: 0, agentArgv: [process.execPath, LINGERER, traces], slotsPerHost: 2, databaseUrl, leaseTtl: 2, pollInterval: 0.5 }, board.fake.url, board.bot.password);
+    const folder = (through: (url: string) => string = (url) => url) => {
+      const made = hostFolder({ tasks: 1, agentSeconds: 0, agentArgv: [process.execPath, LINGERER, traces], slotsPerHost: 2, databaseUrl: through(databaseUrl), leaseTtl: 2, pollInterval: 0.5 }, board.fake.url, board.bot.password);
       cleanups.push(made.cleanup);
       return made.dir;
     };
@@ -110,7 +111,7 @@ describe('the agents of a killed daemon whose runs were taken over', { concurren
       throw new Error(`no child of run ${runId}`);
     }
     const release = () => writeFileSync(join(traces, 'release'), '');
-    return { db, board, folder, start, logs, fail, takeOverFromKilledB, beats, release };
+    return { db, databaseUrl, board, folder, start, logs, fail, doomed, takeOverFromKilledB, beats, childPid, release };
   }
 
   it('a restart after the takeover stops them (the setsid child too) before anything else, writes nothing about their run, and the task runs once', async () => {
@@ -172,6 +173,46 @@ describe('the agents of a killed daemon whose runs were taken over', { concurren
     await waitUntil(() => board.inList('Done') === 1, 60_000, "the card in Done after a's retry").catch(fail);
     const { rows } = await db.query(`select id, host_id, status from dispatcher_runs where task_id = $1 order by created_at`, [first.task_id]);
     assert.deepEqual(rows, [{ id: first.id, host_id: 'a', status: 'lost' }, { id: retry.id, host_id: 'a', status: 'succeeded' }]);
+  });
+
+  it('a live daemon that finds its lease taken (cut off from the database) stops the groups its supervision did not know too: the setsid child', async () => {
+    const { db, databaseUrl, board, folder, start, fail, doomed, childPid, release } = await setup();
+    const target = new URL(databaseUrl);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
+    cleanups.push(() => proxy.close());
+    const b = start('b', folder(proxy.through));
+    let first!: { id: string; pgid: number };
+    await waitUntil(
+      async () => {
+        const { rows } = await db.query(`select id, (record->>'pgid')::int as pgid from dispatcher_runs where host_id = 'b' and status = 'running' and record ? 'pgid'`);
+        first = rows[0];
+        return rows.length === 1;
+      },
+      60_000,
+      'the first attempt running on b',
+    ).catch(fail);
+    doomed(first.pgid);
+    let child = 0;
+    await waitUntil(() => Boolean((child = (() => { try { return childPid(first.id); } catch { return 0; } })())), 20_000, "the agent's setsid child").catch(fail);
+    const childPgid = readProcStat(child)!.pgrp;
+    doomed(childPgid);
+    release(); // a's retry ends at once
+    const a = start('a', folder());
+    await waitUntil(() => /joined the cluster/.test(a.output()), 30_000, 'a joined').catch(fail);
+    proxy.cut();
+    await waitUntil(async () => (await db.query(`select status from dispatcher_runs where id = $1`, [first.id])).rows[0].status === 'lost', 30_000, "a settled b's run as lost").catch(fail);
+    await waitUntil(() => board.inList('Done') === 1, 60_000, "the card in Done after a's retry").catch(fail);
+    assert.ok(isProcessGroupAlive(first.pgid) && isProcessGroupAlive(childPgid), "b's agent still runs while b is cut off");
+    proxy.heal();
+    await waitUntil(() => !isProcessGroupAlive(first.pgid) && !isProcessGroupAlive(childPgid), 30_000, "b's agent and its setsid child stopped").catch(fail);
+    assert.match(b.output(), /lost its lease/);
+    const line = new RegExp(`stopped the agent of run ${first.id} \\(task [^)]+\\) \\[pid ${child}\\]: the run was taken over by host "a"`);
+    await waitUntil(() => line.test(b.output()), 10_000, 'b says it stopped the setsid child').catch(fail);
+    // The abandoned run's own outcome (killed by SIGTERM) is not b's to record: no write tried, and b stops at once when asked.
+    await Promise.race([stopHost(b), new Promise((_, reject) => setTimeout(() => reject(new Error(`b did not stop within 20 s:\n${b.output()}`)), 20_000))]);
+    assert.doesNotMatch(b.output(), /could not record|will retry/);
+    const { rows } = await db.query(`select host_id, status from dispatcher_runs order by created_at`);
+    assert.deepEqual(rows, [{ host_id: 'a', status: 'lost' }, { host_id: 'a', status: 'succeeded' }]);
   });
 });
 

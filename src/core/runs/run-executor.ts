@@ -56,7 +56,11 @@ export interface ActiveRun {
   /** Resolves with the final record once the outcome is settled (comment posted, task moved). */
   settled: Promise<RunRecord>;
   stop(reason: string): Promise<void>;
-  /** Leaves the agent running for the next dispatcher to adopt; `settled` then never resolves. */
+  /**
+   * Stops supervising the agent and records nothing more of the run: left running for the next
+   * dispatcher to adopt, or abandoned to the host that took the run over (its caller stops it).
+   * `settled` resolves, if ever, with the record as it was.
+   */
   release(): void;
   /**
    * When the agent starts later than the run (once its workspace is ready): resolves with the
@@ -163,6 +167,8 @@ function spawnRun(deps: ExecutorDeps, reserved: RunRecord, task: Task, route: Ro
   const leaving = new AbortController();
   const settled = running.done.then((outcome) => {
     stopWatching();
+    // Released: left to the next dispatcher, or abandoned to the host that took the run over; not ours to record.
+    if (leaving.signal.aborted) return record;
     deps.emit({ type: 'ended', runId: record.id });
     const result = fromSpawn(outcome, parser?.report(), timeoutMs, route.onPermissionDenial);
     return settleRun(deps, record, route, decided && outcome.kind === 'stopped' ? { ...result, ...decided } : result, leaving.signal);
