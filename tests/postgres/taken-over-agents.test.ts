@@ -220,33 +220,35 @@ describe('which agents a host stops: judgeAgent', () => {
   const row = (fields: Partial<RunRow>): RunRow => ({ hostId: 'a', status: 'lost', taskId: 't1', hasAgent: false, ...fields });
   const startedBy = (host?: string) => ({ vars: { DISPATCHER_RUN_ID: 'r1', ...(host ? { DISPATCHER_HOST_ID: host } : {}) } as Record<string, string> });
 
-  it('leaves alone the agent of a run the database does not know, and of an active run of this host (recovery adopts it)', () => {
+  it('leaves alone the agent of a run the database does not know, and of a run that is still (or ended as) this host\'s own', () => {
     assert.equal(judgeAgent(startedBy('b'), undefined, 'b'), 'unknown');
-    assert.equal(judgeAgent(startedBy('b'), row({ hostId: 'b', status: 'running' }), 'b'), 'ours');
-    assert.equal(judgeAgent(startedBy(), row({ hostId: 'b', status: 'starting' }), 'b'), 'ours');
+    assert.equal(judgeAgent(startedBy('b'), row({ hostId: 'b', status: 'running' }), 'b'), 'adopt');
+    assert.equal(judgeAgent(startedBy(), row({ hostId: 'b', status: 'starting' }), 'b'), 'adopt');
+    assert.equal(judgeAgent(startedBy('b'), row({ hostId: 'b', status: 'succeeded' }), 'b'), 'leave');
+    // b took it over from c and started its retry itself: b's own.
+    assert.equal(judgeAgent(startedBy('b'), row({ hostId: 'b', status: 'running', takenOverFrom: 'c', hasAgent: true }), 'b'), 'adopt');
   });
 
-  it("stops this host's agent once its run is another host's or has ended", () => {
+  it("stops this host's agent once its run is another host's", () => {
     assert.equal(judgeAgent(startedBy('b'), row({ takenOverFrom: 'b' }), 'b'), 'stop');
     assert.equal(judgeAgent(startedBy('b'), row({ status: 'running', takenOverFrom: 'b' }), 'b'), 'stop');
     // Taken over from b, then from its taker: the record names the last one.
     assert.equal(judgeAgent(startedBy('b'), row({ hostId: 'c', status: 'running', takenOverFrom: 'a' }), 'b'), 'stop');
-    assert.equal(judgeAgent(startedBy('b'), row({ hostId: 'b', status: 'succeeded' }), 'b'), 'stop');
   });
 
   it("never stops another host's agent, even of a run taken over from this host (a retry started under the same run id)", () => {
-    assert.equal(judgeAgent(startedBy('a'), row({ status: 'running', takenOverFrom: 'b', hasAgent: true }), 'b'), 'not ours');
-    assert.equal(judgeAgent(startedBy('a'), row({ status: 'lost', takenOverFrom: 'b' }), 'b'), 'not ours');
-    assert.equal(judgeAgent(startedBy('a'), row({ hostId: 'a', status: 'running' }), 'b'), 'not ours');
+    assert.equal(judgeAgent(startedBy('a'), row({ status: 'running', takenOverFrom: 'b', hasAgent: true }), 'b'), 'leave');
+    assert.equal(judgeAgent(startedBy('a'), row({ status: 'lost', takenOverFrom: 'b' }), 'b'), 'leave');
+    assert.equal(judgeAgent(startedBy('a'), row({ hostId: 'a', status: 'running' }), 'b'), 'leave');
   });
 
   it('an agent without its host name (an older build): stopped only when its run was taken over from this host and no agent was picked up there', () => {
     assert.equal(judgeAgent(startedBy(), row({ takenOverFrom: 'b' }), 'b'), 'stop');
     assert.equal(judgeAgent(startedBy(), row({ status: 'running', takenOverFrom: 'b' }), 'b'), 'stop');
-    assert.equal(judgeAgent(startedBy(), row({ status: 'running', takenOverFrom: 'b', hasAgent: true }), 'b'), 'not ours');
-    assert.equal(judgeAgent(startedBy(), row({ status: 'running' }), 'b'), 'not ours');
-    assert.equal(judgeAgent(startedBy(), row({ takenOverFrom: 'c' }), 'b'), 'not ours');
-    assert.equal(judgeAgent(startedBy(), row({ hostId: 'b', status: 'succeeded' }), 'b'), 'not ours');
+    assert.equal(judgeAgent(startedBy(), row({ status: 'running', takenOverFrom: 'b', hasAgent: true }), 'b'), 'leave');
+    assert.equal(judgeAgent(startedBy(), row({ status: 'running' }), 'b'), 'leave');
+    assert.equal(judgeAgent(startedBy(), row({ takenOverFrom: 'c' }), 'b'), 'leave');
+    assert.equal(judgeAgent(startedBy(), row({ hostId: 'b', status: 'succeeded' }), 'b'), 'leave');
   });
 });
 

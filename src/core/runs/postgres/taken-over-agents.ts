@@ -31,23 +31,23 @@ export interface RunRow {
   hasAgent: boolean;
 }
 
-export type AgentVerdict = 'ours' | 'stop' | 'unknown' | 'not ours';
+export type AgentVerdict = 'adopt' | 'stop' | 'unknown' | 'leave';
 
 /**
- * Whether an agent found in this host's state_dir must be stopped. An agent started with
- * coordination carries its host's name (DISPATCHER_HOST_ID): it is stopped when it is this host's
- * and its run is not an active run of this host any more (taken over, or ended). Another host's
- * agent (two hosts sharing a state_dir) is never touched. An agent without the name (started by an
- * older build) is stopped only when its run was taken over from this host and its agent was not
- * picked up there (settled, or still waiting to be).
+ * Whether an agent found in this host's state_dir must be stopped: only when its run was taken over
+ * from this host. An agent started with coordination carries its host's name (DISPATCHER_HOST_ID):
+ * this host's agent is stopped once its run belongs to another host. Another host's agent (two
+ * hosts sharing a state_dir) is never touched, nor one of a run that is still this host's (recovery
+ * adopts it) or ended as this host's (left as the file ledger leaves it). An agent
+ * without the name (started by an older build) is stopped only when the record says its run was
+ * taken over from this host and no agent was picked up there (settled, or still waiting to be).
  */
 export function judgeAgent(agent: Pick<RunAgent, 'vars'>, row: RunRow | undefined, hostId: string): AgentVerdict {
   if (!row) return 'unknown';
-  if (row.hostId === hostId && ACTIVE.has(row.status)) return 'ours';
+  if (row.hostId === hostId) return ACTIVE.has(row.status) ? 'adopt' : 'leave';
   const startedBy = agent.vars.DISPATCHER_HOST_ID;
-  if (startedBy !== undefined) return startedBy === hostId ? 'stop' : 'not ours';
-  if (row.takenOverFrom === hostId && row.hostId !== hostId && (!ACTIVE.has(row.status) || !row.hasAgent)) return 'stop';
-  return 'not ours';
+  if (startedBy !== undefined) return startedBy === hostId ? 'stop' : 'leave';
+  return row.takenOverFrom === hostId && (!ACTIVE.has(row.status) || !row.hasAgent) ? 'stop' : 'leave';
 }
 
 /**
@@ -75,12 +75,11 @@ export async function stopTakenOverAgents(options: TakenOverAgentsOptions): Prom
     }
     if (verdict !== 'stop' || !row) continue;
     const groups = [agent.pgid, ...agent.otherGroups].filter((pgid) => pgid > 1 && pgid !== ownGroup);
-    const why = row.hostId === hostId ? `the run ended (${row.status}) while its agent lived on` : `the run was taken over by host "${row.hostId}"`;
     stops.push(
       Promise.all(groups.map((pgid) => terminateProcessGroup(pgid, { graceMs: options.killGraceMs }))).then(
         (results) =>
           log.warn(
-            `stopped the agent of run ${agent.runId} (task ${row.taskId}) [pid ${agent.pid}]: ${why}; nothing recorded for it here${results.some((result) => result.killed) ? ' (it needed SIGKILL)' : ''}`,
+            `stopped the agent of run ${agent.runId} (task ${row.taskId}) [pid ${agent.pid}]: the run was taken over by host "${row.hostId}"; nothing recorded for it here${results.some((result) => result.killed) ? ' (it needed SIGKILL)' : ''}`,
           ),
         (error) => log.error(`could not stop the agent of run ${agent.runId} (task ${row.taskId}) [pid ${agent.pid}]: ${redact((error as Error).message)}`),
       ),
