@@ -12,7 +12,10 @@ export interface MemberRouter {
 }
 
 export interface Membership {
-  /** Starts the heartbeat (every lease_ttl / 3), which also takes over hosts whose lease ran out. */
+  /**
+   * Hands the heartbeat (every lease_ttl / 3, from the join on: a start slower than lease_ttl keeps
+   * the lease) the router, whose agents a lost lease stops, and the tick a takeover asks for.
+   */
   start(router: MemberRouter, requestTick: () => void): void;
   /**
    * Stops the heartbeat. The lease is given up when `release` (nothing of this host is left
@@ -110,11 +113,11 @@ export async function joinCluster(ledger: PostgresLedger, log: AppLogger, ttlMs:
     timer.unref(); // the daemon's own work keeps the process; a forgotten heartbeat must not
   };
 
+  schedule();
   return {
     start(member, tick) {
       router = member;
       requestTick = tick;
-      schedule();
     },
     async leave({ release }) {
       stopped = true;
