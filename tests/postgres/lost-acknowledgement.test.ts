@@ -35,7 +35,7 @@ describe('a ledger write whose acknowledgement is lost', () => {
     const ledger = new PostgresLedger({ db: new Database({ url: proxy.through(url) }), hostId: 'a', tracker: 'json /board.json', leaseTtlMs: 30_000, warn: (message) => warnings.push(message), landedWithinMs });
     after(() => ledger.close());
     await ledger.acquireLease();
-    const reserve = (ids: string[]) => ledger.update((data) => reserveIn(data, candidates(ids), { maxConcurrentAgents: 4, routes: new Map([['Todo', route]]), owner: ledger.owner }), { cluster: true });
+    const reserve = (ids: string[]) => ledger.update((data) => reserveIn(data, candidates(ids), { maxConcurrentAgents: 4, routes: new Map([['Todo', route]]), owner: ledger.owner }, 0), { cluster: true });
     const active = async () => (await db.query<{ task_id: string }>(`select task_id from dispatcher_runs where status = 'starting' order by task_id`)).rows.map((row) => row.task_id);
     return { ledger, db, proxy, warnings, reserve, active };
   }

@@ -151,7 +151,7 @@ describe('reservations across hosts', () => {
     const url = await migrated();
     const hosts = await Promise.all(['a', 'b', 'c'].map((id) => hostLedger(url, id)));
     const ids = Array.from({ length: 30 }, (_, index) => `t${index}`);
-    const rounds = await Promise.all(hosts.flatMap((ledger) => [0, 1, 2].map(() => ledger.update((data) => reserveIn(data, candidates(ids), limits(ledger, 20)), { cluster: true }))));
+    const rounds = await Promise.all(hosts.flatMap((ledger) => [0, 1, 2].map(() => ledger.update((data) => reserveIn(data, candidates(ids), limits(ledger, 20), 0), { cluster: true }))));
     const reserved = rounds.flat().map((reservation) => reservation.task.id);
     assert.equal(reserved.length, 30, 'every task reserved');
     assert.equal(new Set(reserved).size, 30, 'none twice');
@@ -164,14 +164,14 @@ describe('reservations across hosts', () => {
     const url = await migrated();
     const [a, b] = await Promise.all([hostLedger(url, 'a'), hostLedger(url, 'b')]);
     const ids = Array.from({ length: 10 }, (_, index) => `t${index}`);
-    const first = await a.update((data) => reserveIn(data, candidates(ids), limits(a, 4, { clusterMaxConcurrentAgents: 6 })), { cluster: true });
-    const second = await b.update((data) => reserveIn(data, candidates(ids), limits(b, 4, { clusterMaxConcurrentAgents: 6 })), { cluster: true });
+    const first = await a.update((data) => reserveIn(data, candidates(ids), limits(a, 4, { clusterMaxConcurrentAgents: 6 }), 0), { cluster: true });
+    const second = await b.update((data) => reserveIn(data, candidates(ids), limits(b, 4, { clusterMaxConcurrentAgents: 6 }), 0), { cluster: true });
     assert.equal(first.length, 4);
     assert.equal(second.length, 2, 'the cluster cap leaves two');
     assert.deepEqual(second.map((reservation) => reservation.run.host), ['b', 'b']);
     const capped = route('Todo', { clusterMaxConcurrent: 7 });
     const c = await hostLedger(url, 'c');
-    const third = await c.update((data) => reserveIn(data, candidates(ids, capped), { ...limits(c, 4), routes: new Map([['Todo', capped]]) }), { cluster: true });
+    const third = await c.update((data) => reserveIn(data, candidates(ids, capped), { ...limits(c, 4), routes: new Map([['Todo', capped]]) }, 0), { cluster: true });
     assert.equal(third.length, 1, "the route's cluster cap counts the other hosts' runs of the route");
   });
 
@@ -181,8 +181,8 @@ describe('reservations across hosts', () => {
     const other = new PostgresLedger({ db: new Database({ url }), hostId: 'b', tracker: 'json /other.json', leaseTtlMs: 30_000 });
     after(() => other.close());
     await other.acquireLease();
-    await a.update((data) => reserveIn(data, candidates(['t1']), limits(a, 4)), { cluster: true });
-    const reserved = await other.update((data) => reserveIn(data, candidates(['t1']), limits(other, 4)), { cluster: true });
+    await a.update((data) => reserveIn(data, candidates(['t1']), limits(a, 4), 0), { cluster: true });
+    const reserved = await other.update((data) => reserveIn(data, candidates(['t1']), limits(other, 4), 0), { cluster: true });
     assert.equal(reserved.length, 1);
   });
 });

@@ -28,12 +28,25 @@ export interface SlotLimits {
 }
 
 /**
+ * How much later than its row's stamp another host's change may commit, and still count as made
+ * after our poll: the stamp is taken by the update, whose `commit` follows in the same round trip.
+ */
+export const STALE_POLL_MARGIN_MS = 1_000;
+
+/**
  * Reserves slots in `data` for candidates, in order, as many as the global and per-route limits
  * leave room for. One pass over the runs, then one over the candidates: it costs the same with 500
  * ready tasks as with 5. With coordination, a task active on any host of the same tracker is busy,
  * and the cluster caps count every host's agents (`data.cluster`).
+ *
+ * `sincePollMs`: how long ago (this host's monotonic clock, measured now, after the load) the poll
+ * that found the candidates began. With coordination, a task whose run stopped being active less
+ * than that (plus {@link STALE_POLL_MARGIN_MS}) ago by the database's clock is busy too: the poll
+ * may have seen it before another host claimed, ran and settled it, and claiming it again would
+ * run it twice. Only durations are compared, never two clocks' readings. It is skipped in this
+ * tick; the next poll sees where it really is.
  */
-export function reserveIn(data: LedgerData, candidates: readonly Candidate[], limits: SlotLimits): Reservation[] {
+export function reserveIn(data: LedgerData, candidates: readonly Candidate[], limits: SlotLimits, sincePollMs: number): Reservation[] {
   const busy = new Set<string>();
   const ranOnce = new Set<string>();
   let used = 0;
@@ -47,6 +60,12 @@ export function reserveIn(data: LedgerData, candidates: readonly Candidate[], li
     if (!OCCUPYING.has(run.status)) continue;
     clusterUsed++;
     if (sameTracker) clusterByRoute.set(run.route, (clusterByRoute.get(run.route) ?? 0) + 1);
+  }
+  if (cluster?.ended) {
+    const staleWithin = sincePollMs + STALE_POLL_MARGIN_MS;
+    // A poll older than what the load looked back on: a change after it may be missing, so nothing is reserved.
+    if (staleWithin >= (cluster.endedWithinMs ?? 0)) return [];
+    for (const run of cluster.ended) if (run.ageMs < staleWithin) busy.add(run.taskId);
   }
   for (const run of data.runs) {
     if (ACTIVE.has(run.status)) busy.add(run.taskId);

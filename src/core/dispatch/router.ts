@@ -168,9 +168,9 @@ export function createRouter(options: RouterOptions) {
     return free;
   }
 
-  /** Reserves slots for as many candidates as fit, in one ledger write. */
-  async function reserve(candidates: Candidate[]): Promise<Reservation[]> {
-    const reserved = await ledger.update((data) => reserveIn(data, candidates, limits), { cluster: true });
+  /** Reserves slots for as many candidates as fit, in one ledger write; `pollStarted` is when their poll began (performance.now()). */
+  async function reserve(candidates: Candidate[], pollStarted: number): Promise<Reservation[]> {
+    const reserved = await ledger.update((data) => reserveIn(data, candidates, limits, performance.now() - pollStarted), { cluster: true });
     for (const { run } of reserved) startingRuns.add(run.id);
     return reserved;
   }
@@ -390,6 +390,7 @@ export function createRouter(options: RouterOptions) {
       // Every slot taken (or starts held back), and polled within the interval: a poll now could dispatch nothing.
       if ((holding || freeSlots(snapshot) <= 0) && Date.now() - fetchedAt < config.pollIntervalMs) return { dispatched, ...held };
       const polledAt = Date.now();
+      const pollStarted = performance.now();
       const watched = [...reconciled.values()];
       const polled = await fetchReady(queuesToReconcile(watched));
       await recordPoll(snapshot);
@@ -405,7 +406,7 @@ export function createRouter(options: RouterOptions) {
         return route && !claimBackoff.isHeld(task.id, polledAt) ? [{ task, route }] : [];
       });
       // A poll due for its own sake with every slot taken: nothing to reserve, nothing to write.
-      const reserved = candidates.length > 0 && freeSlots(snapshot) > 0 ? await reserve(candidates) : [];
+      const reserved = candidates.length > 0 && freeSlots(snapshot) > 0 ? await reserve(candidates, pollStarted) : [];
       const starts = inFlight(Promise.all(reserved.map((reservation) => dispatch(reservation, polledAt))));
       if (options.background) {
         starts.catch(dispatchFailed);

@@ -181,6 +181,20 @@ export interface ClusterView {
   tracker: string;
   /** The active runs of every other host. */
   runs: ClusterRun[];
+  /**
+   * Runs of this tracker (any host) no longer active whose row changed within `endedWithinMs`
+   * before the load, with the age of that change by the database's clock: a task polled before
+   * such a change may have been run meanwhile (see reserveIn).
+   */
+  ended?: EndedRun[];
+  endedWithinMs?: number;
+}
+
+/** A run that is no longer active, and how long ago its row last changed (the database's clock, at the load). */
+export interface EndedRun {
+  taskId: string;
+  host: string;
+  ageMs: number;
 }
 
 export interface UpdateOptions {

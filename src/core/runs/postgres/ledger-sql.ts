@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { ClusterRun, LedgerData, RunRecord } from '../ledger.ts';
+import type { ClusterRun, EndedRun, LedgerData, RunRecord } from '../ledger.ts';
 import type { OutboxEntry } from '../outbox.ts';
 
 /**
@@ -17,6 +17,11 @@ export const LEDGER_LOCK = '7236828176628737'; // "dispLDG" as a number, arbitra
 export const ACTIVE_SQL = `('starting', 'running', 'retry_wait')`;
 /** Finished runs a read shows. */
 export const HISTORY = 200;
+/**
+ * How far back a load looks for runs that stopped being active (`Loaded.ended`): longer than any
+ * poll takes, short enough that the query stays small.
+ */
+export const ENDED_WITHIN_MS = 10 * 60_000;
 
 /** What a host keeps beside its runs (the file ledger's top-level fields). */
 export type HostState = Pick<LedgerData, 'daemons' | 'lastPollAt' | 'lastPollError' | 'brokenRoutes' | 'lastApiPort' | 'spend'>;
@@ -27,6 +32,8 @@ export interface Loaded {
   live: Array<{ fence: number; record: RunRecord }>;
   /** Other hosts' active runs; loaded for reads and for writes that decide over the cluster. */
   cluster?: ClusterRun[];
+  /** With `cluster`: runs of this tracker, any host's, that stopped being active within ENDED_WITHIN_MS. */
+  ended?: EndedRun[];
   outbox: OutboxEntry[];
   history?: RunRecord[];
 }
@@ -37,12 +44,17 @@ export const literal = (value: string): string => pg.escapeLiteral(value);
 export const jsonLiteral = (value: unknown): string => literal(JSON.stringify(value).replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd'));
 
 /** `begin`, the locks a write takes, and the load, as one text (one round trip). */
-export function beginWriteSql(hostId: string, cluster: boolean): string {
+export function beginWriteSql(hostId: string, tracker: string, cluster: boolean): string {
   const lock = cluster ? `select pg_advisory_xact_lock(${LEDGER_LOCK}); ` : '';
-  return `begin; ${lock}select 1 from dispatcher_hosts where host_id = ${literal(hostId)} for update; ${loadSql(hostId, false, cluster)}`;
+  return `begin; ${lock}select 1 from dispatcher_hosts where host_id = ${literal(hostId)} for update; ${loadSql(hostId, tracker, false, cluster)}`;
 }
 
-export function loadSql(hostId: string, withHistory: boolean, withCluster = true): string {
+/**
+ * The load. With the cluster, it also brings the runs of this tracker that stopped being active
+ * lately, each with its age by the database's clock (`clock_timestamp()`: read as late as the
+ * statement allows, so the age errs short, towards "changed after the poll"), for reserveIn.
+ */
+export function loadSql(hostId: string, tracker: string, withHistory: boolean, withCluster = true): string {
   const host = literal(hostId);
   const history = withHistory
     ? `, (select coalesce(json_agg(h.record order by h.ended_at, h.id), '[]'::json) from (
@@ -60,11 +72,24 @@ export function loadSql(hostId: string, withHistory: boolean, withCluster = true
        from dispatcher_runs where host_id <> ${host} and status in ${ACTIVE_SQL})`
         : 'null::json'
     } as cluster,
+    ${
+      withCluster
+        ? `(select coalesce(json_agg(json_build_object('taskId', task_id, 'host', host_id, 'ageMs', floor(extract(epoch from clock_timestamp() - changed_at) * 1000))), '[]'::json)
+       from dispatcher_runs where tracker = ${literal(tracker)} and status not in ${ACTIVE_SQL} and changed_at > clock_timestamp() - interval '${ENDED_WITHIN_MS} milliseconds')`
+        : 'null::json'
+    } as ended,
     (select coalesce(json_agg(entries order by seq), '[]'::json) from dispatcher_outbox where host_id = ${host}) as outbox${history}`;
 }
 
-export function parseLoaded(row: { host: Loaded['host'] | null; live: Loaded['live']; cluster: ClusterRun[] | null; outbox: OutboxEntry[][]; history?: RunRecord[] }): Loaded {
-  return { host: row.host ?? undefined, live: row.live.map((run) => ({ fence: Number(run.fence), record: run.record })), cluster: row.cluster ?? undefined, outbox: row.outbox.flat(), history: row.history };
+export function parseLoaded(row: { host: Loaded['host'] | null; live: Loaded['live']; cluster: ClusterRun[] | null; ended: EndedRun[] | null; outbox: OutboxEntry[][]; history?: RunRecord[] }): Loaded {
+  return {
+    host: row.host ?? undefined,
+    live: row.live.map((run) => ({ fence: Number(run.fence), record: run.record })),
+    cluster: row.cluster ?? undefined,
+    ended: row.ended?.map((run) => ({ ...run, ageMs: Number(run.ageMs) })),
+    outbox: row.outbox.flat(),
+    history: row.history,
+  };
 }
 
 export interface RunRow {

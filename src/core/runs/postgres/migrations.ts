@@ -20,6 +20,14 @@
  * - `dispatcher_hosts.last_write` (v4): the id of the newest write of the process holding the
  *   host's lease, set in that write's transaction. When a connection dies while a `commit` is on
  *   its way, the host reads it back to tell a write that landed from one that did not.
+ * - `dispatcher_runs.changed_at` (v5): when the row was last written, by the database's clock, set
+ *   by a trigger on every insert and update whoever writes it (a takeover, a host of an older
+ *   build), so a host can tell that another host's run of a task changed after its own poll read
+ *   the tracker, without comparing the hosts' clocks (see ledger-sql.ts, reservations.ts).
+ *   `clock_timestamp()`, not `now()`: `now()` is when the writing transaction began, possibly long
+ *   before it commits (it may wait for the cluster-wide lock); what must be bounded is the time
+ *   from the stamp to the commit, and the update runs in the same round trip as its `commit`.
+ *   Rows written before v5 read as `-infinity`: long ago (no table rewrite).
  */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -85,5 +93,17 @@ export const MIGRATIONS: readonly string[] = [
   `,
   `
   alter table dispatcher_hosts add column last_write text;
+  `,
+  `
+  alter table dispatcher_runs add column changed_at timestamptz not null default '-infinity';
+  create function dispatcher_runs_stamp() returns trigger language plpgsql as $$
+  begin
+    new.changed_at := clock_timestamp();
+    return new;
+  end $$;
+  create trigger dispatcher_runs_changed before insert or update on dispatcher_runs
+    for each row execute function dispatcher_runs_stamp();
+  create index dispatcher_runs_ended_recently on dispatcher_runs (tracker, changed_at)
+    where status not in ('starting', 'running', 'retry_wait');
   `,
 ];

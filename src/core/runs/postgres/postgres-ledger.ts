@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isProcessAlive } from '../../../util/file-lock.ts';
 import { processStartTicks } from '../../process/process-group.ts';
-import { beginWriteSql, HISTORY, type HostState, isEmptyPlan, landedSql, type Loaded, loadSql, parseLoaded, type RunRow, takeOverSql, type WritePlan, writeSql } from './ledger-sql.ts';
+import { beginWriteSql, ENDED_WITHIN_MS, HISTORY, type HostState, isEmptyPlan, landedSql, type Loaded, loadSql, parseLoaded, type RunRow, takeOverSql, type WritePlan, writeSql } from './ledger-sql.ts';
 
 export interface PostgresLedgerOptions {
   db: Database;
@@ -194,7 +194,7 @@ export class PostgresLedger implements Ledger {
   private async loadView(): Promise<LedgerData> {
     let rows: unknown[];
     try {
-      ({ rows } = await this.db.query(loadSql(this.hostId, true)));
+      ({ rows } = await this.db.query(loadSql(this.hostId, this.tracker, true)));
     } catch (error) {
       // The database away: readers (the agents' token checks, the dashboard) get what was last seen; writes fail.
       if (error instanceof DatabaseUnavailableError && this.lastSeen) return this.lastSeen;
@@ -289,7 +289,7 @@ export class PostgresLedger implements Ledger {
   ): Promise<Array<{ ok: boolean; value: unknown }>> {
     const leased = instance !== undefined;
     return this.db.withClient(async (run) => {
-      const results = (await run(beginWriteSql(this.hostId, cluster))) as pg.QueryResult[];
+      const results = (await run(beginWriteSql(this.hostId, this.tracker, cluster))) as pg.QueryResult[];
       const loaded = parseLoaded(results[results.length - 1].rows[0] as Parameters<typeof parseLoaded>[0]);
       if (leased && (loaded.host?.instance !== instance || loaded.host?.takenOver)) {
         this.leaseLost(instance!);
@@ -325,7 +325,7 @@ export class PostgresLedger implements Ledger {
       ...state,
       runs: [...this.history.filter((run) => !ids.has(run.id)), ...live],
       outbox: loaded.outbox.length > 0 ? loaded.outbox : undefined,
-      ...(loaded.cluster ? { cluster: { hostId: this.hostId, tracker: this.tracker, runs: loaded.cluster } } : {}),
+      ...(loaded.cluster ? { cluster: { hostId: this.hostId, tracker: this.tracker, runs: loaded.cluster, ended: loaded.ended ?? [], endedWithinMs: ENDED_WITHIN_MS } } : {}),
     };
   }
 
