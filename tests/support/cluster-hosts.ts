@@ -87,9 +87,12 @@ export function startHost(id: string, dir: string, extraEnv: Record<string, stri
   return { id, dir, child, output: () => output, exited };
 }
 
+/** SIGTERM, then SIGKILL should the host still run after its drain (a failed test must not hang its cleanup). */
 export async function stopHost(host: Host): Promise<void> {
   if (host.child.exitCode === null && host.child.signalCode === null) host.child.kill('SIGTERM');
+  const timer = setTimeout(() => host.child.kill('SIGKILL'), 45_000);
   await host.exited;
+  clearTimeout(timer);
 }
 
 /** Occupying runs per host, as the database has them (the cluster's own truth). */

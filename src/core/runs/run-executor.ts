@@ -321,8 +321,12 @@ const RETRY_MAX_MS = 10 * 60_000;
 /** Outcomes that are never retried: a person or a limit ended the run, and another attempt would meet the same. */
 const NO_RETRY: ReadonlySet<RunOutcome> = new Set(['succeeded', 'needs_attention', 'stopped', 'cancelled', 'over_budget']);
 
-/** The longest a run's outcome waits between tries to reach the ledger (a full disk...). */
-const SETTLE_RETRY_MAX_MS = 30_000;
+/**
+ * The longest a run's outcome waits between tries to reach the ledger (a full disk, the database
+ * away): low, since a try costs one failed write, and the outcome then lands within seconds of the
+ * ledger answering again.
+ */
+const SETTLE_RETRY_MAX_MS = 5_000;
 
 /**
  * Records the outcome, with what it owes the tracker (one comment, and the success or failure move
