@@ -5,7 +5,7 @@ import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { tempDir, waitFor } from '../helpers.ts';
-import { findRunAgents } from '../../src/core/process/run-agents.ts';
+import { chooseLeader, findRunAgents } from '../../src/core/process/run-agents.ts';
 import { hashToken } from '../../src/core/runs/run-token.ts';
 
 const groups: number[] = [];
@@ -66,4 +66,13 @@ describe('finding the live agents of a state_dir', () => {
     assert.equal(byRun.get(launched)!.tokenHash, undefined);
     assert.deepEqual(findRunAgents(theirs).agents.map((found) => found.runId), [foreign]);
   });
+});
+
+it('the waiter is the leader started first, even when pids wrapped around and a setsid child has the lower pid', () => {
+  const waiter = { pid: 32766, pgid: 32766, startTicks: '1000' };
+  const agent = { pid: 32767, pgid: 32766, startTicks: '1001' };
+  const child = { pid: 312, pgid: 312, startTicks: '1005' };
+  assert.equal(chooseLeader([child, waiter, agent]), waiter);
+  assert.equal(chooseLeader([child, agent]).pid, 312, 'without the waiter, a leader left');
+  assert.equal(chooseLeader([agent]).pid, 32767);
 });

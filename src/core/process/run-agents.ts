@@ -56,7 +56,7 @@ export function findRunAgents(stateDir: string): RunAgentScan {
     byRun.set(runId, [...(byRun.get(runId) ?? []), member]);
   }
   const agents = [...byRun].map(([runId, members]): RunAgent => {
-    const chosen = members.find((member) => member.pid === member.pgid) ?? members[0];
+    const chosen = chooseLeader(members);
     const group = members.filter((member) => member.pgid === chosen.pgid);
     const token = group.find((member) => member.pid === chosen.pid)?.token ?? group.find((member) => member.token)?.token;
     return {
@@ -70,6 +70,15 @@ export function findRunAgents(stateDir: string): RunAgentScan {
     };
   });
   return { agents, scanned: true };
+}
+
+/**
+ * The run's waiter: of the group leaders, the one started first (pids wrap around, so a setsid
+ * child of the agent may have the lower pid); without a leader left, the oldest member.
+ */
+export function chooseLeader<M extends Pick<Member, 'pid' | 'pgid' | 'startTicks'>>(members: M[]): M {
+  const byStart = [...members].sort((a, b) => Number(a.startTicks) - Number(b.startTicks) || a.pid - b.pid);
+  return byStart.find((member) => member.pid === member.pgid) ?? byStart[0];
 }
 
 /** A live process (not a zombie) with a run id in its environment, and its DISPATCHER_* variables. */
