@@ -46,22 +46,27 @@ describe('the agents of a killed daemon whose runs were taken over', { concurren
     };
     const logs = () => hosts.map((host) => `--- ${host.id} (pid ${host.child.pid})\n${host.output()}`).join('\n');
     const fail = (error: unknown) => assert.fail(`${(error as Error).message}:\n${logs()}`);
+    /** Waits until `sql` finds exactly one row, and gives it. */
+    const oneRow = async <T,>(sql: string, params: unknown[], withinMs: number, what: string): Promise<T> => {
+      let row!: T;
+      await waitUntil(
+        async () => {
+          const { rows } = await db.query(sql, params);
+          row = rows[0];
+          return rows.length === 1;
+        },
+        withinMs,
+        what,
+      ).catch(fail);
+      return row;
+    };
     /** Kills what a test leaves running, whatever happened. */
     const doomed = (pgid: number) => cleanups.push(() => void (isProcessGroupAlive(pgid) && process.kill(-pgid, 'SIGKILL')));
 
     /** Host b runs the first attempt; its daemon is killed alone; host a (already up) settles it lost and retries it. */
     async function takeOverFromKilledB(dirs: { a: string; b: string }) {
       const b = start('b', dirs.b);
-      let first!: { id: string; task_id: string; pgid: number; pid: number };
-      await waitUntil(
-        async () => {
-          const { rows } = await db.query(`select id, task_id, (record->>'pgid')::int as pgid, (record->>'pid')::int as pid from dispatcher_runs where host_id = 'b' and status = 'running' and record ? 'pgid'`);
-          first = rows[0];
-          return rows.length === 1;
-        },
-        60_000,
-        'the first attempt running on b',
-      ).catch(fail);
+      const first = await oneRow<{ id: string; task_id: string; pgid: number; pid: number }>(`select id, task_id, (record->>'pgid')::int as pgid, (record->>'pid')::int as pid from dispatcher_runs where host_id = 'b' and status = 'running' and record ? 'pgid'`, [], 60_000, 'the first attempt running on b');
       doomed(first.pgid);
       await waitUntil(() => beats(first.id, 'child-beats') > 0, 20_000, "the agent's setsid child beating").catch(fail);
       const childPgid = readProcStat(childPid(first.id))!.pgrp;
@@ -73,16 +78,7 @@ describe('the agents of a killed daemon whose runs were taken over', { concurren
       await b.exited;
       await waitUntil(async () => (await db.query(`select status, host_id from dispatcher_runs where id = $1`, [first.id])).rows[0].status === 'lost', 30_000, "a settled b's run as lost").catch(fail);
       assert.equal((await db.query(`select host_id from dispatcher_runs where id = $1`, [first.id])).rows[0].host_id, 'a');
-      let retry!: { id: string; pgid: number };
-      await waitUntil(
-        async () => {
-          const { rows } = await db.query(`select id, (record->>'pgid')::int as pgid from dispatcher_runs where task_id = $1 and host_id = 'a' and status = 'running' and record ? 'pgid'`, [first.task_id]);
-          retry = rows[0];
-          return rows.length === 1;
-        },
-        30_000,
-        'the retry running on a',
-      ).catch(fail);
+      const retry = await oneRow<{ id: string; pgid: number }>(`select id, (record->>'pgid')::int as pgid from dispatcher_runs where task_id = $1 and host_id = 'a' and status = 'running' and record ? 'pgid'`, [first.task_id], 30_000, 'the retry running on a');
       doomed(retry.pgid);
       // The gap this closes: nobody watches b's first attempt, which still acts beside a's retry.
       assert.ok(isProcessGroupAlive(first.pgid) && isProcessGroupAlive(childPgid), "b's agent outlived its daemon");
@@ -111,7 +107,7 @@ describe('the agents of a killed daemon whose runs were taken over', { concurren
       throw new Error(`no child of run ${runId}`);
     }
     const release = () => writeFileSync(join(traces, 'release'), '');
-    return { db, databaseUrl, board, folder, start, logs, fail, doomed, takeOverFromKilledB, beats, childPid, release };
+    return { db, databaseUrl, board, folder, start, logs, fail, doomed, takeOverFromKilledB, beats, childPid, release, oneRow };
   }
 
   it('a restart after the takeover stops them (the setsid child too) before anything else, writes nothing about their run, and the task runs once', async () => {
@@ -176,21 +172,12 @@ describe('the agents of a killed daemon whose runs were taken over', { concurren
   });
 
   it('a live daemon that finds its lease taken (cut off from the database) stops the groups its supervision did not know too: the setsid child', async () => {
-    const { db, databaseUrl, board, folder, start, fail, doomed, childPid, release } = await setup();
+    const { db, databaseUrl, board, folder, start, fail, doomed, childPid, release, oneRow } = await setup();
     const target = new URL(databaseUrl);
     const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
     cleanups.push(() => proxy.close());
     const b = start('b', folder(proxy.through));
-    let first!: { id: string; pgid: number };
-    await waitUntil(
-      async () => {
-        const { rows } = await db.query(`select id, (record->>'pgid')::int as pgid from dispatcher_runs where host_id = 'b' and status = 'running' and record ? 'pgid'`);
-        first = rows[0];
-        return rows.length === 1;
-      },
-      60_000,
-      'the first attempt running on b',
-    ).catch(fail);
+    const first = await oneRow<{ id: string; pgid: number }>(`select id, (record->>'pgid')::int as pgid from dispatcher_runs where host_id = 'b' and status = 'running' and record ? 'pgid'`, [], 60_000, 'the first attempt running on b');
     doomed(first.pgid);
     let child = 0;
     await waitUntil(() => Boolean((child = (() => { try { return childPid(first.id); } catch { return 0; } })())), 20_000, "the agent's setsid child").catch(fail);

@@ -334,12 +334,8 @@ const SETTLE_RETRY_MAX_MS = 5_000;
  * those. A failed attempt with attempts left waits for its retry, claimed. A stop decided for the
  * run (its `stopRequest` in the ledger, written before the agent was signalled) names the outcome,
  * whichever process stopped it and whichever settles it. An outcome the ledger cannot take (a full
- * disk) is tried again until it can: the run holds its slot meanwhile.
- */
-/**
- * Records a run's outcome and carries out what it owes the tracker. A ledger that refuses the
- * record is tried again with backoff (the run keeps its slot) until `leaving` aborts: the
- * dispatcher is going away, and the next start settles the run from its exit file.
+ * disk, the database away) is tried again until it can: the run holds its slot meanwhile, until
+ * `leaving` aborts (the dispatcher is going away; the next start settles the run from its exit file).
  */
 export async function settleRun(deps: ExecutorDeps, record: RunRecord, route: RouteConfig | undefined, ended: RunResult, leaving?: AbortSignal): Promise<RunRecord> {
   const { ledger, log, outbox } = deps;
